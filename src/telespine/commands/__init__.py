@@ -1,0 +1,1 @@
+"""Command modules of the telespine CLI; each defines register(app)."""
