@@ -1,0 +1,67 @@
+"""The domain core imports no adapter: no web, database or FHIR code (docs/CONTRACTS.md)."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+SRC = Path(__file__).resolve().parents[1] / "src" / "telespine"
+DOMAIN = ["content", "triage", "instruments", "program", "care"]
+FORBIDDEN = (
+    "telespine.web",
+    "telespine.store",
+    "telespine.fhir",
+    "telespine.commands",
+    "telespine.cli",
+    "fastapi",
+    "starlette",
+    "sqlalchemy",
+    "alembic",
+    "uvicorn",
+    "psycopg",
+)
+
+
+def package_of(path: Path) -> str:
+    return ".".join(path.relative_to(SRC.parent).with_suffix("").parts[:-1])
+
+
+def imported_modules(path: Path, package: str) -> set[str]:
+    """Every module name a file imports, absolute or relative (resolved against its package)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")[: len(package.split(".")) - node.level + 1]
+                names.add(".".join([*base, node.module] if node.module else base))
+            elif node.module:
+                names.add(node.module)
+    return names
+
+
+def forbidden_imports(path: Path, package: str | None = None) -> list[str]:
+    names = imported_modules(path, package or package_of(path))
+    return sorted(
+        name for name in names if any(name == f or name.startswith(f + ".") for f in FORBIDDEN)
+    )
+
+
+@pytest.mark.parametrize("package", DOMAIN)
+def test_domain_package_imports_no_adapter(package: str) -> None:
+    offenders = {
+        str(path.relative_to(SRC)): bad
+        for path in sorted((SRC / package).rglob("*.py"))
+        if (bad := forbidden_imports(path))
+    }
+    assert offenders == {}
+
+
+def test_checker_catches_a_forbidden_import(tmp_path: Path) -> None:
+    probe = tmp_path / "probe.py"
+    probe.write_text("from ..store import models\nfrom . import engine\nimport fastapi\n", encoding="utf-8")
+    assert forbidden_imports(probe, "telespine.triage") == ["fastapi", "telespine.store"]
