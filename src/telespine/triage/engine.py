@@ -1,0 +1,84 @@
+"""The pure triage engine: findings in, TriageResult out."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from telespine.triage.findings import UNKNOWN, FindingsError, validate_findings
+from telespine.triage.rules import RuleSet, load_ruleset
+from telespine.triage.types import Disposition, FiredRule, RulesetRef, TriageResult, audience_for_age
+
+# The safety-net text lives in code, not in the rule files: it must still work when those are broken.
+ENGINE_FAILURE = FiredRule(
+    id="safety.engine_failure",
+    level=Disposition.EMERGENCY,
+    title="We could not check your answers safely",
+    reason=(
+        "Something went wrong and we could not check your answers. To be safe: if you have numbness "
+        "around the groin or bottom, new trouble passing urine or controlling your bladder or bowels, "
+        "new weakness or numbness in the legs, pain after a serious accident, chest pain, trouble "
+        "breathing or fainting, go to an emergency department now or call your emergency number "
+        "(911 in the US, 999 in the UK, 112 in the EU). Otherwise contact a doctor today."
+    ),
+    rationale=(
+        "The triage engine could not produce a result (rule set failed to load or evaluation raised). "
+        "Emergency safety-netting shown by design (POLICY.md property 4); review the error."
+    ),
+    sources=["seed-004", "seed-000"],
+)
+
+_UNAVAILABLE = RulesetRef(version="unavailable", sha256="unavailable")
+
+
+def evaluate(findings: Mapping[str, Any], ruleset: RuleSet | None = None) -> TriageResult:
+    """Apply every rule for the person's age group; pure, and raises on a bug (see triage())."""
+    rs = ruleset if ruleset is not None else load_ruleset()
+    age = findings["age_years"]
+    if isinstance(age, bool) or not isinstance(age, int | float):
+        raise TypeError("age_years must be a number")
+    audience = audience_for_age(age)
+    fired = [rule.fired for rule in rs.applicable(audience) if rule.test(findings)]
+    unresolved = sorted(name for name, value in findings.items() if value == UNKNOWN)
+    level = fired[0].level if fired else Disposition.TELEMEDICINE
+    if level.level > Disposition.PROMPT.level and unresolved:
+        reach = rs.can_reach_prompt(audience)
+        if any(name in reach for name in unresolved):
+            fired.append(rs.unresolved_unknown)
+            level = Disposition.PROMPT
+    return TriageResult.model_construct(
+        disposition=level,
+        audience=audience,
+        rules=fired,
+        unresolved=unresolved,
+        ruleset=RulesetRef.model_construct(version=rs.version, sha256=rs.sha256),
+        safety_net=False,
+        error=None,
+    )
+
+
+def safety_net(error: str, ruleset: RuleSet | None = None, age: object = None) -> TriageResult:
+    """The emergency safety-net result shown when the engine cannot evaluate."""
+    ref = RulesetRef(version=ruleset.version, sha256=ruleset.sha256) if ruleset is not None else _UNAVAILABLE
+    audience = (
+        audience_for_age(age) if isinstance(age, int | float) and not isinstance(age, bool) else None
+    )
+    return TriageResult(disposition=Disposition.EMERGENCY, audience=audience, rules=[ENGINE_FAILURE],
+                        unresolved=[], ruleset=ref, safety_net=True, error=error)
+
+
+def triage(doc: object, ruleset: RuleSet | None = None) -> TriageResult:
+    """Validate then evaluate; invalid findings raise FindingsError, any engine failure safety-nets."""
+    try:
+        findings = validate_findings(doc)
+    except FindingsError:
+        raise
+    except Exception as exc:  # the validator itself broke: never reassure
+        return safety_net(f"validation failed: {type(exc).__name__}: {exc}")
+    rs: RuleSet | None = ruleset
+    try:
+        if rs is None:
+            rs = load_ruleset()
+        return evaluate(findings, rs)
+    except Exception as exc:  # fail safe (POLICY.md property 4), whatever went wrong
+        return safety_net(f"{type(exc).__name__}: {exc}", rs, findings.get("age_years"))

@@ -1,0 +1,119 @@
+"""Findings: the JSON schema, what kind each finding is, and strict validation."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Any, Literal
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError
+
+FindingKind = Literal["flag", "course", "enum", "number"]
+
+# Values that mean "not present"; a rule may never test for them because an absent key means the same.
+ABSENCE_VALUES = frozenset({"none", "normal"})
+UNKNOWN = "unknown"
+
+
+class FindingsError(ValueError):
+    """A findings document that breaks the schema; names the field and the problem."""
+
+    def __init__(self, field: str, problem: str) -> None:
+        super().__init__(f"{field}: {problem}")
+        self.field = field
+        self.problem = problem
+
+
+@dataclass(frozen=True)
+class FindingSpec:
+    """One finding of the schema: its kind and, for enums and courses, the allowed values."""
+
+    name: str
+    kind: FindingKind
+    values: tuple[str, ...] = ()
+
+
+@cache
+def findings_schema() -> dict[str, Any]:
+    """The packaged copy of findings.schema.json."""
+    text = resources.files("telespine.triage").joinpath("findings.schema.json").read_text("utf-8")
+    schema: dict[str, Any] = json.loads(text)
+    return schema
+
+
+@cache
+def _validator() -> Draft202012Validator:
+    schema = findings_schema()
+    Draft202012Validator.check_schema(schema)
+    return Draft202012Validator(schema)
+
+
+@cache
+def finding_specs() -> dict[str, FindingSpec]:
+    """Every finding of the schema, in schema order, with its kind."""
+    schema = findings_schema()
+    specs: dict[str, FindingSpec] = {}
+    for name, prop in schema["properties"].items():
+        ref = prop.get("$ref", "")
+        if ref == "#/$defs/flag":
+            specs[name] = FindingSpec(name, "flag")
+        elif ref == "#/$defs/course":
+            values = tuple(str(v) for v in schema["$defs"]["course"]["enum"])
+            specs[name] = FindingSpec(name, "course", values)
+        elif "enum" in prop:
+            specs[name] = FindingSpec(name, "enum", tuple(str(v) for v in prop["enum"]))
+        elif prop.get("type") == "number":
+            specs[name] = FindingSpec(name, "number")
+        else:  # a schema change this module does not understand must not pass silently
+            raise RuntimeError(f"findings schema: unsupported property {name!r}")
+    return specs
+
+
+def _field_of(err: ValidationError) -> str:
+    error: Any = err  # the stubs type these attributes as maybe-unset; they are set for iter_errors()
+    if error.validator == "additionalProperties":
+        extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
+        return extra[0] if extra else "(document)"
+    if error.validator == "required":
+        missing = [k for k in error.validator_value if k not in error.instance]
+        return missing[0] if missing else "(document)"
+    return ".".join(str(p) for p in error.absolute_path) or "(document)"
+
+
+def _problem_of(err: ValidationError) -> str:
+    error: Any = err
+    if error.validator == "additionalProperties":
+        return "unknown finding (not in the findings schema)"
+    if error.validator == "required":
+        return "required finding is missing"
+    if error.validator == "enum":
+        allowed = ", ".join(json.dumps(v) for v in error.validator_value)
+        return f"value {json.dumps(error.instance)} is not allowed; use one of {allowed}"
+    if error.validator in {"minimum", "maximum"}:
+        word = "below the minimum" if error.validator == "minimum" else "above the maximum"
+        return f"value {error.instance} is {word} {error.validator_value}"
+    if error.validator == "type":
+        return f"value {json.dumps(error.instance)} must be of type {error.validator_value}"
+    return str(error.message)
+
+
+def validate_findings(doc: object) -> dict[str, Any]:
+    """Check doc against the findings schema and return a copy; raise FindingsError otherwise."""
+    if not isinstance(doc, dict):
+        raise FindingsError("(document)", "findings must be a JSON object")
+    errors = sorted(
+        _validator().iter_errors(doc), key=lambda e: (list(map(str, e.absolute_path)), str(e.validator))
+    )
+    if errors:
+        error = errors[0]
+        field = _field_of(error)
+        raise FindingsError(field, _problem_of(error))
+    for key, value in doc.items():
+        # JSON allows NaN/Infinity through Python's parser and the schema's range checks miss them.
+        if isinstance(value, float) and not math.isfinite(value):
+            raise FindingsError(key, "value must be a finite number")
+    return dict(doc)
