@@ -1,0 +1,136 @@
+"""`telespine guide`: show a condition guide in a format, list the guides, or search them."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from telespine.content import (
+    Guide,
+    GuideError,
+    UnknownGuideError,
+    list_guides,
+    load_guide,
+    render_html,
+    render_json,
+    render_markdown,
+    render_text,
+    search_guides,
+    text_renderable,
+)
+from telespine.content.search import HIGHLIGHT_END, HIGHLIGHT_START
+
+FORMATS: dict[str, Callable[[Guide], str]] = {
+    "text": render_text,
+    "md": render_markdown,
+    "json": render_json,
+    "html": render_html,
+}
+AUDIENCE_CHOICES = ["adult", "pediatric"]
+
+# Shown whenever guide data cannot be loaded: a broken file must never leave a person without
+# the emergency advice (house rule: fail towards safety).
+SAFETY_NET = (
+    "If you have severe back pain, new numbness or weakness in your legs, numbness between the "
+    "legs, or trouble controlling your bladder or bowels, call your emergency number or go to "
+    "an emergency department now."
+)
+
+
+def _guides_dir() -> Path | None:
+    """An alternative guides folder (TELESPINE_GUIDES_DIR), used by tests and by content authors."""
+    value = os.environ.get("TELESPINE_GUIDES_DIR")
+    return Path(value) if value else None
+
+
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    typer.echo(f"Error: {message}", err=True)
+    return typer.Exit(code)
+
+
+def _list(console: Console, guides_dir: Path | None) -> None:
+    table = Table(title="Guides")
+    table.add_column("condition")
+    table.add_column("audience")
+    for condition, audience in list_guides(guides_dir):
+        table.add_row(condition, audience)
+    console.print(table)
+    console.print("Show one with: telespine guide CONDITION --audience AUDIENCE --format FORMAT")
+
+
+def _snippet(snippet: str) -> Text:
+    """The snippet with the matched words in bold."""
+    text = Text()
+    rest = snippet
+    while HIGHLIGHT_START in rest:
+        before, _, tail = rest.partition(HIGHLIGHT_START)
+        word, _, rest = tail.partition(HIGHLIGHT_END)
+        text.append(before)
+        text.append(word, style="bold")
+    text.append(rest)
+    return text
+
+
+def _search(console: Console, query: str, guides_dir: Path | None) -> None:
+    hits = search_guides(query, guides_dir)
+    if not hits:
+        console.print(f"No guide section matches {query!r}.")
+        return
+    for hit in hits:
+        console.print(
+            Text(f"{hit.condition} ({hit.audience}) #{hit.section_id}: {hit.section_title}", style="bold")
+        )
+        console.print(_snippet(hit.snippet))
+        console.print()
+
+
+def guide(
+    condition: str | None = typer.Argument(None, help="The condition, e.g. back-pain. Omit to list guides."),
+    audience: str = typer.Option("adult", "--audience", "-a", help="adult or pediatric."),
+    fmt: str = typer.Option("text", "--format", "-f", help="text, md, json or html."),
+    out: Path | None = typer.Option(None, "--out", "-o", help="Write to this file instead of the screen."),
+    search: str | None = typer.Option(None, "--search", "-s", help="Search all guides for these words."),
+) -> None:
+    """Show a back-pain guide, list the guides, or search them."""
+    console = Console()
+    guides_dir = _guides_dir()
+    try:
+        if search is not None:
+            _search(console, search, guides_dir)
+            return
+        if condition is None:
+            _list(console, guides_dir)
+            return
+        if fmt not in FORMATS:
+            raise _fail(f"unknown format {fmt!r}; choose one of: {', '.join(FORMATS)}")
+        if audience not in AUDIENCE_CHOICES:
+            raise _fail(f"unknown audience {audience!r}; choose one of: {', '.join(AUDIENCE_CHOICES)}")
+        loaded = load_guide(condition, audience, guides_dir)
+    except UnknownGuideError as exc:
+        raise _fail(str(exc)) from None
+    except GuideError as exc:
+        typer.echo(f"Error: guide data is broken: {exc}", err=True)
+        typer.echo(SAFETY_NET, err=True)
+        raise typer.Exit(1) from None
+    if out is not None:
+        try:
+            out.write_text(FORMATS[fmt](loaded), encoding="utf-8")
+        except OSError as exc:
+            raise _fail(f"cannot write {out}: {exc.strerror or exc}", 1) from None
+        console.print(f"Wrote {out}")
+    elif fmt == "text":
+        console.print(text_renderable(loaded))
+    else:
+        # Machine formats go out verbatim: no Rich markup or wrapping.
+        typer.echo(FORMATS[fmt](loaded), nl=False)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the `guide` command."""
+    app.command("guide")(guide)
