@@ -200,7 +200,7 @@ class Rule:
         return self.audience == "all" or audience == "pediatric"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # identity equality/hash: a loaded rule set is a value object by version
 class RuleSet:
     """A loaded, versioned rule set."""
 
@@ -249,6 +249,18 @@ def condition_reads(cond: Any) -> list[str]:
     return out
 
 
+def leaves(cond: Any) -> list[Any]:
+    """Every leaf (comparison) node of a condition tree, depth first."""
+    if isinstance(cond, IsTrue | Equals | In | Gte | Gt | Lt):
+        return [cond]
+    return [leaf for child in _children(cond) for leaf in leaves(child)]
+
+
+def number_args(c: Gte | Gt | Lt) -> _NumberArgs:
+    """The finding and limit of a number comparison."""
+    return _number_args(c)
+
+
 def _number_args(c: Gte | Gt | Lt) -> _NumberArgs:
     if isinstance(c, Gte):
         return c.gte
@@ -267,7 +279,7 @@ def _children(c: Any) -> list[Any]:
     raise RuleSetError(f"unknown condition node {type(c).__name__}")
 
 
-def _check_types(cond: Any, where: str) -> None:
+def check_condition_types(cond: Any, where: str) -> None:
     """Each operator must fit the kind of its finding, and test only for meaningful values."""
     specs = finding_specs()
 
@@ -446,7 +458,7 @@ def _check_sources(sources: list[str], known: frozenset[str] | None, where: str)
 def _build_rule(spec: RuleSpec, where: str, known: frozenset[str] | None) -> Rule:
     if (spec.audience == "pediatric") != spec.id.startswith("child."):
         raise RuleSetError(f"{where}: child.* rules and only they must have audience 'pediatric'")
-    _check_types(spec.when, where)
+    check_condition_types(spec.when, where)
     computed = condition_reads(spec.when)
     if len(set(spec.reads)) != len(spec.reads):
         raise RuleSetError(f"{where}: 'reads' lists a finding twice")
