@@ -1,0 +1,119 @@
+"""The shipped guides: sections, reading grade, the pediatric voice and no doses, own words."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from telespine.content import list_guides, load_guide, patient_text
+from telespine.content.model import REQUIRED_SECTIONS, Guide, RedFlagsSection
+from telespine.content.readability import MAX_GRADE, guide_reading_grade, reading_grade
+from telespine.content.text import section_sentences
+
+GUIDES = list_guides()
+REPO = Path(__file__).resolve().parents[2]
+SEED_TOOL = Path("/work/shared/tools/seed_overlap.py")
+
+# Units and words that only appear next to a dose. A number right before any of them is a dose.
+DOSE_WORDS = {"mg", "mcg", "ml", "g", "milligram", "milligrams", "microgram", "micrograms", "millilitre",
+              "millilitres", "milliliter", "milliliters", "tablet", "tablets", "pill", "pills", "capsule",
+              "capsules", "dose", "doses", "teaspoon", "teaspoons", "drops", "puffs", "times"}
+NEGATIONS = {"never", "not", "don't", "no"}
+
+
+def _words(text: str) -> list[str]:
+    cleaned = "".join(ch if ch.isalnum() or ch == "'" else " " for ch in text.lower().replace("\u2019", "'"))
+    return cleaned.split()
+
+
+def _has_number(word: str) -> bool:
+    return any(ch.isdigit() for ch in word)
+
+
+def test_both_back_pain_guides_are_shipped() -> None:
+    assert ("back-pain", "adult") in GUIDES
+    assert ("back-pain", "pediatric") in GUIDES
+
+
+@pytest.mark.parametrize(("condition", "audience"), GUIDES)
+def test_guide_has_every_section_in_reading_order(condition: str, audience: str) -> None:
+    guide = load_guide(condition, audience)  # type: ignore[arg-type]
+    assert guide.condition == condition and guide.audience == audience
+    ids = [s.id for s in guide.sections]
+    assert [i for i in ids if i in REQUIRED_SECTIONS] == list(REQUIRED_SECTIONS)
+    assert isinstance(guide.section("red-flags"), RedFlagsSection)
+
+
+@pytest.mark.parametrize(("condition", "audience"), GUIDES)
+def test_reading_grade_is_8_or_lower(condition: str, audience: str) -> None:
+    guide = load_guide(condition, audience)  # type: ignore[arg-type]
+    grade = guide_reading_grade(guide)
+    print(f"\nFlesch-Kincaid grade of {condition}.{audience}: {grade:.1f}")
+    assert 0 < grade <= MAX_GRADE
+    for section in guide.sections:
+        # One hard section hides easily in a long guide, so each section gets a looser cap too.
+        section_grade = reading_grade(" ".join(section_sentences(guide, section)))
+        assert section_grade <= MAX_GRADE + 1, f"section {section.id} reads at grade {section_grade:.1f}"
+
+
+def test_reading_grade_tells_hard_text_from_easy_text() -> None:
+    easy = "Your back hurts. Rest a bit. Walk a little each day. Call us if it gets worse."
+    hard = ("Intervertebral discogenic pathophysiology necessitates comprehensive multidisciplinary "
+            "evaluation, particularly considering radiological investigations and pharmacological "
+            "interventions administered concomitantly.")
+    assert reading_grade(easy) < 4 < MAX_GRADE < reading_grade(hard)
+
+
+@pytest.fixture
+def pediatric() -> Guide:
+    return load_guide("back-pain", "pediatric")
+
+
+def test_pediatric_guide_names_no_doses(pediatric: Guide) -> None:
+    words = _words(patient_text(pediatric))
+    assert "mg" not in words
+    for index, word in enumerate(words[:-1]):
+        if _has_number(word):
+            assert words[index + 1] not in DOSE_WORDS, f"dose-like text: {word} {words[index + 1]}"
+
+
+def test_pediatric_guide_never_suggests_aspirin(pediatric: Guide) -> None:
+    text = patient_text(pediatric).lower()
+    sentences = [s for s in text.replace("!", ".").replace("?", ".").split(".") if "aspirin" in s]
+    for sentence in sentences:
+        assert NEGATIONS & set(_words(sentence)), f"aspirin named without a warning: {sentence!r}"
+
+
+def test_pediatric_guide_speaks_to_the_parent(pediatric: Guide) -> None:
+    text = patient_text(pediatric).lower()
+    assert text.count("your child") >= 40
+    for flag in pediatric.red_flags.flags:
+        assert "your child" in flag.text.lower() or "your teenager" in flag.text.lower(), flag.id
+    for action in ("emergency", "urgent", "prompt", "routine", "telemedicine"):
+        assert "your child" in getattr(pediatric.actions, action).lower()
+
+
+def test_adult_guide_speaks_to_the_adult() -> None:
+    adult = load_guide("back-pain", "adult")
+    assert "your child" not in patient_text(adult).lower()
+
+
+@pytest.mark.parametrize(("condition", "audience"), GUIDES)
+def test_guide_has_disclaimer_and_emergency_line(condition: str, audience: str) -> None:
+    guide = load_guide(condition, audience)  # type: ignore[arg-type]
+    assert "emergency" in guide.emergency_line.lower()
+    disclaimer = " ".join(section_sentences(guide, guide.section("disclaimer"))).lower()
+    assert "not medical advice" in disclaimer or "not a substitute" in disclaimer
+
+
+@pytest.mark.skipif(not SEED_TOOL.exists(), reason="the shared seed overlap tool is not on this machine")
+def test_content_text_is_in_our_own_words() -> None:
+    result = subprocess.run(
+        [sys.executable, str(SEED_TOOL), "--root", str(REPO)], capture_output=True, text=True, check=False
+    )
+    ours = [line for line in result.stdout.splitlines()
+            if "src/telespine/content/" in line or "tests/content/" in line or "docs/content.md" in line]
+    assert ours == []
