@@ -1,0 +1,324 @@
+"""Red-flag screening of free-text patient messages with medspaCy (TargetMatcher + ConText)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from telespine.care.findings_merge import FindingValue, load_merge_order, merge_findings
+from telespine.triage.types import Audience
+
+Category = Literal["NEGATED_EXISTENCE", "POSSIBLE_EXISTENCE", "HYPOTHETICAL", "HISTORICAL", "FAMILY"]
+Direction = Literal["FORWARD", "BACKWARD", "BIDIRECTIONAL", "TERMINATE", "PSEUDO"]
+_ALL_CATEGORIES = ("NEGATED_EXISTENCE", "POSSIBLE_EXISTENCE", "HYPOTHETICAL", "HISTORICAL", "FAMILY")
+IgnoreReason = Literal["negated", "hypothetical", "historical", "family"]
+TokenPattern = list[dict[str, Any]]
+
+# ConText categories that make a mention not count, and the name we report for each.
+# POSSIBLE_EXISTENCE is deliberately absent: "I think I have a fever" still counts (sensitivity first).
+_IGNORING: dict[str, IgnoreReason] = {
+    "NEGATED_EXISTENCE": "negated",
+    "HYPOTHETICAL": "hypothetical",
+    "HISTORICAL": "historical",
+    "FAMILY": "family",
+}
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Concept(_Strict):
+    """A red flag (or a modifier finding) and the patient phrasings that express it."""
+
+    id: str
+    kind: Literal["red_flag", "modifier"]
+    sets: dict[str, bool | str] = Field(min_length=1)
+    sources: list[str] = Field(min_length=1)
+    phrases: list[str] = []
+    patterns: list[TokenPattern] = []
+
+    @model_validator(mode="after")
+    def _has_matchers(self) -> Concept:
+        if not self.phrases and not self.patterns:
+            raise ValueError(f"concept {self.id!r} has no phrases or patterns")
+        return self
+
+
+class ContextRuleSpec(_Strict):
+    """One ConText trigger added to medspaCy's defaults."""
+
+    literal: str
+    category: Category
+    direction: Direction
+    pattern: TokenPattern | None = None
+    max_scope: int | None = None
+    # None: applies to every audience. ["adult"]: e.g. "my son" is family for an adult, but the
+    # person writing about a child patient is the parent, so there it names the patient.
+    audiences: list[Audience] | None = None
+
+
+class Terminator(_Strict):
+    """Words that end the scope of the listed ConText categories ("but", "now", "I")."""
+
+    literals: list[str] = Field(min_length=1)
+    ends: list[Category] = Field(min_length=1)
+    audiences: list[Audience] | None = None
+
+
+class DefaultContext(_Strict):
+    """Which of medspaCy's default ConText rules we keep."""
+
+    keep_categories: list[Category]
+    drop_literals: list[str] = []
+
+
+class ScreeningRules(_Strict):
+    """The whole screening rule file (data/screening.yaml)."""
+
+    version: str
+    sources: list[str] = Field(min_length=1)
+    default_context: DefaultContext
+    context: list[ContextRuleSpec]
+    terminators: list[Terminator]
+    concepts: list[Concept] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _check(self) -> ScreeningRules:
+        ids = [c.id for c in self.concepts]
+        if len(ids) != len(set(ids)):
+            raise ValueError("concept ids must be unique")
+        order = load_merge_order()
+        for concept in self.concepts:
+            for finding, value in concept.sets.items():
+                if finding not in order.findings:
+                    raise ValueError(f"concept {concept.id!r}: cannot set finding {finding!r}")
+                if not any(type(v) is type(value) and v == value for v in order.order_of(finding)):
+                    raise ValueError(f"concept {concept.id!r}: {finding}={value!r} is not a valid value")
+        return self
+
+    def concept(self, concept_id: str) -> Concept:
+        """The concept with this id."""
+        for concept in self.concepts:
+            if concept.id == concept_id:
+                return concept
+        raise KeyError(concept_id)
+
+
+@cache
+def load_screening_rules() -> ScreeningRules:
+    """The packaged screening rules (cached); raises on any unknown key or bad value."""
+    text = resources.files("telespine.care").joinpath("data/screening.yaml").read_text(encoding="utf-8")
+    return ScreeningRules.model_validate(yaml.safe_load(text))
+
+
+class Mention(_Strict):
+    """A concept found in the message, with the findings it sets and the text that matched."""
+
+    concept: str
+    kind: Literal["red_flag", "modifier"]
+    sets: dict[str, bool | str]
+    text: str
+    start: int
+    end: int
+    uncertain: bool = False
+
+
+class IgnoredMention(Mention):
+    """A mention that does not count, and why (negated, hypothetical, historical, family)."""
+
+    reasons: list[IgnoreReason]
+
+
+class Screening(_Strict):
+    """The result of screening one message.
+
+    needs_review is True when any red flag is affirmed or when screening failed: a failure must
+    never read as "no flag".
+    """
+
+    status: Literal["ok", "error"]
+    audience: Audience
+    flags: list[Mention]
+    modifiers: list[Mention]
+    ignored: list[IgnoredMention]
+    rules_version: str
+    error: str | None = None
+
+    @property
+    def needs_review(self) -> bool:
+        """True when a clinician must look at the message."""
+        return self.status == "error" or bool(self.flags)
+
+    def findings_update(self) -> dict[str, FindingValue]:
+        """The findings that the affirmed mentions set, merged most-urgent-wins."""
+        update: dict[str, Any] = {}
+        for mention in [*self.flags, *self.modifiers]:
+            update = merge_findings(update, mention.sets)
+        return update
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    """A loaded spaCy/medspaCy pipeline with the rules it was built from."""
+
+    nlp: Any
+    rules: ScreeningRules
+
+
+def build_pipeline(rules: ScreeningRules) -> Pipeline:
+    """Build a medspaCy pipeline (sentence splitter, target matcher, ConText) from rules."""
+    import loguru
+
+    # PyRuSH logs every sentence at debug level through loguru; that is noise and slow.
+    loguru.logger.disable("PyRuSH")
+    import medspacy
+    from medspacy.context import ConTextRule
+    from medspacy.target_matcher import TargetRule
+
+    nlp = medspacy.load(medspacy_enable=["medspacy_pyrush"])
+    # NORM folds "can't", "cannot" and "cant" to "can not", so one phrase covers all spellings.
+    matcher = nlp.add_pipe("medspacy_target_matcher", config={"phrase_matcher_attr": "NORM"})
+    targets = []
+    for concept in rules.concepts:
+        targets += [TargetRule(phrase, concept.id) for phrase in concept.phrases]
+        targets += [
+            TargetRule(f"{concept.id}#{n}", concept.id, pattern=pattern)
+            for n, pattern in enumerate(concept.patterns)
+        ]
+    matcher.add(targets)
+
+    context = nlp.add_pipe(
+        "medspacy_context",
+        config={"rules": None, "prune_on_target_overlap": True, "phrase_matcher_attr": "NORM"},
+    )
+    defaults_path = resources.files("medspacy").joinpath("../resources/en/context_rules.json")
+    keep = set(rules.default_context.keep_categories)
+    drop = set(rules.default_context.drop_literals)
+    context_rules = [
+        rule
+        for rule in ConTextRule.from_json(str(defaults_path))
+        if rule.category in keep and rule.literal not in drop
+    ]
+    for spec in rules.context:
+        context_rules.append(
+            ConTextRule(
+                spec.literal, spec.category, pattern=spec.pattern, direction=spec.direction,
+                max_scope=spec.max_scope, metadata={"audiences": spec.audiences},
+            )
+        )
+    for n, terminator in enumerate(rules.terminators):
+        # medspaCy's TERMINATE direction ends the scope of every category. A terminator for only
+        # some categories is a PSEUDO trigger (it modifies nothing) of its own category, listed in
+        # the terminated_by set of the rules it ends.
+        limited = set(terminator.ends) != set(_ALL_CATEGORIES)
+        category = f"END_{n}" if limited else "TERMINATE"
+        context_rules += [
+            ConTextRule(
+                literal, category, direction="PSEUDO" if limited else "TERMINATE",
+                metadata={"audiences": terminator.audiences},
+            )
+            for literal in terminator.literals
+        ]
+        if limited:
+            for rule in context_rules:
+                if rule.category in terminator.ends:
+                    rule.terminated_by.add(category)
+    context.add(context_rules)
+    return Pipeline(nlp, rules)
+
+
+_load_lock = threading.Lock()
+_run_lock = threading.Lock()
+_pipeline: Pipeline | None = None
+
+
+def get_pipeline() -> Pipeline:
+    """The shared pipeline, built once on first use (thread-safe, never at import time)."""
+    global _pipeline
+    if _pipeline is None:
+        with _load_lock:
+            if _pipeline is None:
+                _pipeline = build_pipeline(load_screening_rules())
+    return _pipeline
+
+
+def _ignore_reasons(ent: Any, audience: Audience) -> tuple[list[IgnoreReason], bool]:
+    reasons: list[IgnoreReason] = []
+    uncertain = False
+    for modifier in ent._.modifiers:
+        audiences = (modifier.rule.metadata or {}).get("audiences")
+        if audiences is not None and audience not in audiences:
+            continue
+        if modifier.category == "POSSIBLE_EXISTENCE":
+            uncertain = True
+        reason = _IGNORING.get(modifier.category)
+        if reason is not None and reason not in reasons:
+            reasons.append(reason)
+    return reasons, uncertain
+
+
+def _normalise(text: str) -> str:
+    # Lower-case so "CAN'T PEE" tokenises like "can't pee"; only when offsets stay the same.
+    lowered = text.lower()
+    return lowered if len(lowered) == len(text) else text
+
+
+def screen_message(text: str, audience: Audience = "adult", pipeline: Pipeline | None = None) -> Screening:
+    """Screen one patient (or parent) message for red flags; never raises.
+
+    If the pipeline cannot run, the result has status "error" and needs_review is True.
+    """
+    version = "unavailable"
+    try:
+        if not isinstance(text, str):
+            raise TypeError(f"message must be text, got {type(text).__name__}")
+        if audience not in ("adult", "pediatric"):
+            raise ValueError(f"unknown audience {audience!r}")
+        pipe = pipeline if pipeline is not None else get_pipeline()
+        version = pipe.rules.version
+        with _run_lock:
+            doc = pipe.nlp(_normalise(text))
+        flags: list[Mention] = []
+        modifiers: list[Mention] = []
+        ignored: list[IgnoredMention] = []
+        for ent in doc.ents:
+            concept = pipe.rules.concept(ent.label_)
+            reasons, uncertain = _ignore_reasons(ent, audience)
+            fields: dict[str, Any] = {
+                "concept": concept.id,
+                "kind": concept.kind,
+                "sets": dict(concept.sets),
+                "text": text[ent.start_char : ent.end_char],
+                "start": ent.start_char,
+                "end": ent.end_char,
+                "uncertain": uncertain,
+            }
+            if reasons:
+                ignored.append(IgnoredMention(**fields, reasons=reasons))
+            elif concept.kind == "red_flag":
+                flags.append(Mention(**fields))
+            else:
+                modifiers.append(Mention(**fields))
+        return Screening(
+            status="ok", audience=audience, flags=flags, modifiers=modifiers, ignored=ignored,
+            rules_version=version,
+        )
+    except Exception as exc:  # any failure must reach a clinician, never read as "no flag"
+        safe_audience: Audience = "pediatric" if audience == "pediatric" else "adult"
+        return Screening(
+            status="error", audience=safe_audience, flags=[], modifiers=[], ignored=[],
+            rules_version=version, error=f"{type(exc).__name__}: {exc}",
+        )
+
+
+def merge_screening(findings: Mapping[str, Any], screening: Screening) -> dict[str, Any]:
+    """The findings document with the message's affirmed flags merged in (never less urgent)."""
+    return merge_findings(findings, screening.findings_update())
