@@ -1,0 +1,216 @@
+"""`telespine triage`: triage findings documents (one JSON object or JSON lines) from a file or stdin."""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.panel import Panel
+from rich.text import Text
+
+from telespine.triage import FindingsError, RuleSet, load_ruleset, safety_net, validate_findings
+from telespine.triage.engine import ENGINE_FAILURE, evaluate
+from telespine.triage.types import Audience, Disposition, TriageResult
+
+EXIT_INVALID = 2
+EXIT_SAFETY_NET = 3
+
+STYLE = {
+    Disposition.EMERGENCY: "bold white on red",
+    Disposition.URGENT: "bold red",
+    Disposition.PROMPT: "bold yellow",
+    Disposition.ROUTINE: "bold cyan",
+    Disposition.TELEMEDICINE: "bold green",
+}
+
+
+class OutputFormat(StrEnum):
+    """Output formats of `telespine triage`."""
+
+    json = "json"
+    text = "text"
+
+
+@dataclass
+class Item:
+    """One input document: where it came from, its optional id and the raw findings."""
+
+    where: str
+    id: Any
+    doc: object
+
+
+class InputError(Exception):
+    """Input that is not a findings document; the message names the line and field."""
+
+
+def parse_input(text: str) -> list[Item]:
+    """One JSON object, or JSON lines of findings or of {"id": ..., "findings": {...}}."""
+    stripped = text.strip()
+    if not stripped:
+        raise InputError("input: empty; expected a JSON object or JSON lines")
+    try:
+        whole = json.loads(stripped)
+    except json.JSONDecodeError:
+        whole = None
+    if isinstance(whole, dict):
+        return [_item("input", whole)]
+    items: list[Item] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        where = f"line {number}"
+        try:
+            value = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise InputError(f"{where}: not valid JSON ({exc.msg} at column {exc.colno})") from None
+        items.append(_item(where, value))
+    return items
+
+
+def _item(where: str, value: object) -> Item:
+    if isinstance(value, dict) and "findings" in value:
+        extra = sorted(set(value) - {"id", "findings"})
+        if extra:
+            raise InputError(f"{where}: {extra[0]}: unknown key (a wrapper holds only id and findings)")
+        return Item(where, value.get("id"), value["findings"])
+    return Item(where, None, value)
+
+
+def result_json(result: TriageResult, item_id: Any = None) -> dict[str, Any]:
+    """The JSON object printed for one result (with its input id when given)."""
+    out: dict[str, Any] = {"id": item_id} if item_id is not None else {}
+    out.update(result.model_dump(mode="json"))
+    return out
+
+
+def render_result(console: Console, result: TriageResult, audience: Audience | None = None,
+                  questions: dict[str, str] | None = None) -> None:
+    """Explain a result in plain language: what to do, by when, and why."""
+    aud: Audience = audience or result.audience or "adult"
+    try:
+        from telespine.triage.advice import load_advice
+
+        advice = load_advice()
+        item = advice.for_(result.disposition)
+        headline, what, by_when = item.headline.for_(aud), item.what.for_(aud), item.by_when.for_(aud)
+        footer = advice.safety_net_footer.for_(aud)
+    except Exception:  # advice text broken: still show the rule reasons, never nothing
+        headline, what, by_when, footer = result.disposition.value, "", "", ENGINE_FAILURE.reason
+    body = Text()
+    if result.safety_net:
+        body.append(ENGINE_FAILURE.reason + "\n\n", style="bold")
+    else:
+        if what:
+            body.append("What to do: ", style="bold")
+            body.append(what + "\n")
+        if by_when:
+            body.append("By when: ", style="bold")
+            body.append(by_when + "\n")
+        if result.rules:
+            body.append("\nWhy:\n", style="bold")
+            for rule in result.rules:
+                body.append(f"  • {rule.title}. ", style="bold")
+                body.append(rule.reason + "\n")
+        else:
+            body.append("\nWhy: none of the warning signs we asked about are present.\n")
+        if result.unresolved:
+            body.append("\nYou were not sure about:\n", style="bold")
+            for name in result.unresolved:
+                body.append(f"  • {(questions or {}).get(name, name.replace('_', ' '))}\n")
+            body.append("A clinician may call you to go over these.\n")
+        body.append("\n" + footer + "\n", style="italic")
+    body.append(f"\nRule set {result.ruleset.version} ({result.ruleset.sha256[:12]})", style="dim")
+    console.print(Panel(body, title=Text(headline, style=STYLE[result.disposition]), expand=False))
+
+
+def _question_texts(audience: Audience) -> dict[str, str]:
+    try:
+        from telespine.triage.questionnaire import load_questionnaire
+
+        return {q.id: q.text_for(audience) for q in load_questionnaire().questions}
+    except Exception:  # wording only: fall back to finding names
+        return {}
+
+
+def _read(path: str) -> str:
+    if path == "-":
+        return sys.stdin.read()
+    try:
+        return Path(path).read_text("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: cannot read ({exc})") from None
+
+
+def run_triage(text: str, fmt: OutputFormat, console: Console) -> int:
+    """Triage every document of text, print the results, return the exit code."""
+    try:
+        items = parse_input(text)
+        valid: list[tuple[Item, dict[str, Any]]] = []
+        problems: list[str] = []
+        for item in items:
+            try:
+                valid.append((item, validate_findings(item.doc)))
+            except FindingsError as exc:
+                problems.append(f"{item.where}: {exc.field}: {exc.problem}")
+        if problems:
+            raise InputError("\n".join(problems))
+    except InputError as exc:
+        typer.echo(f"Error: {exc}\nNo triage result was given.", err=True)
+        return EXIT_INVALID
+    ruleset: RuleSet | None = None
+    try:
+        ruleset = load_ruleset()
+    except Exception as exc:  # corrupt rules: everyone gets the emergency safety net
+        typer.echo(f"Error: the triage rules could not be loaded: {exc}", err=True)
+    code = 0
+    out = sys.stdout
+    for item, findings in valid:
+        if ruleset is None:
+            result = safety_net("rule set could not be loaded", None, findings.get("age_years"))
+        else:
+            try:
+                result = evaluate(findings, ruleset)
+            except Exception as exc:  # POLICY.md property 4: fail safe
+                result = safety_net(f"{type(exc).__name__}: {exc}", ruleset, findings.get("age_years"))
+        if result.safety_net:
+            code = EXIT_SAFETY_NET
+        if fmt is OutputFormat.json:
+            out.write(json.dumps(result_json(result, item.id)) + "\n")
+        else:
+            if item.id is not None:
+                console.print(f"[bold]{item.id}[/bold]")
+            aud = result.audience or "adult"
+            render_result(console, result, aud, _question_texts(aud) if result.unresolved else None)
+    out.flush()
+    return code
+
+
+def triage_command(
+    findings: Annotated[
+        str, typer.Option("--findings", "-f", help="Findings: a JSON object or JSON lines; - for stdin.")
+    ],
+    fmt: Annotated[OutputFormat, typer.Option("--format", help="json (one object per line) or text.")] = (
+        OutputFormat.text
+    ),
+) -> None:
+    """Triage back-pain findings: what to do, by when, and why."""
+    try:
+        text = _read(findings)
+    except InputError as exc:
+        typer.echo(f"Error: {exc}", err=True)
+        raise typer.Exit(EXIT_INVALID) from None
+    code = run_triage(text, fmt, Console())
+    if code:
+        raise typer.Exit(code)
+
+
+def register(app: typer.Typer) -> None:
+    """Add `telespine triage` to the command line."""
+    app.command("triage")(triage_command)

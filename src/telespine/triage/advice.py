@@ -1,0 +1,58 @@
+"""What each disposition tells the person to do and by when (dispositions.yaml, strict)."""
+
+from __future__ import annotations
+
+from functools import cache
+from importlib import resources
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field
+
+from telespine.triage.types import Audience, Disposition
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Wording(_Strict):
+    """One text per audience."""
+
+    adult: str = Field(min_length=1)
+    pediatric: str = Field(min_length=1)
+
+    def for_(self, audience: Audience) -> str:
+        """The text for this audience."""
+        return self.adult if audience == "adult" else self.pediatric
+
+
+class DispositionAdvice(_Strict):
+    """The advice for one disposition."""
+
+    headline: Wording
+    what: Wording
+    by_when: Wording
+    guide_sections: list[str] = Field(min_length=1)
+
+
+class AdviceFile(_Strict):
+    """dispositions.yaml."""
+
+    version: str = Field(pattern=r"^\d+\.\d+\.\d+$")
+    dispositions: dict[Disposition, DispositionAdvice]
+    safety_net_footer: Wording
+
+    def for_(self, disposition: Disposition) -> DispositionAdvice:
+        """The advice for a disposition."""
+        return self.dispositions[disposition]
+
+
+@cache
+def load_advice() -> AdviceFile:
+    """Load dispositions.yaml; every disposition must be covered."""
+    text = resources.files("telespine.triage").joinpath("dispositions.yaml").read_text("utf-8")
+    advice = AdviceFile.model_validate(yaml.safe_load(text))
+    missing = [d.value for d in Disposition if d not in advice.dispositions]
+    if missing:
+        raise ValueError(f"dispositions.yaml: missing {missing}")
+    return advice
