@@ -130,7 +130,7 @@ def test_red_flag_needs_a_rule_id_of_the_policy_form(guides_copy: Path) -> None:
     doc = _doc(guides_copy)
     flags = next(s for s in doc["sections"] if s["id"] == "red-flags")["flags"]
     flags[0]["rules"] = ["cauda_equina"]
-    with pytest.raises(GuideError, match="not an adult.\\* or child.\\* rule id"):
+    with pytest.raises(GuideError, match=r"not an adult\.\* or child\.\* rule id"):
         load_guide_file(_write(guides_copy, doc))
     flags[0]["rules"] = []
     with pytest.raises(GuideError, match="rules"):
@@ -140,7 +140,7 @@ def test_red_flag_needs_a_rule_id_of_the_policy_form(guides_copy: Path) -> None:
 def test_file_name_must_match_condition_and_audience(guides_copy: Path) -> None:
     doc = _doc(guides_copy)
     path = _write(guides_copy, doc, "neck-pain.adult.yaml")
-    with pytest.raises(GuideError, match="file name must be 'back-pain.adult.yaml'"):
+    with pytest.raises(GuideError, match=r"file name must be 'back-pain\.adult\.yaml'"):
         load_guide_file(path)
 
 

@@ -8,7 +8,6 @@ from typing import Any
 
 import jinja2
 from rich.console import Console, Group, RenderableType
-from rich.markup import escape
 from rich.padding import Padding
 from rich.panel import Panel
 from rich.text import Text
@@ -190,9 +189,9 @@ def _rich_section(guide: Guide, section: Section) -> list[RenderableType]:
             out.append(Text(section.intro))
         for action, flags in grouped_flags(section):
             style = "bold red" if action is Disposition.EMERGENCY else "bold yellow"
-            body = _bullets([f.text for f in flags])
-            title = escape(guide.actions.for_(action))
-            out.append(Panel(body, title=title, title_align="left", border_style=style))
+            # The action goes inside the panel, not in its title: Rich cuts long titles short.
+            body = Group(Text(guide.actions.for_(action), style=style), _bullets([f.text for f in flags]))
+            out.append(Panel(body, border_style=style))
     elif isinstance(section, FaqSection):
         for faq in section.items:
             out += [Text(faq.question, style="bold"), Padding(Text(faq.answer), (0, 0, 0, 2))]
