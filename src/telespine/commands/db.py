@@ -1,0 +1,61 @@
+"""`telespine db`: schema migrations (Alembic) for the configured database."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+console = Console()
+db_app = typer.Typer(help="Database schema migrations (Alembic).", no_args_is_help=True)
+
+
+def _url() -> str:
+    from telespine.settings import get_settings
+
+    settings = get_settings()
+    url = settings.sqlalchemy_url
+    if url.startswith("sqlite"):
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return url
+
+
+def _safe(url: str) -> str:
+    """The URL without its password, for printing."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+@db_app.command()
+def upgrade(revision: Annotated[str, typer.Argument(help="Target revision.")] = "head") -> None:
+    """Apply migrations up to a revision (default: the newest)."""
+    from telespine.store import db
+
+    url = _url()
+    db.upgrade(url, revision)
+    console.print(f"{_safe(url)} is at revision {db.current_revision(url)}")
+
+
+@db_app.command()
+def downgrade(revision: Annotated[str, typer.Argument(help="Target revision, e.g. base.")]) -> None:
+    """Undo migrations down to a revision."""
+    from telespine.store import db
+
+    url = _url()
+    db.downgrade(url, revision)
+    console.print(f"{_safe(url)} is at revision {db.current_revision(url)}")
+
+
+@db_app.command()
+def current() -> None:
+    """Show the revision the database is at."""
+    from telespine.store import db
+
+    url = _url()
+    console.print(f"{_safe(url)}: {db.current_revision(url) or 'empty (no revision)'}")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(db_app, name="db")

@@ -1,0 +1,84 @@
+"""Typed settings from environment variables (prefix TELESPINE_, plus DATABASE_URL); they fail fast."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Secrets that appear in examples and templates; none of them may protect a real deployment.
+PLACEHOLDER_SECRETS = frozenset(
+    {"", "change-me", "changeme", "change_me", "secret", "dev", "development", "insecure", "please-change"}
+)
+DEV_SECRET = "change-me"  # noqa: S105 -- the development placeholder that is refused elsewhere
+MIN_SECRET_LENGTH = 32
+
+
+class Settings(BaseSettings):
+    """All run-time settings of the web app; read once at start."""
+
+    model_config = SettingsConfigDict(env_prefix="TELESPINE_", extra="ignore", frozen=True)
+
+    env: Literal["development", "production", "test"] = "development"
+    secret_key: SecretStr = SecretStr(DEV_SECRET)
+    database_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("DATABASE_URL", "TELESPINE_DATABASE_URL")
+    )
+    data_dir: Path = Path("data")
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, le=65535)
+    emergency_number: str = Field(default="911", min_length=1, max_length=20)
+    session_idle_minutes: int = Field(default=30, ge=1)
+    session_absolute_hours: int = Field(default=12, ge=1)
+    login_window_minutes: int = Field(default=15, ge=1)
+    login_max_failures_per_account: int = Field(default=5, ge=1)
+    login_max_failures_per_ip: int = Field(default=20, ge=1)
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    demo_data: bool | None = None  # None: load demo data in development only
+
+    @model_validator(mode="after")
+    def _refuse_placeholder_secret(self) -> Settings:
+        secret = self.secret_key.get_secret_value()
+        if self.env != "development" and (
+            secret.strip().lower() in PLACEHOLDER_SECRETS or len(secret) < MIN_SECRET_LENGTH
+        ):
+            raise ValueError(
+                f"TELESPINE_SECRET_KEY must be a random value of at least {MIN_SECRET_LENGTH} characters "
+                f"when TELESPINE_ENV={self.env} (for example: python -c 'import secrets; "
+                "print(secrets.token_urlsafe(48))')"
+            )
+        return self
+
+    @property
+    def is_development(self) -> bool:
+        return self.env == "development"
+
+    @property
+    def cookie_secure(self) -> bool:
+        """Secure cookies everywhere except the local development server (plain http)."""
+        return self.env == "production"
+
+    @property
+    def load_demo_data(self) -> bool:
+        return self.is_development if self.demo_data is None else self.demo_data
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        """DATABASE_URL, or an embedded SQLite file in the data folder."""
+        if self.database_url:
+            url = self.database_url
+            # Plain postgres URLs name the psycopg2 driver; telespine ships psycopg 3.
+            for prefix in ("postgres://", "postgresql://"):
+                if url.startswith(prefix):
+                    return "postgresql+psycopg://" + url[len(prefix) :]
+            return url
+        return f"sqlite:///{(self.data_dir / 'telespine.sqlite3').resolve()}"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read from the environment on first use."""
+    return Settings()

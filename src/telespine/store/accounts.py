@@ -1,0 +1,63 @@
+"""Passwords: argon2id hashes, a length rule and a bundled list of common passwords (no composition rules)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from importlib import resources
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+MIN_PASSWORD_LENGTH = 8
+# Bounds the hashing work one request can cause; long passphrases stay welcome.
+MAX_PASSWORD_LENGTH = 256
+
+_hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
+
+
+class PasswordRejected(ValueError):
+    """A new password that the policy refuses; the message is safe to show the person."""
+
+
+@lru_cache(maxsize=1)
+def common_passwords() -> frozenset[str]:
+    """The bundled list of common passwords (data/common-passwords.txt), lower-cased."""
+    text = resources.files("telespine.store").joinpath("data/common-passwords.txt").read_text("utf-8")
+    return frozenset(
+        line.strip().lower() for line in text.splitlines() if line.strip() and not line.startswith("#")
+    )
+
+
+def check_new_password(password: str, username: str = "") -> None:
+    """Raise PasswordRejected unless password is long enough and not common or the username."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise PasswordRejected(f"Use at least {MIN_PASSWORD_LENGTH} characters.")
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise PasswordRejected(f"Use at most {MAX_PASSWORD_LENGTH} characters.")
+    if password.lower() in common_passwords():
+        raise PasswordRejected("This password is too common. Pick another one, a short phrase works well.")
+    if username and password.lower() == username.lower():
+        raise PasswordRejected("Your password must not be your user name.")
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    """True when password matches; never raises for a wrong password or a damaged hash."""
+    if len(password) > MAX_PASSWORD_LENGTH:
+        return False
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+
+
+# A real hash to verify against when the account does not exist, so that the response time
+# does not reveal which user names exist.
+_DUMMY_HASH = _hasher.hash("telespine-timing-equaliser")
+
+
+def verify_dummy(password: str) -> None:
+    verify_password(_DUMMY_HASH, password)

@@ -1,0 +1,283 @@
+"""Repository functions: the only code that writes health data, always append-only and audited."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session, selectinload
+
+from telespine.store.accounts import hash_password
+from telespine.store.models import (
+    Assessment,
+    AssessmentVersion,
+    AuditEvent,
+    Clinic,
+    LoginAttempt,
+    Profile,
+    User,
+    VisitRequest,
+    utcnow,
+)
+from telespine.triage.types import TriageResult
+
+
+def create_clinic(db: Session, name: str) -> Clinic:
+    clinic = Clinic(name=name)
+    db.add(clinic)
+    db.flush()
+    return clinic
+
+
+def create_user(
+    db: Session,
+    *,
+    username: str,
+    password: str,
+    role: str,
+    display_name: str | None = None,
+    clinic: Clinic | None = None,
+    with_profile: bool = True,
+) -> User:
+    """A new account; patients and parents also get their own profile."""
+    user = User(
+        username=username.lower(),
+        display_name=display_name or username,
+        password_hash=hash_password(password),
+        role=role,
+        clinic_id=clinic.id if clinic else None,
+    )
+    db.add(user)
+    db.flush()
+    if with_profile and role in ("patient", "parent"):
+        db.add(Profile(owner_id=user.id, clinic_id=user.clinic_id, display_name=user.display_name))
+        db.flush()
+    return user
+
+
+def user_by_username(db: Session, username: str) -> User | None:
+    return db.scalar(select(User).where(User.username == username.strip().lower()))
+
+
+def add_child(db: Session, parent: User, display_name: str, birth_year: int | None = None) -> Profile:
+    child = Profile(
+        owner_id=parent.id,
+        clinic_id=parent.clinic_id,
+        display_name=display_name,
+        is_child=True,
+        birth_year=birth_year,
+    )
+    db.add(child)
+    db.flush()
+    return child
+
+
+def profiles_of(db: Session, user: User) -> list[Profile]:
+    """The profiles an account holder manages: their own first, then their children."""
+    rows = db.scalars(select(Profile).where(Profile.owner_id == user.id)).all()
+    return sorted(rows, key=lambda p: (p.is_child, p.display_name))
+
+
+def self_profile(db: Session, user: User) -> Profile | None:
+    return db.scalar(select(Profile).where(Profile.owner_id == user.id, Profile.is_child.is_(False)))
+
+
+def ensure_self_profile(db: Session, user: User) -> Profile:
+    profile = self_profile(db, user)
+    if profile is None:
+        profile = Profile(owner_id=user.id, clinic_id=user.clinic_id, display_name=user.display_name)
+        db.add(profile)
+        db.flush()
+    return profile
+
+
+def _version_row(
+    assessment: Assessment, number: int, findings: dict[str, Any], result: TriageResult, by: User
+) -> AssessmentVersion:
+    return AssessmentVersion(
+        assessment_id=assessment.id,
+        version=number,
+        findings=dict(findings),
+        result=result.model_dump(mode="json"),
+        disposition=result.disposition.value,
+        safety_net=result.safety_net,
+        ruleset_version=result.ruleset.version,
+        ruleset_sha256=result.ruleset.sha256,
+        created_by_id=by.id,
+    )
+
+
+def save_assessment(
+    db: Session, *, profile: Profile, by: User, findings: dict[str, Any], result: TriageResult
+) -> Assessment:
+    """A new assessment with version 1: the findings snapshot, the result and the rule-set version."""
+    assessment = Assessment(profile_id=profile.id, created_by_id=by.id)
+    db.add(assessment)
+    db.flush()
+    db.add(_version_row(assessment, 1, findings, result, by))
+    db.flush()
+    db.refresh(assessment, ["versions"])
+    return assessment
+
+
+def add_version(
+    db: Session, *, assessment: Assessment, by: User, findings: dict[str, Any], result: TriageResult
+) -> AssessmentVersion:
+    """A change to an assessment: always a new version, never an UPDATE of a saved one."""
+    last = db.scalar(
+        select(func.max(AssessmentVersion.version)).where(AssessmentVersion.assessment_id == assessment.id)
+    )
+    row = _version_row(assessment, (last or 0) + 1, findings, result, by)
+    db.add(row)
+    db.flush()
+    db.refresh(assessment, ["versions"])
+    return row
+
+
+def get_assessment(db: Session, assessment_id: str) -> Assessment | None:
+    return db.scalar(
+        select(Assessment)
+        .where(Assessment.id == assessment_id)
+        .options(selectinload(Assessment.versions), selectinload(Assessment.profile))
+    )
+
+
+def assessments_for_profiles(db: Session, profile_ids: Sequence[str]) -> list[Assessment]:
+    if not profile_ids:
+        return []
+    return list(
+        db.scalars(
+            select(Assessment)
+            .where(Assessment.profile_id.in_(profile_ids))
+            .options(selectinload(Assessment.versions), selectinload(Assessment.profile))
+            .order_by(Assessment.created_at.desc())
+        ).all()
+    )
+
+
+def assessments_for_clinic(db: Session, clinic_id: str) -> list[Assessment]:
+    return list(
+        db.scalars(
+            select(Assessment)
+            .join(Profile, Assessment.profile_id == Profile.id)
+            .where(Profile.clinic_id == clinic_id)
+            .options(selectinload(Assessment.versions), selectinload(Assessment.profile))
+            .order_by(Assessment.created_at.desc())
+        ).all()
+    )
+
+
+def request_visit(db: Session, *, assessment: Assessment, by: User) -> VisitRequest:
+    """A tele-visit request; asking twice for the same assessment returns the open request."""
+    existing = db.scalar(
+        select(VisitRequest).where(
+            VisitRequest.assessment_id == assessment.id, VisitRequest.status == "requested"
+        )
+    )
+    if existing is not None:
+        return existing
+    visit = VisitRequest(assessment_id=assessment.id, requested_by_id=by.id)
+    db.add(visit)
+    db.flush()
+    return visit
+
+
+def get_visit(db: Session, visit_id: str) -> VisitRequest | None:
+    return db.scalar(
+        select(VisitRequest)
+        .where(VisitRequest.id == visit_id)
+        .options(selectinload(VisitRequest.assessment).selectinload(Assessment.profile))
+    )
+
+
+def visits_for_assessment(db: Session, assessment_id: str) -> list[VisitRequest]:
+    return list(db.scalars(select(VisitRequest).where(VisitRequest.assessment_id == assessment_id)).all())
+
+
+def audit(
+    db: Session,
+    *,
+    actor: User | None,
+    action: str,
+    object_type: str,
+    object_id: str | None = None,
+    profile_id: str | None = None,
+    detail: str | None = None,
+) -> AuditEvent:
+    """Record who read or wrote which health record; detail must hold no health data."""
+    event = AuditEvent(
+        actor_id=actor.id if actor else None,
+        actor_username=actor.username if actor else None,
+        actor_role=actor.role if actor else None,
+        action=action,
+        object_type=object_type,
+        object_id=object_id,
+        profile_id=profile_id,
+        detail=detail,
+    )
+    db.add(event)
+    db.flush()
+    return event
+
+
+def search_audit(
+    db: Session,
+    *,
+    actor: str | None = None,
+    object_id: str | None = None,
+    action: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> list[AuditEvent]:
+    """Audit events, newest first, filtered by actor user name or id, object or profile id, action."""
+    query = select(AuditEvent)
+    if actor:
+        query = query.where(or_(AuditEvent.actor_username == actor.lower(), AuditEvent.actor_id == actor))
+    if object_id:
+        query = query.where(or_(AuditEvent.object_id == object_id, AuditEvent.profile_id == object_id))
+    if action:
+        query = query.where(AuditEvent.action == action)
+    if since:
+        query = query.where(AuditEvent.at >= since)
+    if until:
+        query = query.where(AuditEvent.at <= until)
+    query = query.order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(limit).offset(offset)
+    return list(db.scalars(query).all())
+
+
+def record_login_attempt(db: Session, *, username: str, ip: str, success: bool) -> None:
+    db.add(LoginAttempt(username=username.strip().lower()[:64], ip=ip[:64], success=success))
+    db.flush()
+
+
+def recent_failures(db: Session, *, username: str, ip: str, window: timedelta) -> tuple[int, int]:
+    """Failed logins in the window: (for this account name, from this address)."""
+    since = utcnow() - window
+    by_user = db.scalar(
+        select(func.count())
+        .select_from(LoginAttempt)
+        .where(
+            LoginAttempt.username == username.strip().lower()[:64],
+            LoginAttempt.success.is_(False),
+            LoginAttempt.at >= since,
+        )
+    )
+    by_ip = db.scalar(
+        select(func.count())
+        .select_from(LoginAttempt)
+        .where(LoginAttempt.ip == ip[:64], LoginAttempt.success.is_(False), LoginAttempt.at >= since)
+    )
+    return int(by_user or 0), int(by_ip or 0)
+
+
+def get_clinic(db: Session, clinic_id: str) -> Clinic | None:
+    return db.get(Clinic, clinic_id)
+
+
+def default_clinic_id(db: Session) -> str | None:
+    """The clinic new sign-ups join: the first one created (a single-clinic deployment's only one)."""
+    return db.scalar(select(Clinic.id).order_by(Clinic.created_at, Clinic.id).limit(1))

@@ -1,0 +1,260 @@
+"""The JSON API under /api/v1: every route answers through a response model."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Query, Request, Response
+
+from telespine.store import repo
+from telespine.triage.types import TriageResult
+from telespine.web import clinical, sessions
+from telespine.web.api.schemas import (
+    AssessmentCreate,
+    AssessmentRead,
+    AssessmentSummary,
+    AuditRead,
+    ErrorOut,
+    GuideHit,
+    GuideRead,
+    GuideSummary,
+    LoginIn,
+    LoginOut,
+    Ping,
+    UserRead,
+    VersionCreate,
+    VersionRead,
+    VisitRead,
+)
+from telespine.web.auth import LoginRefused, authenticate
+from telespine.web.deps import CsrfDep, DbDep, RequiredUser, SettingsDep, WebSessionDep, remember
+from telespine.web.policy import (
+    AdminUser,
+    ReadableAssessment,
+    ReadableVisit,
+    WritableAssessment,
+    load_profile_for_write,
+    readable_assessments,
+)
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorOut},
+    401: {"model": ErrorOut},
+    403: {"model": ErrorOut},
+    404: {"model": ErrorOut},
+    413: {"model": ErrorOut},
+    422: {"model": ErrorOut},
+    429: {"model": ErrorOut},
+}
+
+router = APIRouter(prefix="/api/v1", responses=ERRORS)
+
+
+@router.get("/ping", response_model=Ping, tags=["meta"])
+def ping() -> Ping:
+    """A constant answer with no database work: the benchmark's baseline."""
+    return Ping()
+
+
+def _invalid(field: str, problem: str) -> HTTPException:
+    return HTTPException(
+        status_code=422,
+        detail=f"Invalid findings: {field or 'document'}: {problem}",
+        headers={"x-invalid-field": field or "document"},
+    )
+
+
+def _triage_or_422(doc: object) -> TriageResult:
+    try:
+        return clinical.run_triage(doc)
+    except clinical.InvalidFindings as exc:
+        raise _invalid(exc.field, exc.problem) from None
+
+
+@router.post(
+    "/triage",
+    response_model=TriageResult,
+    tags=["triage"],
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": clinical.findings_schema()}},
+        }
+    },
+)
+async def triage(request: Request) -> TriageResult:
+    """Findings in, result out; stateless. Invalid findings get 422 naming the field."""
+    if not request.headers.get("content-type", "").split(";")[0].strip().lower().endswith("json"):
+        raise HTTPException(status_code=415, detail="Send the findings as application/json.")
+    raw = await request.body()
+    try:
+        doc = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise HTTPException(status_code=400, detail="The body is not valid JSON.") from None
+    return _triage_or_422(doc)
+
+
+@router.post("/auth/login", response_model=LoginOut, tags=["auth"])
+def login(body: LoginIn, request: Request, db: DbDep, settings: SettingsDep, ws: WebSessionDep) -> LoginOut:
+    """Sign in; the session token comes back in the body (for API clients) and as a cookie."""
+    ip = request.client.host if request.client else "unknown"
+    try:
+        user = authenticate(db, settings, username=body.username, password=body.password, ip=ip)
+    except LoginRefused as exc:
+        raise HTTPException(status_code=exc.status_code, detail=exc.message) from None
+    sessions.purge_expired(db, settings)
+    new = remember(request, sessions.start(db, settings, ws, user))
+    return LoginOut(
+        token=new.new_token or "",
+        csrf_token=new.csrf_token,
+        user=UserRead.of(user, repo.profiles_of(db, user)),
+    )
+
+
+@router.post("/auth/logout", status_code=204, dependencies=[CsrfDep], tags=["auth"])
+def logout(request: Request, db: DbDep, ws: WebSessionDep) -> Response:
+    """Sign out: the session is deleted on the server."""
+    sessions.end(db, ws)
+    remember(request, ws)
+    return Response(status_code=204)
+
+
+@router.get("/me", response_model=UserRead, tags=["auth"])
+def me(user: RequiredUser, db: DbDep) -> UserRead:
+    return UserRead.of(user, repo.profiles_of(db, user))
+
+
+@router.post(
+    "/assessments",
+    response_model=AssessmentRead,
+    status_code=201,
+    dependencies=[CsrfDep],
+    tags=["assessments"],
+)
+def create_assessment(body: AssessmentCreate, user: RequiredUser, db: DbDep) -> AssessmentRead:
+    """Triage the findings and save them with the result, append-only."""
+    profile = load_profile_for_write(db, user, body.profile_id)
+    result = _triage_or_422(body.findings)
+    assessment = repo.save_assessment(db, profile=profile, by=user, findings=body.findings, result=result)
+    repo.audit(
+        db,
+        actor=user,
+        action="create",
+        object_type="assessment",
+        object_id=assessment.id,
+        profile_id=profile.id,
+    )
+    db.commit()
+    return AssessmentRead.of(assessment)
+
+
+@router.get("/assessments", response_model=list[AssessmentSummary], tags=["assessments"])
+def list_assessments(user: RequiredUser, db: DbDep) -> list[AssessmentSummary]:
+    """Your own and your children's assessments; a clinician's: their clinic's."""
+    return [AssessmentSummary.of(a) for a in readable_assessments(db, user)]
+
+
+@router.get("/assessments/{assessment_id}", response_model=AssessmentRead, tags=["assessments"])
+def read_assessment(assessment: ReadableAssessment) -> AssessmentRead:
+    return AssessmentRead.of(assessment)
+
+
+@router.post(
+    "/assessments/{assessment_id}/versions",
+    response_model=VersionRead,
+    status_code=201,
+    dependencies=[CsrfDep],
+    tags=["assessments"],
+)
+def add_version(
+    body: VersionCreate, assessment: WritableAssessment, user: RequiredUser, db: DbDep
+) -> VersionRead:
+    """A changed assessment is a new version; saved versions are never edited."""
+    result = _triage_or_422(body.findings)
+    version = repo.add_version(db, assessment=assessment, by=user, findings=body.findings, result=result)
+    repo.audit(
+        db,
+        actor=user,
+        action="create",
+        object_type="assessment_version",
+        object_id=assessment.id,
+        profile_id=assessment.profile_id,
+        detail=f"version {version.version}",
+    )
+    db.commit()
+    return VersionRead.of(version)
+
+
+@router.post(
+    "/assessments/{assessment_id}/visit-requests",
+    response_model=VisitRead,
+    status_code=201,
+    dependencies=[CsrfDep],
+    tags=["visits"],
+)
+def request_visit(assessment: WritableAssessment, user: RequiredUser, db: DbDep) -> VisitRead:
+    visit = repo.request_visit(db, assessment=assessment, by=user)
+    repo.audit(
+        db,
+        actor=user,
+        action="create",
+        object_type="visit_request",
+        object_id=visit.id,
+        profile_id=assessment.profile_id,
+    )
+    db.commit()
+    return VisitRead.of(visit)
+
+
+@router.get("/visit-requests/{visit_id}", response_model=VisitRead, tags=["visits"])
+def read_visit(visit: ReadableVisit) -> VisitRead:
+    return VisitRead.of(visit)
+
+
+@router.get("/guides", response_model=list[GuideSummary], tags=["guides"])
+def guides() -> list[GuideSummary]:
+    return [
+        GuideSummary(condition=c, audience=a, title=clinical.guide_title(c, a))
+        for c, a in clinical.list_guides()
+    ]
+
+
+@router.get("/guides/search", response_model=list[GuideHit], tags=["guides"])
+def search(q: Annotated[str, Query(min_length=1, max_length=200)]) -> list[GuideHit]:
+    return [GuideHit.model_validate(h.model_dump()) for h in clinical.search_guides(q)]
+
+
+@router.get("/guides/{condition}/{audience}", response_model=GuideRead, tags=["guides"])
+def guide(condition: str, audience: str) -> GuideRead:
+    try:
+        g = clinical.load_guide(condition, audience)
+    except clinical.GuideNotFound:
+        raise HTTPException(status_code=404, detail="No such guide.") from None
+    return GuideRead(
+        condition=g.condition,
+        audience=g.audience,
+        title=g.title,
+        version=g.version,
+        document=clinical.guide_document(g),
+    )
+
+
+@router.get("/audit", response_model=list[AuditRead], tags=["audit"])
+def audit_log(
+    admin: AdminUser,
+    db: DbDep,
+    actor: Annotated[str | None, Query(max_length=64)] = None,
+    object_id: Annotated[str | None, Query(max_length=64)] = None,
+    action: Annotated[str | None, Query(max_length=32)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+) -> list[AuditRead]:
+    """Search the audit log (admins only)."""
+    events = repo.search_audit(
+        db, actor=actor, object_id=object_id, action=action, limit=limit, offset=offset
+    )
+    repo.audit(db, actor=admin, action="search", object_type="audit_log")
+    db.commit()
+    return [AuditRead.of(e) for e in events]
+

@@ -1,0 +1,182 @@
+"""The FastAPI application factory: settings, database, middleware, error pages, API and pages."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, HTTPException, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from telespine.settings import Settings, get_settings
+from telespine.store.db import make_engine, make_sessionmaker
+from telespine.web.sessions import COOKIE_NAME, WebSession
+
+log = logging.getLogger("telespine.web")
+HERE = Path(__file__).parent
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+class BodyLimitMiddleware:
+    """Answer 413 for bodies over the limit, by Content-Length or by counting a streamed body."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        for name, value in scope.get("headers", []):
+            if name == b"content-length":
+                try:
+                    too_big = int(value) > self.max_bytes
+                except ValueError:
+                    too_big = True
+                if too_big:
+                    await _send_413(scope, receive, send, self.max_bytes)
+                    return
+        seen = 0
+
+        async def counting_receive() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_bytes:
+                    raise BodyTooLarge
+            return message
+
+        try:
+            await self.app(scope, counting_receive, send)
+        except BodyTooLarge:
+            await _send_413(scope, receive, send, self.max_bytes)
+
+
+async def _send_413(scope: Scope, receive: Receive, send: Send, limit: int) -> None:
+    response = JSONResponse(
+        {"detail": f"The request body is larger than {limit // 1024} KiB."}, status_code=413
+    )
+    await response(scope, receive, send)
+
+
+SECURITY_HEADERS = {
+    "x-content-type-options": "nosniff",
+    "x-frame-options": "DENY",
+    "referrer-policy": "same-origin",
+    "content-security-policy": (
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+        "frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
+    ),
+}
+
+
+def _is_api(request: Request) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """A configured app; pass settings in tests, else they are read from the environment."""
+    settings = settings or get_settings()
+    app = FastAPI(
+        title="telespine",
+        version="0.1.0",
+        summary="Telemedicine care for back pain: safe triage, guides and saved assessments.",
+        docs_url="/api/docs",
+        redoc_url=None,
+        openapi_url="/api/v1/openapi.json",
+    )
+    engine = make_engine(settings.sqlalchemy_url)
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessionmaker = make_sessionmaker(engine)
+
+    from telespine.web.templating import make_templates
+
+    app.state.templates = make_templates(settings)
+
+    @app.middleware("http")
+    async def session_cookie_and_headers(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        response = await call_next(request)
+        ws: WebSession | None = getattr(request.state, "web_session", None)
+        if ws is not None and ws.new_token:
+            response.set_cookie(
+                COOKIE_NAME,
+                ws.new_token,
+                max_age=settings.session_absolute_hours * 3600,
+                httponly=True,
+                samesite="lax",
+                secure=settings.cookie_secure,
+                path="/",
+            )
+        elif ws is not None and ws.clear_cookie:
+            response.delete_cookie(
+                COOKIE_NAME, path="/", httponly=True, samesite="lax", secure=settings.cookie_secure
+            )
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        if ws is not None and ws.row is not None:
+            response.headers.setdefault("cache-control", "no-store")  # personal pages stay out of caches
+        return response
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> Response:
+        errors = []
+        for err in exc.errors():
+            loc = [str(p) for p in err.get("loc", ()) if p not in ("body",)]
+            errors.append({"field": ".".join(loc) or "body", "problem": str(err.get("msg", "invalid"))})
+        first = errors[0] if errors else {"field": "body", "problem": "invalid"}
+        detail = f"Invalid request: {first['field']}: {first['problem']}"
+        if _is_api(request):
+            return JSONResponse({"detail": detail, "errors": errors}, status_code=422)
+        return _error_page(request, 422, "Some answers could not be read. Go back and check them.")
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException) -> Response:
+        if _is_api(request):
+            return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+        if exc.status_code == 401:
+            return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+        return _error_page(request, exc.status_code, str(exc.detail))
+
+    @app.exception_handler(Exception)
+    async def server_error(request: Request, exc: Exception) -> Response:
+        # Only the type: exception messages can carry health data from the request.
+        log.error("unhandled %s on %s %s", type(exc).__name__, request.method, request.url.path)
+        if _is_api(request):
+            return JSONResponse({"detail": "Something went wrong on our side."}, status_code=500)
+        return _error_page(request, 500, "Something went wrong on our side.")
+
+    def _error_page(request: Request, status: int, message: str) -> Response:
+        templates: Jinja2Templates = app.state.templates
+        try:
+            return templates.TemplateResponse(
+                request,
+                "error.html",
+                {"status": status, "message": message, "user": None, "csrf_token": ""},
+                status_code=status,
+            )
+        except Exception:
+            return HTMLResponse(f"<h1>{status}</h1>", status_code=status)
+
+    from telespine.web.api.routes import router as api_router
+    from telespine.web.pages.routes import router as pages_router
+
+    app.include_router(api_router)
+    app.include_router(pages_router)
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    wrapped: Any = BodyLimitMiddleware
+    app.add_middleware(wrapped, max_bytes=settings.max_body_bytes)
+    return app

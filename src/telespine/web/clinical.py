@@ -1,0 +1,299 @@
+"""The web's only door to the clinical packages: every call is wrapped so a failure safety-nets."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from telespine.triage.types import Disposition, FiredRule, RulesetRef, TriageResult
+
+log = logging.getLogger("telespine.web")
+
+# Used only when the triage package itself cannot be imported or its safety-net helper fails;
+# the wording mirrors the engine's safety.engine_failure rule.
+_FALLBACK_RULE = FiredRule(
+    id="safety.engine_failure",
+    level=Disposition.EMERGENCY,
+    title="The assessment could not be completed",
+    reason=(
+        "We could not finish checking your answers. To be safe, treat this as an emergency "
+        "if you have any of the warning signs listed on this page."
+    ),
+    rationale="The triage engine failed; the safety net shows emergency advice instead of a result.",
+    sources=["seed-004"],
+)
+
+
+class InvalidFindings(ValueError):
+    """Findings that fail validation: the caller shows the problem and no disposition."""
+
+    def __init__(self, field: str, problem: str) -> None:
+        super().__init__(f"{field}: {problem}")
+        self.field = field
+        self.problem = problem
+
+
+def safety_net_result(error: str) -> TriageResult:
+    """The emergency safety-net result, built by the engine when it can be, else here."""
+    try:
+        from telespine.triage import safety_net
+
+        return safety_net(error)
+    except Exception:
+        return TriageResult(
+            disposition=Disposition.EMERGENCY,
+            audience=None,
+            rules=[_FALLBACK_RULE],
+            unresolved=[],
+            ruleset=RulesetRef(version="unavailable", sha256="unavailable"),
+            safety_net=True,
+            error=error,
+        )
+
+
+def _engine_triage(doc: object) -> TriageResult:
+    """Indirection so tests can make the engine raise."""
+    from telespine.triage import triage
+
+    return triage(doc)
+
+
+def run_triage(doc: object) -> TriageResult:
+    """Validate and evaluate findings. Invalid findings raise InvalidFindings; anything else safety-nets."""
+    try:
+        from telespine.triage import FindingsError
+    except Exception as exc:
+        log.error("triage package unavailable: %s", type(exc).__name__)
+        return safety_net_result(f"triage unavailable: {type(exc).__name__}")
+    try:
+        result = _engine_triage(doc)
+    except FindingsError as exc:
+        raise InvalidFindings(str(getattr(exc, "field", "")), str(getattr(exc, "problem", exc))) from None
+    except Exception as exc:  # never a reassuring answer after a crash (POLICY.md property 4)
+        log.error("triage raised %s; showing the safety net", type(exc).__name__)
+        return safety_net_result(f"{type(exc).__name__}")
+    if not isinstance(result, TriageResult):
+        return safety_net_result("triage returned no result")
+    return result
+
+
+def ruleset_ref() -> RulesetRef:
+    try:
+        from telespine.triage import load_ruleset
+
+        rs = load_ruleset()
+        return RulesetRef(version=rs.version, sha256=rs.sha256)
+    except Exception:
+        return RulesetRef(version="unavailable", sha256="unavailable")
+
+
+def findings_schema() -> dict[str, Any]:
+    """The findings JSON Schema with its $defs inlined, for the OpenAPI document."""
+    import json
+    from importlib import resources
+
+    doc: dict[str, Any] = json.loads(
+        resources.files("telespine.triage").joinpath("findings.schema.json").read_text("utf-8")
+    )
+    defs = doc.pop("$defs", {})
+
+    def inline(node: Any) -> Any:
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith("#/$defs/"):
+                merged = dict(defs[ref.removeprefix("#/$defs/")])
+                merged.update({k: v for k, v in node.items() if k != "$ref"})
+                return inline(merged)
+            return {k: inline(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [inline(v) for v in node]
+        return node
+
+    out: dict[str, Any] = inline(doc)
+    for key in ("$schema", "$id"):
+        out.pop(key, None)
+    return out
+
+
+# --- guides (telespine.content) -------------------------------------------------------------
+
+
+class GuideNotFound(LookupError):
+    """No guide for this condition and audience (only discovered guides are ever served)."""
+
+
+def list_guides() -> list[tuple[str, str]]:
+    from telespine.content import loader
+
+    return [(c, a) for c, a in loader.discover()]
+
+
+def load_guide(condition: str, audience: str) -> Any:
+    """The guide, only for a (condition, audience) pair that exists: nothing else reaches the loader."""
+    from telespine.content import loader
+
+    if (condition, audience) not in set(list_guides()):
+        raise GuideNotFound(f"{condition}/{audience}")
+    return loader.load_guide(condition, audience)
+
+
+def guide_title(condition: str, audience: str) -> str:
+    try:
+        return str(load_guide(condition, audience).title)
+    except Exception:
+        return condition.replace("-", " ").capitalize()
+
+
+def guide_document(guide: Any) -> dict[str, Any]:
+    from telespine.content import render
+
+    doc: dict[str, Any] = render.guide_document(guide)
+    return doc
+
+
+def guide_sections_html(guide: Any, level: int = 2) -> str:
+    """The guide's sections as HTML (content's own escaping templates render them)."""
+    from telespine.content import render
+
+    return render.render_html_sections(guide, level)
+
+
+def search_guides(query: str, limit: int = 10) -> list[Any]:
+    from telespine.content import search
+
+    if not query.strip():
+        return []
+    return list(search.search_guides(query[:200], limit=limit))
+
+
+# --- the adaptive questionnaire (telespine.triage.questionnaire) ----------------------------
+
+
+class QuestionView(dict[str, Any]):
+    """What a template needs to show one question: id, kind, text, help, options, number bounds."""
+
+
+class Step:
+    """What the assessment shows next: a question, the emergency page, the result, or the safety net."""
+
+    def __init__(
+        self,
+        kind: str,
+        question: QuestionView | None = None,
+        progress: tuple[int, int] = (0, 0),
+        error: str | None = None,
+    ) -> None:
+        self.kind = kind  # "question" | "emergency" | "done" | "failed"
+        self.question = question
+        self.progress = progress
+        self.error = error
+
+
+def _view(question: Any, audience: str) -> QuestionView:
+    options = [{"value": o.value, "label": o.label_for(audience)} for o in question.options]
+    return QuestionView(
+        id=question.id,
+        kind=question.kind,
+        text=question.text_for(audience),
+        help=question.help_for(audience),
+        options=options,
+        minimum=question.minimum,
+        maximum=question.maximum,
+        unit=question.unit,
+    )
+
+
+def _audience(answers: dict[str, Any], hint: str | None) -> str:
+    from telespine.triage import questionnaire as q
+
+    known = q.audience_for(answers)
+    return known or (hint if hint in ("adult", "pediatric") else "adult")
+
+
+def next_step(answers: dict[str, Any], audience_hint: str | None = None) -> Step:
+    """The next thing to show; any exception becomes the safety net (kind "failed")."""
+    try:
+        from telespine.triage import questionnaire as q
+
+        audience = _audience(answers, audience_hint)
+        if q.emergency_certain(answers):
+            return Step("emergency")
+        question = q.next_question(answers, audience=audience)  # type: ignore[arg-type]
+        done, total = q.progress(answers, audience=audience)  # type: ignore[arg-type]
+        if question is None:
+            return Step("done", progress=(done, total))
+        return Step("question", _view(question, audience), (done, total))
+    except Exception as exc:
+        log.error("questionnaire failed: %s", type(exc).__name__)
+        return Step("failed", error=type(exc).__name__)
+
+
+def question_view(
+    question_id: str, answers: dict[str, Any], audience_hint: str | None = None
+) -> QuestionView | None:
+    """A specific question (for going back to it), or None when the id is unknown."""
+    try:
+        from telespine.triage import questionnaire as q
+
+        question = q.load_questionnaire().by_id(question_id)
+        return _view(question, _audience(answers, audience_hint))
+    except Exception:
+        return None
+
+
+def parse_answer(question_id: str, raw: str) -> tuple[object | None, str | None]:
+    """(value, None) for a good answer, (None, problem) for one the person must correct."""
+    from telespine.triage import questionnaire as q
+
+    try:
+        question = q.load_questionnaire().by_id(question_id)
+    except Exception:
+        return None, "This question is not part of the assessment."
+    try:
+        return q.parse_answer(question, raw), None
+    except q.AnswerError as exc:
+        return None, str(getattr(exc, "problem", exc))
+
+
+def audience_of(answers: dict[str, Any], hint: str | None = None) -> str:
+    try:
+        return _audience(answers, hint)
+    except Exception:
+        return hint or "adult"
+
+
+def result_from_answers(answers: dict[str, Any]) -> tuple[dict[str, Any] | None, TriageResult]:
+    """(findings, result) for the answers; any failure gives (None, the emergency safety net)."""
+    try:
+        from telespine.triage import questionnaire as q
+
+        findings = q.findings_from_answers(answers)
+    except Exception as exc:
+        log.error("answers could not become findings: %s", type(exc).__name__)
+        return None, safety_net_result(type(exc).__name__)
+    try:
+        return findings, run_triage(findings)
+    except InvalidFindings:
+        return None, safety_net_result("findings invalid")
+
+
+def actions_for(audience: str) -> dict[str, str]:
+    """What each disposition tells the person to do, in the guide's words for this audience."""
+    try:
+        guide = load_guide("back-pain", audience)
+        return {d.value: guide.actions.for_(d) for d in Disposition}
+    except Exception:
+        try:
+            guide = load_guide("back-pain", "adult")
+            return {d.value: guide.actions.for_(d) for d in Disposition}
+        except Exception:
+            return {}
+
+
+def guide_for(audience: str) -> Any | None:
+    for aud in (audience, "adult"):
+        try:
+            return load_guide("back-pain", aud)
+        except Exception:  # noqa: S112 -- try the next audience, then show no guide
+            continue
+    return None

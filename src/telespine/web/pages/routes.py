@@ -1,0 +1,609 @@
+"""HTML pages: home, the assessment, results, guides, accounts, the clinic list and the audit log.
+
+Routes hold no clinical logic: questions, results and texts come from telespine.web.clinical,
+which wraps the domain packages so that any failure shows the emergency safety net.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter, Form, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from telespine.store import repo
+from telespine.store.accounts import PasswordRejected, check_new_password
+from telespine.triage.types import Disposition, TriageResult
+from telespine.web import clinical, sessions
+from telespine.web.auth import LoginRefused, authenticate
+from telespine.web.deps import CsrfDep, DbDep, RequiredUser, SettingsDep, WebSessionDep, remember
+from telespine.web.policy import (
+    AdminUser,
+    ClinicianUser,
+    ReadableAssessment,
+    WritableAssessment,
+    can_write_profile,
+    load_profile_for_write,
+    readable_assessments,
+)
+from telespine.web.sessions import WebSession
+
+router = APIRouter(include_in_schema=False)
+DRAFT = "assess"
+# Sections of the guide shown under a result: what helps for care at a distance, else what to watch for.
+RESULT_SECTIONS = {
+    "telemedicine": ["how-telemedicine-helps", "prepare", "red-flags"],
+    "routine": ["in-person", "how-telemedicine-helps", "prepare", "red-flags"],
+    "prompt": ["in-person", "red-flags"],
+    "urgent": ["in-person", "red-flags"],
+    "emergency": ["red-flags"],
+}
+USERNAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789._-")
+
+
+def _render(request: Request, ws: WebSession, name: str, ctx: dict[str, Any], status: int = 200) -> Response:
+    templates: Jinja2Templates = request.app.state.templates
+    base = {"user": ws.user, "csrf_token": ws.csrf_token}
+    return templates.TemplateResponse(request, name, {**base, **ctx}, status_code=status)
+
+
+def _redirect(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)
+
+
+def _safe_next(value: str | None, default: str = "/account") -> str:
+    """Only local paths: an open redirect would let a phishing link borrow telespine's name."""
+    if not value:
+        return default
+    parts = urlsplit(value)
+    if parts.scheme or parts.netloc or not value.startswith("/") or value.startswith("//") or "\\" in value:
+        return default
+    return value
+
+
+def _draft(ws: WebSession) -> dict[str, Any]:
+    draft = ws.data.get(DRAFT)
+    if not isinstance(draft, dict):
+        return {"answers": {}, "who": "self", "history": [], "saved_id": None}
+    draft.setdefault("answers", {})
+    draft.setdefault("history", [])
+    draft.setdefault("who", "self")
+    draft.setdefault("saved_id", None)
+    return draft
+
+
+def _hint(draft: dict[str, Any]) -> str:
+    return "pediatric" if draft.get("who") == "child" else "adult"
+
+
+def _store_draft(db: DbDep, ws: WebSession, draft: dict[str, Any]) -> None:
+    sessions.save_data(db, ws, {**ws.data, DRAFT: draft})
+
+
+# --- home and assessment -------------------------------------------------------------------
+
+
+@router.get("/", response_class=HTMLResponse)
+def home(request: Request, ws: WebSessionDep) -> Response:
+    return _render(request, ws, "home.html", {"guide": clinical.guide_for("adult")})
+
+
+@router.get("/assess", response_class=HTMLResponse)
+def assess_start(request: Request, db: DbDep, settings: SettingsDep, ws: WebSessionDep) -> Response:
+    ws = remember(request, sessions.ensure(db, settings, ws))
+    draft = _draft(ws)
+    return _render(
+        request, ws, "assess_start.html", {"who": draft["who"], "has_draft": bool(draft["answers"])}
+    )
+
+
+@router.post("/assess/start", dependencies=[CsrfDep])
+def assess_begin(db: DbDep, ws: WebSessionDep, who: Annotated[str, Form(max_length=10)] = "self") -> Response:
+    who = "child" if who == "child" else "self"
+    draft: dict[str, Any] = {"answers": {}, "who": who, "history": [], "saved_id": None}
+    _store_draft(db, ws, draft)
+    return _redirect("/assess/q")
+
+
+@router.get("/assess/restart")
+def assess_restart(request: Request, db: DbDep, settings: SettingsDep, ws: WebSessionDep) -> Response:
+    if ws.row is not None:
+        data = dict(ws.data)
+        data.pop(DRAFT, None)
+        sessions.save_data(db, ws, data)
+    return _redirect("/assess")
+
+
+@router.get("/assess/q", response_class=HTMLResponse)
+def assess_question(
+    request: Request,
+    db: DbDep,
+    settings: SettingsDep,
+    ws: WebSessionDep,
+    edit: Annotated[str | None, Query(max_length=64)] = None,
+) -> Response:
+    ws = remember(request, sessions.ensure(db, settings, ws))
+    draft = _draft(ws)
+    answers, history = draft["answers"], draft["history"]
+    if edit is not None:
+        view = clinical.question_view(edit, answers, _hint(draft))
+        if view is not None and edit in answers:
+            index = history.index(edit) if edit in history else len(history)
+            step = clinical.next_step(answers, _hint(draft))
+            return _question_page(
+                request,
+                ws,
+                view,
+                answers.get(edit),
+                history[index - 1] if index > 0 else None,
+                (index, max(step.progress[1], index + 1)),
+            )
+    step = clinical.next_step(answers, _hint(draft))
+    if step.kind == "emergency":
+        return _redirect("/assess/emergency")
+    if step.kind == "failed":
+        return _emergency_page(request, ws, draft, None)
+    if step.kind == "done" or step.question is None:
+        return _redirect("/assess/result")
+    back = history[-1] if history else None
+    return _question_page(request, ws, step.question, answers.get(step.question["id"]), back, step.progress)
+
+
+def _question_page(
+    request: Request,
+    ws: WebSession,
+    view: dict[str, Any],
+    current: object,
+    back: str | None,
+    progress: tuple[int, int],
+    error: str | None = None,
+    status: int = 200,
+) -> Response:
+    shown = current
+    if view["kind"] == "yes_no_unsure" and isinstance(current, bool):
+        shown = "yes" if current else "no"
+    return _render(
+        request,
+        ws,
+        "question.html",
+        {"q": view, "current": shown, "back_to": back, "progress": progress, "error": error},
+        status,
+    )
+
+
+@router.post("/assess/q", dependencies=[CsrfDep])
+def assess_answer(
+    request: Request,
+    db: DbDep,
+    ws: WebSessionDep,
+    question_id: Annotated[str, Form(max_length=64)],
+    answer: Annotated[str, Form(max_length=64)] = "",
+) -> Response:
+    draft = _draft(ws)
+    value, problem = (
+        clinical.parse_answer(question_id, answer) if answer else (None, "Please choose an answer.")
+    )
+    if problem is not None:
+        view = clinical.question_view(question_id, draft["answers"], _hint(draft))
+        if view is None:
+            raise HTTPException(status_code=400, detail="This question is not part of the assessment.")
+        back = draft["history"][-1] if draft["history"] else None
+        step = clinical.next_step(draft["answers"], _hint(draft))
+        return _question_page(request, ws, view, answer or None, back, step.progress, problem, 422)
+    draft["answers"][question_id] = value
+    if question_id not in draft["history"]:
+        draft["history"].append(question_id)
+    draft["saved_id"] = None  # changed answers make a new result, not yet saved
+    _store_draft(db, ws, draft)
+    return _redirect("/assess/q")
+
+
+def _emergency_page(
+    request: Request, ws: WebSession, draft: dict[str, Any], result: TriageResult | None
+) -> Response:
+    audience = clinical.audience_of(draft["answers"], _hint(draft))
+    last = draft["history"][-1] if draft["history"] else ""
+    return _render(
+        request,
+        ws,
+        "emergency.html",
+        {
+            "result": result,
+            "safety_net": result is None or result.safety_net,
+            "guide": clinical.guide_for(audience),
+            "actions": clinical.actions_for(audience),
+            "last_question": last,
+        },
+    )
+
+
+@router.get("/assess/emergency", response_class=HTMLResponse)
+def assess_emergency(request: Request, ws: WebSessionDep) -> Response:
+    draft = _draft(ws)
+    _, result = clinical.result_from_answers(draft["answers"])
+    return _emergency_page(request, ws, draft, result)
+
+
+@router.get("/assess/result", response_class=HTMLResponse)
+def assess_result(request: Request, db: DbDep, ws: WebSessionDep) -> Response:
+    draft = _draft(ws)
+    if not draft["answers"]:
+        return _redirect("/assess")
+    step = clinical.next_step(draft["answers"], _hint(draft))
+    if step.kind == "question":
+        return _redirect("/assess/q")
+    _, result = clinical.result_from_answers(draft["answers"])
+    if result.safety_net or result.disposition is Disposition.EMERGENCY or step.kind == "failed":
+        return _emergency_page(request, ws, draft, result)
+    audience = clinical.audience_of(draft["answers"], _hint(draft))
+    guide = clinical.guide_for(audience)
+    sections = []
+    if guide is not None:
+        for sid in RESULT_SECTIONS[result.disposition.value]:
+            try:
+                sections.append(guide.section(sid))
+            except KeyError:
+                continue
+    unresolved = []
+    for finding in result.unresolved:
+        view = clinical.question_view(finding, draft["answers"], audience)
+        unresolved.append(view["text"] if view else finding.replace("_", " "))
+    profiles = repo.profiles_of(db, ws.user) if ws.user is not None else []
+    return _render(
+        request,
+        ws,
+        "result.html",
+        {
+            "result": result,
+            "actions": clinical.actions_for(audience),
+            "guide": guide,
+            "sections": sections,
+            "unresolved": unresolved,
+            "saved_id": draft.get("saved_id"),
+            "profiles": profiles,
+            "for_child": audience == "pediatric",
+            "last_question": draft["history"][-1] if draft["history"] else "",
+        },
+    )
+
+
+@router.post("/assess/save", dependencies=[CsrfDep])
+def assess_save(
+    db: DbDep,
+    ws: WebSessionDep,
+    user: RequiredUser,
+    profile_id: Annotated[str | None, Form(max_length=64)] = None,
+    then: Annotated[str, Form(max_length=10)] = "save",
+) -> Response:
+    """Save the draft (a new assessment, append-only) and optionally request a tele-visit."""
+    draft = _draft(ws)
+    if not draft["answers"]:
+        return _redirect("/assess")
+    findings, result = clinical.result_from_answers(draft["answers"])
+    if findings is None:
+        findings = {"answers": draft["answers"]}  # the safety net is saved with what was answered
+    if profile_id is None and draft.get("who") == "child":
+        children = [p for p in repo.profiles_of(db, user) if p.is_child]
+        profile_id = children[0].id if children else None
+    profile = load_profile_for_write(db, user, profile_id)
+    if draft.get("saved_id"):
+        assessment_id = str(draft["saved_id"])
+    else:
+        assessment = repo.save_assessment(db, profile=profile, by=user, findings=findings, result=result)
+        repo.audit(
+            db,
+            actor=user,
+            action="create",
+            object_type="assessment",
+            object_id=assessment.id,
+            profile_id=profile.id,
+        )
+        db.commit()
+        assessment_id = assessment.id
+        draft["saved_id"] = assessment_id
+        _store_draft(db, ws, draft)
+    if then == "visit":
+        saved = repo.get_assessment(db, assessment_id)
+        if saved is not None and can_write_profile(user, saved.profile):
+            visit = repo.request_visit(db, assessment=saved, by=user)
+            repo.audit(
+                db,
+                actor=user,
+                action="create",
+                object_type="visit_request",
+                object_id=visit.id,
+                profile_id=saved.profile_id,
+            )
+            db.commit()
+        return _redirect(f"/assessments/{assessment_id}?flash=visit")
+    return _redirect(f"/assessments/{assessment_id}?flash=saved")
+
+
+# --- saved assessments ---------------------------------------------------------------------
+
+FLASHES = {
+    "saved": "Your assessment is saved.",
+    "visit": "Your assessment is saved and your tele-visit request was sent to the clinic.",
+}
+
+
+@router.get("/assessments/{assessment_id}", response_class=HTMLResponse)
+def assessment_page(
+    request: Request,
+    assessment: ReadableAssessment,
+    user: RequiredUser,
+    db: DbDep,
+    ws: WebSessionDep,
+    flash: Annotated[str | None, Query(max_length=16)] = None,
+) -> Response:
+    audience = "pediatric" if assessment.profile.is_child else "adult"
+    return _render(
+        request,
+        ws,
+        "assessment.html",
+        {
+            "assessment": assessment,
+            "actions": clinical.actions_for(audience),
+            "visits": repo.visits_for_assessment(db, assessment.id),
+            "can_write": can_write_profile(user, assessment.profile),
+            "flash": FLASHES.get(flash or ""),
+        },
+    )
+
+
+@router.post("/assessments/{assessment_id}/visit", dependencies=[CsrfDep])
+def assessment_visit(assessment: WritableAssessment, user: RequiredUser, db: DbDep) -> Response:
+    visit = repo.request_visit(db, assessment=assessment, by=user)
+    repo.audit(
+        db,
+        actor=user,
+        action="create",
+        object_type="visit_request",
+        object_id=visit.id,
+        profile_id=assessment.profile_id,
+    )
+    db.commit()
+    return _redirect(f"/assessments/{assessment.id}?flash=visit")
+
+
+@router.get("/account", response_class=HTMLResponse)
+def account(
+    request: Request,
+    user: RequiredUser,
+    db: DbDep,
+    ws: WebSessionDep,
+    flash: Annotated[str | None, Query(max_length=16)] = None,
+) -> Response:
+    if user.role == "clinician":
+        return _redirect("/clinic")
+    if user.role == "admin":
+        return _redirect("/admin/audit")
+    return _render(
+        request,
+        ws,
+        "account.html",
+        {
+            "assessments": readable_assessments(db, user),
+            "profiles": repo.profiles_of(db, user),
+            "flash": {"child": "Child added."}.get(flash or ""),
+        },
+    )
+
+
+@router.post("/account/children", dependencies=[CsrfDep])
+def add_child(
+    user: RequiredUser, db: DbDep, child_name: Annotated[str, Form(min_length=1, max_length=200)]
+) -> Response:
+    if user.role != "parent":
+        raise HTTPException(status_code=403, detail="Only parent accounts manage child profiles.")
+    child = repo.add_child(db, user, child_name.strip() or "My child")
+    repo.audit(
+        db, actor=user, action="create", object_type="profile", object_id=child.id, profile_id=child.id
+    )
+    db.commit()
+    return _redirect("/account?flash=child")
+
+
+@router.get("/clinic", response_class=HTMLResponse)
+def clinic(request: Request, user: ClinicianUser, db: DbDep, ws: WebSessionDep) -> Response:
+    return _render(request, ws, "clinic.html", {"assessments": readable_assessments(db, user)})
+
+
+@router.get("/admin/audit", response_class=HTMLResponse)
+def audit_page(
+    request: Request,
+    admin: AdminUser,
+    db: DbDep,
+    ws: WebSessionDep,
+    actor: Annotated[str, Query(max_length=64)] = "",
+    object_id: Annotated[str, Query(max_length=64)] = "",
+    action: Annotated[str, Query(max_length=32)] = "",
+    page: Annotated[int, Query(ge=0, le=100_000)] = 0,
+) -> Response:
+    limit = 50
+    events = repo.search_audit(
+        db,
+        actor=actor or None,
+        object_id=object_id or None,
+        action=action or None,
+        limit=limit,
+        offset=page * limit,
+    )
+    repo.audit(db, actor=admin, action="search", object_type="audit_log")
+    db.commit()
+    return _render(
+        request,
+        ws,
+        "audit.html",
+        {
+            "events": events,
+            "actor": actor,
+            "object_id": object_id,
+            "action": action,
+            "page": page,
+            "limit": limit,
+        },
+    )
+
+
+# --- guides --------------------------------------------------------------------------------
+
+
+@router.get("/guides", response_class=HTMLResponse)
+def guides(request: Request, ws: WebSessionDep) -> Response:
+    items = [
+        {"condition": c, "audience": a, "title": clinical.guide_title(c, a)}
+        for c, a in clinical.list_guides()
+    ]
+    return _render(request, ws, "guides.html", {"guides": items, "q": "", "hits": []})
+
+
+@router.get("/guides/search", response_class=HTMLResponse)
+def guides_search(
+    request: Request, ws: WebSessionDep, q: Annotated[str, Query(max_length=200)] = ""
+) -> Response:
+    hits = clinical.search_guides(q)
+    if request.headers.get("hx-request") == "true":
+        return _render(request, ws, "_search_results.html", {"q": q, "hits": hits})
+    items = [
+        {"condition": c, "audience": a, "title": clinical.guide_title(c, a)}
+        for c, a in clinical.list_guides()
+    ]
+    return _render(request, ws, "guides.html", {"guides": items, "q": q, "hits": hits})
+
+
+@router.get("/guides/{condition}/{audience}", response_class=HTMLResponse)
+def guide_page(request: Request, ws: WebSessionDep, condition: str, audience: str) -> Response:
+    try:
+        guide = clinical.load_guide(condition, audience)
+    except clinical.GuideNotFound:
+        raise HTTPException(status_code=404, detail="There is no such guide.") from None
+    return _render(
+        request, ws, "guide.html", {"guide": guide, "sections_html": clinical.guide_sections_html(guide, 2)}
+    )
+
+
+# --- accounts ------------------------------------------------------------------------------
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_page(
+    request: Request,
+    db: DbDep,
+    settings: SettingsDep,
+    ws: WebSessionDep,
+    next: Annotated[str, Query(max_length=200)] = "",
+) -> Response:
+    ws = remember(request, sessions.ensure(db, settings, ws))
+    return _render(request, ws, "login.html", {"next": _safe_next(next, ""), "username": "", "error": None})
+
+
+@router.post("/login", dependencies=[CsrfDep])
+def login(
+    request: Request,
+    db: DbDep,
+    settings: SettingsDep,
+    ws: WebSessionDep,
+    username: Annotated[str, Form(max_length=64)],
+    password: Annotated[str, Form(max_length=256)],
+    next: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    ip = request.client.host if request.client else "unknown"
+    try:
+        user = authenticate(db, settings, username=username, password=password, ip=ip)
+    except LoginRefused as exc:
+        return _render(
+            request,
+            ws,
+            "login.html",
+            {"next": _safe_next(next, ""), "username": username, "error": exc.message},
+            exc.status_code,
+        )
+    sessions.purge_expired(db, settings)
+    remember(request, sessions.start(db, settings, ws, user))  # rotated: a new token at login
+    return _redirect(_safe_next(next, "/account"))
+
+
+@router.post("/logout", dependencies=[CsrfDep])
+def logout(request: Request, db: DbDep, ws: WebSessionDep) -> Response:
+    sessions.end(db, ws)
+    remember(request, ws)
+    return _redirect("/")
+
+
+@router.get("/signup", response_class=HTMLResponse)
+def signup_page(
+    request: Request,
+    db: DbDep,
+    settings: SettingsDep,
+    ws: WebSessionDep,
+    next: Annotated[str, Query(max_length=200)] = "",
+) -> Response:
+    ws = remember(request, sessions.ensure(db, settings, ws))
+    return _render(
+        request,
+        ws,
+        "signup.html",
+        {
+            "next": _safe_next(next, ""),
+            "username": "",
+            "display_name": "",
+            "role": "patient",
+            "child_name": "",
+            "error": None,
+        },
+    )
+
+
+@router.post("/signup", dependencies=[CsrfDep])
+def signup(
+    request: Request,
+    db: DbDep,
+    settings: SettingsDep,
+    ws: WebSessionDep,
+    username: Annotated[str, Form(max_length=64)],
+    password: Annotated[str, Form(max_length=256)],
+    display_name: Annotated[str, Form(max_length=200)] = "",
+    role: Annotated[str, Form(max_length=16)] = "patient",
+    child_name: Annotated[str, Form(max_length=200)] = "",
+    next: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    name = username.strip().lower()
+    role = "parent" if role == "parent" else "patient"  # nobody makes themself a clinician or admin
+    ctx = {
+        "next": _safe_next(next, ""),
+        "username": username,
+        "display_name": display_name,
+        "role": role,
+        "child_name": child_name,
+    }
+    error = None
+    if len(name) < 3 or not set(name) <= USERNAME_CHARS:
+        error = "Use 3 to 64 letters, numbers, dots, dashes or underscores for the user name."
+    else:
+        try:
+            check_new_password(password, name)
+        except PasswordRejected as exc:
+            error = str(exc)
+    if error is None and repo.user_by_username(db, name) is not None:
+        error = "This user name is taken. Pick another one."
+    if error is not None:
+        return _render(request, ws, "signup.html", {**ctx, "error": error}, 422)
+    clinic_id = repo.default_clinic_id(db)
+    clinic = repo.get_clinic(db, clinic_id) if clinic_id else None
+    user = repo.create_user(
+        db,
+        username=name,
+        password=password,
+        role=role,
+        display_name=display_name.strip() or name,
+        clinic=clinic,
+    )
+    if role == "parent" and child_name.strip():
+        repo.add_child(db, user, child_name.strip())
+    repo.audit(db, actor=user, action="create", object_type="account", object_id=user.id)
+    db.commit()
+    remember(request, sessions.start(db, settings, ws, user))
+    return _redirect(_safe_next(next, "/account"))

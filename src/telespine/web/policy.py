@@ -1,0 +1,136 @@
+"""Authorization in one place: who may see or change which profile, assessment and visit request.
+
+Routes never check roles themselves; they depend on the loaders here, which answer 404 (never
+403) for objects the caller may not see, so that a denial reveals nothing, and write the audit log.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, HTTPException
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from telespine.store import repo
+from telespine.store.models import Assessment, Profile, User, VisitRequest
+from telespine.web.deps import DbDep, RequiredUser
+
+NOT_FOUND = "Not found."
+
+
+def _not_found() -> HTTPException:
+    return HTTPException(status_code=404, detail=NOT_FOUND)
+
+
+def can_read_profile(user: User, profile: Profile) -> bool:
+    """Own and own children's records; a clinician, their clinic's. Admins audit but read no records."""
+    if user.role in ("patient", "parent"):
+        return profile.owner_id == user.id
+    if user.role == "clinician":
+        return user.clinic_id is not None and profile.clinic_id == user.clinic_id
+    return False
+
+
+def can_write_profile(user: User, profile: Profile) -> bool:
+    """Only the account holder (or the parent, for a child) adds assessments and requests visits."""
+    return user.role in ("patient", "parent") and profile.owner_id == user.id
+
+
+def can_search_audit(user: User) -> bool:
+    return user.role == "admin"
+
+
+def can_manage_children(user: User) -> bool:
+    return user.role == "parent"
+
+
+def readable_profile_ids(db: Session, user: User) -> list[str]:
+    """Every profile id the user may read."""
+    if user.role in ("patient", "parent"):
+        return list(db.scalars(select(Profile.id).where(Profile.owner_id == user.id)).all())
+    if user.role == "clinician" and user.clinic_id is not None:
+        return list(db.scalars(select(Profile.id).where(Profile.clinic_id == user.clinic_id)).all())
+    return []
+
+
+def readable_assessments(db: Session, user: User) -> list[Assessment]:
+    """The assessments a user may list, audited as one list read."""
+    items = repo.assessments_for_profiles(db, readable_profile_ids(db, user))
+    repo.audit(db, actor=user, action="list", object_type="assessment", detail=f"{len(items)} items")
+    db.commit()
+    return items
+
+
+def load_profile_for_write(db: Session, user: User, profile_id: str | None) -> Profile:
+    """The profile an assessment is saved to: the given one if the user may write it, else 404."""
+    if profile_id is None:
+        if user.role not in ("patient", "parent"):
+            raise HTTPException(status_code=403, detail="Only patients and parents save assessments.")
+        return repo.ensure_self_profile(db, user)
+    profile = db.get(Profile, profile_id)
+    if profile is None or not can_write_profile(user, profile):
+        raise _not_found()
+    return profile
+
+
+def get_readable_assessment(assessment_id: str, db: DbDep, user: RequiredUser) -> Assessment:
+    """Dependency: the assessment if the caller may read it (audited), else 404."""
+    assessment = repo.get_assessment(db, assessment_id[:64])
+    if assessment is None or not can_read_profile(user, assessment.profile):
+        raise _not_found()
+    repo.audit(
+        db,
+        actor=user,
+        action="read",
+        object_type="assessment",
+        object_id=assessment.id,
+        profile_id=assessment.profile_id,
+    )
+    db.commit()
+    return assessment
+
+
+def get_writable_assessment(assessment_id: str, db: DbDep, user: RequiredUser) -> Assessment:
+    """Dependency: the assessment if the caller may change it; 404 if they may not even see it."""
+    assessment = repo.get_assessment(db, assessment_id[:64])
+    if assessment is None or not can_read_profile(user, assessment.profile):
+        raise _not_found()
+    if not can_write_profile(user, assessment.profile):
+        raise HTTPException(status_code=403, detail="Only the patient or parent can change this assessment.")
+    return assessment
+
+
+def get_readable_visit(visit_id: str, db: DbDep, user: RequiredUser) -> VisitRequest:
+    visit = repo.get_visit(db, visit_id[:64])
+    if visit is None or not can_read_profile(user, visit.assessment.profile):
+        raise _not_found()
+    repo.audit(
+        db,
+        actor=user,
+        action="read",
+        object_type="visit_request",
+        object_id=visit.id,
+        profile_id=visit.assessment.profile_id,
+    )
+    db.commit()
+    return visit
+
+
+def require_admin(user: RequiredUser) -> User:
+    if not can_search_audit(user):
+        raise _not_found()
+    return user
+
+
+def require_clinician(user: RequiredUser) -> User:
+    if user.role != "clinician":
+        raise _not_found()
+    return user
+
+
+ReadableAssessment = Annotated[Assessment, Depends(get_readable_assessment)]
+WritableAssessment = Annotated[Assessment, Depends(get_writable_assessment)]
+ReadableVisit = Annotated[VisitRequest, Depends(get_readable_visit)]
+AdminUser = Annotated[User, Depends(require_admin)]
+ClinicianUser = Annotated[User, Depends(require_clinician)]

@@ -1,0 +1,42 @@
+"""Jinja2 templates with the deployment's globals (emergency number) and autoescaping on."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi.templating import Jinja2Templates
+from markupsafe import Markup
+
+from telespine.settings import Settings
+
+HERE = Path(__file__).parent
+
+DISPOSITION_LABELS = {
+    "emergency": "Emergency",
+    "urgent": "Be seen today",
+    "prompt": "See a doctor in 1 to 3 days",
+    "routine": "Book a routine visit",
+    "telemedicine": "Telemedicine can help",
+}
+
+
+def make_templates(settings: Settings) -> Jinja2Templates:
+    templates = Jinja2Templates(directory=str(HERE / "templates"))
+    env = templates.env
+    env.autoescape = True
+    env.globals["emergency_number"] = settings.emergency_number
+    env.globals["disposition_labels"] = DISPOSITION_LABELS
+    env.globals["is_development"] = settings.is_development
+
+    def trusted(html: str) -> Markup:
+        """HTML produced by content's own autoescaping renderer."""
+        return Markup(html)  # noqa: S704 -- rendered by telespine.content with autoescape on
+
+    env.filters["trusted"] = trusted
+
+    def date(value: Any) -> str:
+        return value.strftime("%d %b %Y, %H:%M UTC") if value is not None else ""
+
+    env.filters["date"] = date
+    return templates
