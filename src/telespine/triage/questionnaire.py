@@ -8,10 +8,11 @@ a question is asked when one of its answers could still change the disposition.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
+from itertools import product
 from typing import Any, Literal
 
 import yaml
@@ -21,14 +22,20 @@ from telespine.triage.engine import evaluate, triage
 from telespine.triage.findings import UNKNOWN, FindingsError, finding_specs, validate_findings
 from telespine.triage.rules import (
     MAYBE,
+    All,
+    AnyOf,
+    AtLeast,
     Condition,
     Gt,
     Gte,
     Lt,
+    Rule,
     RuleSet,
     RuleSetError,
+    Test,
     check_condition_types,
     compile_condition,
+    condition_reads,
     leaves,
     load_ruleset,
     number_args,
@@ -345,25 +352,96 @@ def _candidate_values(q: Question, rs: RuleSet) -> Sequence[object]:
     return sorted(values)
 
 
+def _structure(cond: Any) -> tuple[Callable[[Sequence[bool]], bool], list[Any]]:
+    """The condition as a function of its leaves' truth values (leaves in depth-first order)."""
+    found: list[Any] = []
+
+    def build(c: Any) -> Callable[[Sequence[bool]], bool]:
+        if isinstance(c, All | AnyOf | AtLeast):
+            kids = [build(k) for k in (c.all if isinstance(c, All) else c.any if isinstance(c, AnyOf)
+                                       else c.at_least.of)]
+            if isinstance(c, All):
+                return lambda t: all(k(t) for k in kids)
+            if isinstance(c, AnyOf):
+                return lambda t: any(k(t) for k in kids)
+            n = c.at_least.n
+            return lambda t: sum(1 for k in kids if k(t)) >= n
+        index = len(found)
+        found.append(c)
+        return lambda t: t[index]
+
+    fn = build(cond)
+    return fn, found
+
+
+_STRUCTURES: dict[int, tuple[Callable[[Sequence[bool]], bool], list[Any], list[str], list[Test]]] = {}
+
+
+def _rule_structure(rule: Rule) -> tuple[Callable[[Sequence[bool]], bool], list[Any], list[str], list[Test]]:
+    key = id(rule.when)
+    if key not in _STRUCTURES:
+        fn, found = _structure(rule.when)
+        names = [condition_reads(leaf)[0] for leaf in found]
+        _STRUCTURES[key] = (fn, found, names, [compile_condition(leaf) for leaf in found])
+    return _STRUCTURES[key]
+
+
+def _domain(name: str, st: _State) -> list[object]:
+    """Every value a finding can take (None is absent), numbers reduced to the rule thresholds."""
+    spec = finding_specs()[name]
+    if spec.kind == "flag":
+        return [None, True, False, UNKNOWN]
+    if spec.kind in {"course", "enum"}:
+        return [None, *spec.values]
+    return [None, *_candidate_values(st.qn.by_id(name), st.qn.ruleset)]
+
+
+def _decides(rule: Rule, q: Question, st: _State, open_ids: frozenset[str]) -> bool:
+    """Exact check: is there a way to answer the other open questions where q's answer changes the rule?"""
+    fn, _leaves, names, tests = _rule_structure(rule)
+    base = [test(st.findings) for test in tests]
+    free = [name for name in dict.fromkeys(names) if name in open_ids and name != q.id]
+
+    def vectors(name: str) -> list[tuple[tuple[int, bool], ...]]:
+        idx = [i for i, n in enumerate(names) if n == name]
+        out = {tuple((i, tests[i]({name: v})) for i in idx) for v in _domain(name, st)}
+        return sorted(out)
+
+    q_vectors = vectors(q.id)
+    if len(q_vectors) < 2:
+        return False
+    for combo in product(*(vectors(name) for name in free)):
+        truth = list(base)
+        for vec in combo:
+            for i, value in vec:
+                truth[i] = value
+        outcomes = set()
+        for vec in q_vectors:
+            for i, value in vec:
+                truth[i] = value
+            outcomes.add(fn(truth))
+            if len(outcomes) > 1:
+                return True
+    return False
+
+
 def _could_change(q: Question, st: _State, open_ids: frozenset[str]) -> bool:
     """True when some answer to q could still make the disposition more urgent."""
     if q.always_ask:
         return True
     current = st.result.disposition
-    values = _candidate_values(q, st.qn.ruleset)
     # (a) with everything not yet asked taken as absent, does some answer change the result?
-    for v in values:
+    for v in _candidate_values(q, st.qn.ruleset):
         if evaluate({**st.findings, q.id: v}, st.qn.ruleset).disposition.more_urgent_than(current):
             return True
-    # (b) could q decide a more urgent rule together with questions still to come?
-    others = open_ids - {q.id}
+    # (b) could q decide a more urgent rule together with answers still to come? Rules already
+    # decided either way (three-valued evaluation) are skipped before the exact check.
     for rule in st.qn.ruleset.applicable(st.audience):
         if not rule.level.more_urgent_than(current) or q.id not in rule.reads:
             continue
         if partial_eval(rule.when, st.findings, open_ids) is not MAYBE:
             continue
-        outcomes = {partial_eval(rule.when, {**st.findings, q.id: v}, others) for v in values}
-        if len(outcomes) > 1:
+        if _decides(rule, q, st, open_ids):
             return True
     return False
 
