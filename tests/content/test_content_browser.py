@@ -29,10 +29,10 @@ def browser() -> Iterator[object]:
 
 @pytest.mark.parametrize("audience", ["adult", "pediatric"])
 def test_guide_page_in_chromium(browser: object, tmp_path: Path, audience: str) -> None:
-    from axe_playwright_python.sync_playwright import Axe
+    from axe_playwright_python.sync_playwright import Axe  # type: ignore[import-untyped]
 
     page_file = tmp_path / f"back-pain.{audience}.html"
-    page_file.write_text(render_html(load_guide("back-pain", audience)), encoding="utf-8")  # type: ignore[arg-type]
+    page_file.write_text(render_html(load_guide("back-pain", audience)), encoding="utf-8")
     context = browser.new_context(viewport={"width": 390, "height": 844})  # type: ignore[attr-defined]
     page = context.new_page()
     requests: list[str] = []

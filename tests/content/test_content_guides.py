@@ -40,7 +40,7 @@ def test_both_back_pain_guides_are_shipped() -> None:
 
 @pytest.mark.parametrize(("condition", "audience"), GUIDES)
 def test_guide_has_every_section_in_reading_order(condition: str, audience: str) -> None:
-    guide = load_guide(condition, audience)  # type: ignore[arg-type]
+    guide = load_guide(condition, audience)
     assert guide.condition == condition and guide.audience == audience
     ids = [s.id for s in guide.sections]
     assert [i for i in ids if i in REQUIRED_SECTIONS] == list(REQUIRED_SECTIONS)
@@ -49,7 +49,7 @@ def test_guide_has_every_section_in_reading_order(condition: str, audience: str)
 
 @pytest.mark.parametrize(("condition", "audience"), GUIDES)
 def test_reading_grade_is_8_or_lower(condition: str, audience: str) -> None:
-    guide = load_guide(condition, audience)  # type: ignore[arg-type]
+    guide = load_guide(condition, audience)
     grade = guide_reading_grade(guide)
     print(f"\nFlesch-Kincaid grade of {condition}.{audience}: {grade:.1f}")
     assert 0 < grade <= MAX_GRADE
@@ -103,7 +103,7 @@ def test_adult_guide_speaks_to_the_adult() -> None:
 
 @pytest.mark.parametrize(("condition", "audience"), GUIDES)
 def test_guide_has_disclaimer_and_emergency_line(condition: str, audience: str) -> None:
-    guide = load_guide(condition, audience)  # type: ignore[arg-type]
+    guide = load_guide(condition, audience)
     assert "emergency" in guide.emergency_line.lower()
     disclaimer = " ".join(section_sentences(guide, guide.section("disclaimer"))).lower()
     assert "not medical advice" in disclaimer or "not a substitute" in disclaimer

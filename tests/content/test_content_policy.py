@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -16,7 +17,7 @@ CONTRACTS = Path(__file__).resolve().parents[2] / "docs" / "CONTRACTS.md"
 SERIOUS = {Disposition.EMERGENCY, Disposition.URGENT, Disposition.PROMPT}
 
 
-def _load_ruleset():  # type: ignore[no-untyped-def]
+def _load_ruleset() -> Any:
     triage = importlib.import_module("telespine.triage")
     if not hasattr(triage, "load_ruleset"):
         pytest.skip("telespine.triage.load_ruleset is not built yet")
@@ -38,7 +39,7 @@ def _contract_levels() -> dict[str, Disposition]:
 
 
 def _guide(audience: str) -> Guide:
-    return load_guide("back-pain", audience)  # type: ignore[arg-type]
+    return load_guide("back-pain", audience)
 
 
 def test_contract_tables_parse() -> None:
@@ -52,7 +53,7 @@ def test_contract_tables_parse() -> None:
 def test_every_named_rule_exists_in_the_ruleset(condition: str, audience: str) -> None:
     ruleset = _load_ruleset()
     known = {rule.id for rule in ruleset.rules}
-    guide = load_guide(condition, audience)  # type: ignore[arg-type]
+    guide = load_guide(condition, audience)
     for flag in guide.red_flags.flags:
         for rule_id in flag.rules:
             assert rule_id in known, f"{guide.audience} red flag {flag.id} names unknown rule {rule_id}"
@@ -61,7 +62,7 @@ def test_every_named_rule_exists_in_the_ruleset(condition: str, audience: str) -
 @pytest.mark.parametrize(("condition", "audience"), GUIDES)
 def test_red_flag_action_is_never_less_urgent_than_the_policy(condition: str, audience: str) -> None:
     ruleset = _load_ruleset()
-    guide = load_guide(condition, audience)  # type: ignore[arg-type]
+    guide = load_guide(condition, audience)
     for flag in guide.red_flags.flags:
         for rule_id in flag.rules:
             level = Disposition(ruleset.by_id(rule_id).level)
@@ -73,7 +74,7 @@ def test_red_flag_action_is_never_less_urgent_than_the_policy(condition: str, au
 @pytest.mark.parametrize(("condition", "audience"), GUIDES)
 def test_red_flags_agree_with_the_contract_tables(condition: str, audience: str) -> None:
     levels = _contract_levels()
-    guide = load_guide(condition, audience)  # type: ignore[arg-type]
+    guide = load_guide(condition, audience)
     for flag in guide.red_flags.flags:
         for rule_id in flag.rules:
             assert rule_id in levels, f"{flag.id}: {rule_id} is not in CONTRACTS.md"

@@ -24,7 +24,7 @@ RENDERERS = {"text": render_text, "md": render_markdown, "json": render_json, "h
 
 
 def _guide(audience: str) -> Guide:
-    return load_guide("back-pain", audience)  # type: ignore[arg-type]
+    return load_guide("back-pain", audience)
 
 
 def _flat(text: str) -> str:
