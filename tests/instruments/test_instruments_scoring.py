@@ -56,8 +56,10 @@ def test_startback_worked_examples(
 
 
 def test_startback_item_9_scores_only_very_much_and_extremely() -> None:
-    got = {b: score("startback", startback(set(), b), T0).scores["total"] for b in
-           ("not_at_all", "slightly", "moderately", "very_much", "extremely")}
+    got = {
+        b: score("startback", startback(set(), b), T0).scores["total"]
+        for b in ("not_at_all", "slightly", "moderately", "very_much", "extremely")
+    }
     assert got == {"not_at_all": 0, "slightly": 0, "moderately": 0, "very_much": 1, "extremely": 1}
 
 
@@ -135,7 +137,7 @@ def test_every_instrument_carries_licence_citation_and_sources() -> None:
 
 
 def test_loader_rejects_unknown_keys_and_wrong_ranges() -> None:
-    good = (load_instrument("nrs").model_dump_json())
+    good = load_instrument("nrs").model_dump_json()
     assert parse_instrument(good).id == "nrs"
     with pytest.raises(InstrumentError):
         parse_instrument(good.replace('"purpose"', '"porpoise"'))

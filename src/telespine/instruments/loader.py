@@ -50,9 +50,7 @@ def load_instrument(instrument_id: str) -> Instrument:
 def list_instruments(enabled_instruments: Collection[str] | None = None) -> list[Instrument]:
     """All instruments, or only those a deployment has enabled (None means all)."""
     return [
-        load_instrument(i)
-        for i in INSTRUMENT_IDS
-        if enabled_instruments is None or i in enabled_instruments
+        load_instrument(i) for i in INSTRUMENT_IDS if enabled_instruments is None or i in enabled_instruments
     ]
 
 

@@ -51,9 +51,7 @@ def item_points(inst: Instrument, responses: Mapping[str, object]) -> dict[str, 
         else:
             by_code = {o.code: o.points for o in rs.options}
             if not isinstance(answer, str) or answer not in by_code:
-                raise InstrumentError(
-                    f"{inst.id}.{item.id}: {answer!r} is not one of {sorted(by_code)}"
-                )
+                raise InstrumentError(f"{inst.id}.{item.id}: {answer!r} is not one of {sorted(by_code)}")
             points[item.id] = by_code[answer]
     return points
 
