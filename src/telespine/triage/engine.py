@@ -15,11 +15,12 @@ ENGINE_FAILURE = FiredRule(
     level=Disposition.EMERGENCY,
     title="We could not check your answers safely",
     reason=(
-        "Something went wrong and we could not check your answers. To be safe: if you have numbness "
-        "around the groin or bottom, new trouble passing urine or controlling your bladder or bowels, "
-        "new weakness or numbness in the legs, pain after a serious accident, chest pain, trouble "
-        "breathing or fainting, go to an emergency department now or call your emergency number "
-        "(911 in the US, 999 in the UK, 112 in the EU). Otherwise contact a doctor today."
+        "Something went wrong and we could not check your answers. To be safe, go to an emergency "
+        "department now or call your emergency number (911 in the US, 999 in the UK, 112 in the EU) "
+        "if you have any of these signs. Numbness around the groin or bottom. New trouble passing "
+        "urine or holding in urine or stool. New weakness or numbness in the legs. Pain after a "
+        "serious accident. Chest pain, trouble breathing or fainting. If you have none of these, "
+        "contact a doctor today."
     ),
     rationale=(
         "The triage engine could not produce a result (rule set failed to load or evaluation raised). "
