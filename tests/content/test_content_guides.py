@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from telespine.content import list_guides, load_guide, patient_text
+from telespine.content import emergency_advice, list_guides, load_guide, patient_text
 from telespine.content.model import REQUIRED_SECTIONS, Guide, RedFlagsSection
 from telespine.content.readability import MAX_GRADE, guide_reading_grade, reading_grade
 from telespine.content.text import section_sentences
@@ -117,3 +117,25 @@ def test_content_text_is_in_our_own_words() -> None:
     ours = [line for line in result.stdout.splitlines()
             if "src/telespine/content/" in line or "tests/content/" in line or "docs/content.md" in line]
     assert ours == []
+
+
+@pytest.mark.parametrize("audience", ["adult", "pediatric"])
+def test_emergency_advice_comes_from_the_guide(audience: str) -> None:
+    guide = load_guide("back-pain", audience)
+    advice = emergency_advice(audience)
+    assert advice.from_guide and advice.line == guide.emergency_line
+    assert advice.signs == [f.text for f in guide.red_flags.flags if f.action.value == "emergency"]
+
+
+def test_emergency_advice_survives_broken_or_missing_guides(tmp_path: Path) -> None:
+    broken = tmp_path / "guides"
+    broken.mkdir()
+    (broken / "back-pain.adult.yaml").write_text("sections: [", encoding="utf-8")
+    cases = [
+        emergency_advice("adult", guides_dir=broken),
+        emergency_advice("pediatric", guides_dir=broken),
+        emergency_advice("adult", condition="no-such-thing"),
+    ]
+    for advice in cases:
+        assert not advice.from_guide
+        assert "emergency" in advice.line and len(advice.signs) >= 3

@@ -24,6 +24,7 @@ from telespine.content import (
     search_guides,
     text_renderable,
 )
+from telespine.content.safety import emergency_advice
 from telespine.content.search import HIGHLIGHT_END, HIGHLIGHT_START
 
 FORMATS: dict[str, Callable[[Guide], str]] = {
@@ -33,15 +34,6 @@ FORMATS: dict[str, Callable[[Guide], str]] = {
     "html": render_html,
 }
 AUDIENCE_CHOICES = ["adult", "pediatric"]
-
-# Shown whenever guide data cannot be loaded: a broken file must never leave a person without
-# the emergency advice (house rule: fail towards safety).
-SAFETY_NET = (
-    "If you have severe back pain, new numbness or weakness in your legs, numbness between the "
-    "legs, or trouble controlling your bladder or bowels, call your emergency number or go to "
-    "an emergency department now."
-)
-
 
 def _guides_dir() -> Path | None:
     """An alternative guides folder (TELESPINE_GUIDES_DIR), used by tests and by content authors."""
@@ -115,8 +107,12 @@ def guide(
     except UnknownGuideError as exc:
         raise _fail(str(exc)) from None
     except GuideError as exc:
+        # A broken guide must never leave the reader without the emergency advice.
         typer.echo(f"Error: guide data is broken: {exc}", err=True)
-        typer.echo(SAFETY_NET, err=True)
+        advice = emergency_advice(audience, condition or "back-pain", guides_dir)
+        typer.echo(advice.line, err=True)
+        for sign in advice.signs:
+            typer.echo(f"- {sign}", err=True)
         raise typer.Exit(1) from None
     if out is not None:
         try:

@@ -20,6 +20,7 @@ from .render import (
     template_loader,
     text_renderable,
 )
+from .safety import EmergencyAdvice, emergency_advice
 from .search import SearchHit, search_guides
 from .text import patient_text
 
@@ -33,12 +34,14 @@ __all__ = [
     "GUIDES_DIR",
     "PAGE_TEMPLATE",
     "SECTIONS_TEMPLATE",
+    "EmergencyAdvice",
     "Guide",
     "GuideError",
     "RedFlag",
     "SearchHit",
     "Source",
     "UnknownGuideError",
+    "emergency_advice",
     "list_guides",
     "listed_sources",
     "load_guide",
