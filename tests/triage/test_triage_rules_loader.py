@@ -205,5 +205,5 @@ def test_rejects_yaml_syntax_error(rules_copy: Path) -> None:
 
 def test_rejects_missing_ruleset_file(rules_copy: Path) -> None:
     (rules_copy / "ruleset.yaml").unlink()
-    with pytest.raises(RuleSetError, match="ruleset.yaml is missing"):
+    with pytest.raises(RuleSetError, match=r"ruleset\.yaml is missing"):
         load_ruleset(rules_copy)
