@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 from pathlib import Path
 from typing import Any
@@ -9,8 +10,10 @@ from typing import Any
 import jsonschema
 import pytest
 import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from telespine.content.loader import GuideError, load_guide_file
+from telespine.content.loader import GUIDES_DIR, GuideError, load_guide_file
 from telespine.content.model import REQUIRED_SECTIONS, is_slug
 from telespine.content.schema import SCHEMA_FILE, guide_json_schema, schema_text
 
@@ -166,3 +169,23 @@ def test_schema_file_is_valid_json_schema() -> None:
     schema = json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
     jsonschema.Draft202012Validator.check_schema(schema)
     assert schema["additionalProperties"] is False
+
+
+_ORIGINAL = yaml.safe_load((GUIDES_DIR / "back-pain.adult.yaml").read_text(encoding="utf-8"))
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    section=st.integers(min_value=0, max_value=len(REQUIRED_SECTIONS) - 1),
+    key=st.text(alphabet="abcdefghijklmnopqrstuvwxyz_", min_size=1, max_size=12),
+)
+def test_any_unknown_section_key_is_rejected_by_name(guides_copy: Path, section: int, key: str) -> None:
+    doc = copy.deepcopy(_ORIGINAL)  # the fixture's folder is shared by all examples: start clean
+    if key in doc["sections"][section] or key in {"id", "kind", "title", "sources", "paragraphs", "intro",
+                                                   "items", "outro", "flags"}:
+        return  # a known key: not what this test is about
+    doc["sections"][section][key] = "x"
+    with pytest.raises(GuideError) as info:
+        load_guide_file(_write(guides_copy, doc))
+    assert info.value.problem == f"unknown key {key!r}"
+    assert info.value.key is not None and info.value.key.startswith(f"sections[{section}]")
