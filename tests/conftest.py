@@ -76,16 +76,65 @@ def db_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
 
 
 @pytest.fixture
-def clean_db(db_url: str) -> Iterator[str]:
-    """db_url, emptied of rows after the test so that tests sharing the database stay independent."""
-    yield db_url
+def clean_db(db_url: str, tmp_path: Path) -> Iterator[str]:
+    """A brand-new migrated database of the same kind as db_url, for tests that need empty tables.
+
+    A separate database (not db_url emptied) so that module-scoped data such as `seeded_url`
+    is never wiped by a test that runs in between.
+    """
+    from telespine.store.db import upgrade
+
+    if db_url.startswith("sqlite"):
+        url = f"sqlite:///{tmp_path / 'clean.sqlite3'}"
+        upgrade(url)
+        yield url
+        return
+    created = _create_pg_database()
+    if created is None:
+        pytest.skip("PostgreSQL not reachable")
+    name, url = created
+    try:
+        upgrade(url)
+        yield url
+    finally:
+        _drop_pg_database(name)
+
+
+@pytest.fixture
+def test_settings_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Environment for code that reads settings itself: test mode with a real-looking secret."""
+    monkeypatch.setenv("TELESPINE_ENV", "test")
+    monkeypatch.setenv("TELESPINE_SECRET_KEY", TEST_SECRET)
+
+
+# --- web app fixtures (telespine.web) ---------------------------------------------------------
+
+
+def make_test_settings(url: str, **overrides: object) -> object:
+    """Settings for an app under test: test mode, a real-looking secret, the given database."""
+    from telespine.settings import Settings
+
+    values: dict[str, object] = {"env": "test", "secret_key": TEST_SECRET, "database_url": url}
+    values.update(overrides)
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="module")
+def seeded_url(db_url: str) -> Iterator[str]:
+    """db_url with the named demo users (alice, bob, carol + child, dr_dave, dr_erin, admin) and
+    their example assessments; emptied again when the module is done."""
     from sqlalchemy import text
 
-    from telespine.store.db import make_engine
+    from telespine.store.db import make_engine, make_sessionmaker, session_scope
+    from telespine.store.demo import seed_demo
     from telespine.store.models import Base
+    from telespine.web.clinical import run_triage
 
     engine = make_engine(db_url)
     try:
+        with session_scope(make_sessionmaker(engine)) as db:
+            seed_demo(db, triage=run_triage)
+        yield db_url
         with engine.begin() as conn:
             for table in reversed(Base.metadata.sorted_tables):
                 conn.execute(text(f'DELETE FROM "{table.name}"'))
@@ -94,7 +143,33 @@ def clean_db(db_url: str) -> Iterator[str]:
 
 
 @pytest.fixture
-def test_settings_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Environment for code that reads settings itself: test mode with a real-looking secret."""
-    monkeypatch.setenv("TELESPINE_ENV", "test")
-    monkeypatch.setenv("TELESPINE_SECRET_KEY", TEST_SECRET)
+def make_client() -> Iterator[object]:
+    """make_client(url, **settings) -> a TestClient of a fresh app on that database."""
+    from fastapi.testclient import TestClient
+
+    from telespine.web.app import create_app
+
+    made: list[TestClient] = []
+
+    def factory(url: str, **overrides: object) -> TestClient:
+        app = create_app(make_test_settings(url, **overrides))  # type: ignore[arg-type]
+        client = TestClient(app, base_url="http://testserver")
+        made.append(client)
+        return client
+
+    yield factory
+    for client in made:
+        client.app.state.engine.dispose()  # type: ignore[attr-defined]
+
+
+def demo_password(username: str) -> str:
+    from telespine.store.demo import DEMO_USERS
+
+    return next(d.password for d in DEMO_USERS if d.username == username)
+
+
+def csrf_from(html: str) -> str:
+    """The CSRF token in a rendered form."""
+    marker = 'name="csrf_token" value="'
+    start = html.index(marker) + len(marker)
+    return html[start : html.index('"', start)]

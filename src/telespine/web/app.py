@@ -22,10 +22,6 @@ log = logging.getLogger("telespine.web")
 HERE = Path(__file__).parent
 
 
-class BodyTooLarge(Exception):
-    pass
-
-
 class BodyLimitMiddleware:
     """Answer 413 for bodies over the limit, by Content-Length or by counting a streamed body."""
 
@@ -46,21 +42,31 @@ class BodyLimitMiddleware:
                 if too_big:
                     await _send_413(scope, receive, send, self.max_bytes)
                     return
+        # No Content-Length (a chunked body): read it all here, within the limit, then replay it.
+        chunks: list[bytes] = []
         seen = 0
-
-        async def counting_receive() -> Message:
-            nonlocal seen
+        while True:
             message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
-                    raise BodyTooLarge
-            return message
+            if message["type"] != "http.request":
+                break
+            body = message.get("body", b"")
+            seen += len(body)
+            if seen > self.max_bytes:
+                await _send_413(scope, receive, send, self.max_bytes)
+                return
+            chunks.append(body)
+            if not message.get("more_body", False):
+                break
+        replayed = False
 
-        try:
-            await self.app(scope, counting_receive, send)
-        except BodyTooLarge:
-            await _send_413(scope, receive, send, self.max_bytes)
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
 
 
 async def _send_413(scope: Scope, receive: Receive, send: Send, limit: int) -> None:

@@ -297,3 +297,26 @@ def guide_for(audience: str) -> Any | None:
         except Exception:  # noqa: S112 -- try the next audience, then show no guide
             continue
     return None
+
+
+def advice_for(audience: str) -> dict[str, Any]:
+    """Per disposition: headline, what to do, by when and guide sections (triage's dispositions.yaml)."""
+    try:
+        from telespine.triage.advice import load_advice
+
+        data = load_advice()
+        aud: Any = "pediatric" if audience == "pediatric" else "adult"
+        out: dict[str, Any] = {
+            d.value: {
+                "headline": data.for_(d).headline.for_(aud),
+                "what": data.for_(d).what.for_(aud),
+                "by_when": data.for_(d).by_when.for_(aud),
+                "guide_sections": list(data.for_(d).guide_sections),
+            }
+            for d in Disposition
+        }
+        out["footer"] = data.safety_net_footer.for_(aud)
+        return out
+    except Exception as exc:
+        log.error("disposition advice unavailable: %s", type(exc).__name__)
+        return {}

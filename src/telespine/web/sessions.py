@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import hmac
 import secrets
@@ -11,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import flag_modified
 
 from telespine.settings import Settings
 from telespine.store.models import User, UserSession, utcnow
@@ -69,14 +71,17 @@ def load(db: Session, settings: Settings, token: str | None) -> WebSession:
         row.last_seen_at = now
         db.commit()
     return WebSession(
-        row=row, user=user, csrf_token=csrf_token_for(settings, row.token_hash), data=dict(row.data or {})
+        row=row,
+        user=user,
+        csrf_token=csrf_token_for(settings, row.token_hash),
+        data=copy.deepcopy(row.data or {}),
     )
 
 
 def start(db: Session, settings: Settings, ws: WebSession, user: User | None) -> WebSession:
     """A new session row and token; used at first form and rotated at login (old row deleted)."""
     token = secrets.token_urlsafe(32)
-    carried = dict(ws.row.data or {}) if ws.row is not None else {}
+    carried = copy.deepcopy(ws.row.data or {}) if ws.row is not None else {}
     if ws.row is not None:
         db.delete(ws.row)
     row = UserSession(token_hash=hash_token(token), user_id=user.id if user else None, data=carried)
@@ -100,8 +105,9 @@ def save_data(db: Session, ws: WebSession, data: dict[str, Any]) -> None:
     """Replace the draft data kept on the session (a new dict so the JSON change is seen)."""
     if ws.row is None:
         raise RuntimeError("no session to keep data in")
-    ws.row.data = dict(data)
-    ws.data = dict(data)
+    ws.row.data = copy.deepcopy(data)
+    flag_modified(ws.row, "data")  # nested JSON changes are not tracked by SQLAlchemy
+    ws.data = copy.deepcopy(data)
     db.commit()
 
 

@@ -257,4 +257,3 @@ def audit_log(
     repo.audit(db, actor=admin, action="search", object_type="audit_log")
     db.commit()
     return [AuditRead.of(e) for e in events]
-

@@ -32,14 +32,6 @@ from telespine.web.sessions import WebSession
 
 router = APIRouter(include_in_schema=False)
 DRAFT = "assess"
-# Sections of the guide shown under a result: what helps for care at a distance, else what to watch for.
-RESULT_SECTIONS = {
-    "telemedicine": ["how-telemedicine-helps", "prepare", "red-flags"],
-    "routine": ["in-person", "how-telemedicine-helps", "prepare", "red-flags"],
-    "prompt": ["in-person", "red-flags"],
-    "urgent": ["in-person", "red-flags"],
-    "emergency": ["red-flags"],
-}
 USERNAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789._-")
 
 
@@ -213,7 +205,7 @@ def _emergency_page(
             "result": result,
             "safety_net": result is None or result.safety_net,
             "guide": clinical.guide_for(audience),
-            "actions": clinical.actions_for(audience),
+            "advice": clinical.advice_for(audience),
             "last_question": last,
         },
     )
@@ -239,9 +231,10 @@ def assess_result(request: Request, db: DbDep, ws: WebSessionDep) -> Response:
         return _emergency_page(request, ws, draft, result)
     audience = clinical.audience_of(draft["answers"], _hint(draft))
     guide = clinical.guide_for(audience)
+    advice = clinical.advice_for(audience)
     sections = []
     if guide is not None:
-        for sid in RESULT_SECTIONS[result.disposition.value]:
+        for sid in advice.get(result.disposition.value, {}).get("guide_sections", []):
             try:
                 sections.append(guide.section(sid))
             except KeyError:
@@ -257,7 +250,7 @@ def assess_result(request: Request, db: DbDep, ws: WebSessionDep) -> Response:
         "result.html",
         {
             "result": result,
-            "actions": clinical.actions_for(audience),
+            "advice": advice,
             "guide": guide,
             "sections": sections,
             "unresolved": unresolved,
@@ -345,7 +338,7 @@ def assessment_page(
         "assessment.html",
         {
             "assessment": assessment,
-            "actions": clinical.actions_for(audience),
+            "advice": clinical.advice_for(audience),
             "visits": repo.visits_for_assessment(db, assessment.id),
             "can_write": can_write_profile(user, assessment.profile),
             "flash": FLASHES.get(flash or ""),
