@@ -195,3 +195,10 @@ def test_rules_loader_is_strict() -> None:
 def test_program_is_a_pure_function() -> None:
     args = (ADULT, [startback(4)], Choices(goal="Run"), "adult", Disposition.TELEMEDICINE)
     assert generate_program(*args) == generate_program(*args)  # type: ignore[arg-type]
+
+
+def test_sciatica_finding_adds_leg_advice() -> None:
+    assert "sciatica" in text(make({**ADULT, "leg_pain_below_knee": True}))
+    assert "sciatica" not in text(make({**ADULT, "leg_pain_below_knee": "unknown"}))
+    child = text(make({**CHILD, "leg_pain_below_knee": True}, audience="pediatric"))
+    assert "your child's leg" in child
