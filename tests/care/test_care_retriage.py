@@ -58,7 +58,7 @@ finding_values = st.sampled_from(sorted(ORDER.findings)).flatmap(
 )
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=400, deadline=None)
 @given(
     age=st.integers(min_value=1, max_value=95),
     base=st.lists(finding_values, max_size=6),
@@ -74,6 +74,26 @@ def test_retriage_is_never_less_urgent(
         if name in ORDER.findings and name in findings:
             order = ORDER.order_of(name)
             assert order.index(value) >= order.index(findings[name])
+
+
+def test_resolving_an_unknown_never_lowers_the_result() -> None:
+    # An unknown night-pain answer is at least prompt; "yes" alone would be telemedicine at 30.
+    findings = {"age_years": 30, "night_pain": "unknown"}
+    done = retriage(findings, {"night_pain": True, "fever": True})
+    assert done.previous.disposition is Disposition.PROMPT
+    # With a new fever the result stays prompt, so the real answer is kept.
+    assert done.findings_after == {"age_years": 30, "night_pain": True, "fever": True}
+    assert done.result.disposition is Disposition.PROMPT
+    lowered = retriage(findings, {"night_pain": True})
+    assert lowered.findings_after == findings
+    assert lowered.result.disposition is Disposition.PROMPT
+    assert lowered.changed == []
+
+
+def test_an_unknown_replaced_by_an_emergency_value_escalates() -> None:
+    done = retriage({"age_years": 30, "bladder": "unknown"}, {"bladder": "retention"})
+    assert done.findings_after["bladder"] == "retention"
+    assert done.result.disposition is Disposition.EMERGENCY
 
 
 def test_a_red_flag_message_escalates_the_case() -> None:

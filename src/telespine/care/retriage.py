@@ -85,8 +85,18 @@ def retriage(
             findings_before=before, findings_after=before, changed=[], previous=previous, result=failed,
             escalated=True, needs_review=True,
         )
+    result = _safe_triage(after) if after != before else previous
+    if previous.disposition.more_urgent_than(result.disposition):
+        # Replacing an "unknown" with a real answer can lower the result (an unresolved answer is
+        # at least prompt). Follow-up data must never do that: keep those answers unknown for a
+        # clinician to resolve; the other changes only raise findings, which the engine keeps monotone.
+        after = {
+            name: "unknown" if before.get(name) == "unknown" else value for name, value in after.items()
+        }
+        result = _safe_triage(after)
+    if previous.disposition.more_urgent_than(result.disposition):  # an engine bug: change nothing
+        after, result, flagged = before, previous, True
     changed = sorted(name for name in after if name not in before or before[name] != after[name])
-    result = _safe_triage(after) if changed else previous
     escalated = result.disposition.more_urgent_than(previous.disposition)
     return Retriage(
         findings_before=before, findings_after=after, changed=changed, previous=previous, result=result,
