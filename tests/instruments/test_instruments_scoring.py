@@ -191,3 +191,10 @@ def test_improvement_helper_refuses_other_instruments() -> None:
     a = score("phq2", {"interest": "several_days", "down": "several_days"}, T0)
     with pytest.raises(ValueError):
         clinically_important_improvement(a, a)
+
+
+def test_item_wording_for_parents() -> None:
+    item = load_instrument("nrs").items[0]
+    assert "your child" in item.text_for("pediatric") and "your child" not in item.text_for("adult")
+    peg_item = load_instrument("peg").items[0]
+    assert peg_item.text_for("pediatric") == peg_item.text

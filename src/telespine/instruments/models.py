@@ -68,6 +68,10 @@ class Item(_Strict):
     text_pediatric: str | None = None
     response: str
 
+    def text_for(self, audience: Audience) -> str:
+        """The wording for this audience (the parent wording when there is one)."""
+        return self.text_pediatric if audience == "pediatric" and self.text_pediatric else self.text
+
 
 class Scale(_Strict):
     """A score computed from some items: their sum or their mean."""

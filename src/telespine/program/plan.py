@@ -12,7 +12,7 @@ import yaml
 from jinja2 import Environment, PackageLoader, select_autoescape
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError
 
-from telespine.instruments import ScoreRecord, list_instruments, load_instrument, score
+from telespine.instruments import InstrumentError, ScoreRecord, list_instruments, load_instrument, score
 from telespine.program.generate import PROGRAM_DISPOSITIONS, generate_program
 from telespine.program.medicines import MedicineAdvice, MedicineAnswers, medicine_advice
 from telespine.program.models import ByAudience, Choices, Program
@@ -201,9 +201,7 @@ def score_answers(
             records.append(
                 score(q.instrument, q.responses, q.taken_at or now, enabled_instruments=enabled_instruments)
             )
-        except PlanAnswersError:
-            raise
-        except Exception as exc:
+        except InstrumentError as exc:
             raise PlanAnswersError(str(exc)) from exc
     return records
 
