@@ -12,7 +12,8 @@ from pydantic import ValidationError
 
 from telespine.care import escalation as escalation_module
 from telespine.care.diary import CaseState, DiaryEntry
-from telespine.care.escalation import EscalationRules, evaluate_case, load_escalation_rules
+from telespine.care.escalation import EscalationRules, ScreenedText, evaluate_case, load_escalation_rules
+from telespine.care.screening import Mention, Screening
 from telespine.instruments import ScoreRecord
 from telespine.triage.types import Disposition
 
@@ -129,6 +130,47 @@ def test_diary_entries_are_strict(bad: dict[str, Any]) -> None:
 def test_diary_entries_accept_json_dates() -> None:
     doc = '{"day": "2026-01-06", "pain": 3, "function": 7, "medicine_use": "none", "red_flag_check": {}}'
     assert DiaryEntry.model_validate_json(doc).day == day(1)
+
+
+# --- screened messages and diary notes ---------------------------------------------------------
+
+
+def screened(ref: str, n: int, *flags: Mention, status: str = "ok") -> ScreenedText:
+    screening = Screening(
+        status=status, audience="adult", flags=list(flags), modifiers=[], ignored=[],  # type: ignore[arg-type]
+        rules_version="t", error="boom" if status == "error" else None,
+    )
+    return ScreenedText(ref=ref, day=day(n), source="message", screening=screening)
+
+
+FAINTED = Mention(concept="fainting_or_collapse", kind="red_flag", sets={"fainting_or_collapse": True},
+                  text="fainted", start=2, end=9)
+
+
+def test_a_flagged_message_retriages_with_a_key_per_message() -> None:
+    texts = [screened("m-1", 3, FAINTED), screened("m-2", 3, FAINTED), screened("m-0", 2)]
+    report = evaluate_case(case(), [], [], at(day(3)), screened=texts)
+    keys = [e.key for e in report.escalations]
+    assert keys == ["case-1:care.text_red_flag:m-1", "case-1:care.text_red_flag:m-2"]
+    assert {e.action for e in report.escalations} == {"retriage"}
+    assert "fainted" in report.escalations[0].details
+    assert report.retriage is not None
+    assert report.retriage.result.disposition is Disposition.EMERGENCY
+
+
+def test_a_failed_screening_asks_a_clinician_to_read_the_message() -> None:
+    report = evaluate_case(case(), [], [], at(day(3)), screened=[screened("m-9", 3, status="error")])
+    [escalation] = report.escalations
+    assert escalation.action == "review"
+    assert "boom" in escalation.details
+    assert report.retriage is None
+    assert report.needs_review
+
+
+def test_reviewed_or_future_messages_do_not_fire() -> None:
+    texts = [screened("m-1", 2, FAINTED), screened("m-2", 5, FAINTED)]
+    reviewed = case(red_flags_reviewed_through=day(2))
+    assert fired(evaluate_case(reviewed, [], [], at(day(3)), screened=texts)) == []
 
 
 # --- no improvement at 6 and 12 weeks -----------------------------------------------------------
@@ -299,7 +341,8 @@ def _rules_doc() -> dict[str, Any]:
 
 def test_rule_file_rejects_unknown_keys() -> None:
     doc = _rules_doc()
-    doc["rules"][1]["improvement"]["min_point"] = 3
+    [rule] = [r for r in doc["rules"] if r["kind"] == "no_improvement"]
+    rule["improvement"]["min_point"] = 3
     with pytest.raises(ValidationError):
         EscalationRules.model_validate(doc)
 

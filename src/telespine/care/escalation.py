@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from telespine.care.diary import Answer, CaseState, DiaryEntry
 from telespine.care.findings_merge import FindingValue, load_merge_order, merge_findings
 from telespine.care.retriage import Retriage, retriage
+from telespine.care.screening import Screening
 from telespine.instruments import ScoreRecord, clinically_important_improvement
 from telespine.instruments.scoring import IMPROVEMENT_INSTRUMENTS
 
@@ -74,6 +75,13 @@ class WeeksWithoutImprovementRule(_Rule):
     improvement: Improvement
 
 
+class ScreenedTextRule(_Rule):
+    """A message or diary note whose screening affirmed a red flag (or failed)."""
+
+    kind: Literal["screened_text"]
+    failed_action: Action
+
+
 class RisingRunRule(_Rule):
     """Pain higher than the day before on `entries` consecutive daily entries."""
 
@@ -92,7 +100,12 @@ class MeanRiseRule(_Rule):
 
 
 Rule = Annotated[
-    RedFlagCheckRule | NoImprovementRule | WeeksWithoutImprovementRule | RisingRunRule | MeanRiseRule,
+    RedFlagCheckRule
+    | ScreenedTextRule
+    | NoImprovementRule
+    | WeeksWithoutImprovementRule
+    | RisingRunRule
+    | MeanRiseRule,
     Field(discriminator="kind"),
 ]
 
@@ -137,6 +150,18 @@ def load_escalation_rules() -> EscalationRules:
     """The packaged escalation rules (cached)."""
     text = resources.files("telespine.care").joinpath("data/escalation.yaml").read_text(encoding="utf-8")
     return EscalationRules.model_validate(yaml.safe_load(text))
+
+
+class ScreenedText(_Strict):
+    """A patient message or diary note, screened by the caller with screen_message().
+
+    ref is the stored message's id: it makes the escalation key unique per message.
+    """
+
+    ref: str = Field(min_length=1, max_length=200)
+    day: dt.date
+    source: Literal["message", "diary_note"]
+    screening: Screening
 
 
 class Escalation(_Strict):
@@ -255,8 +280,12 @@ def evaluate_case(
     scores: Sequence[ScoreRecord],
     now: dt.datetime,
     rules: EscalationRules | None = None,
+    screened: Sequence[ScreenedText] = (),
 ) -> EscalationReport:
     """Apply every escalation rule to a case at the instant now; pure (no clock, no I/O).
+
+    screened: messages and diary notes already run through screen_message() by the caller
+    (kept outside so that this function stays cheap and needs no NLP model).
 
     Entries dated after the patient's today are ignored (a clock skew must not fire rules early).
     Raises ValueError for an entry whose red-flag check does not match the rules.
@@ -269,11 +298,18 @@ def evaluate_case(
     weeks = (today - case.treatment_started_on).days // 7
     fired: list[Escalation] = []
 
-    def fire(rule: _Rule, anchor: dt.date, details: str, sets: dict[str, FindingValue] | None = None) -> None:
+    def fire(
+        rule: _Rule,
+        anchor: dt.date | str,
+        details: str,
+        sets: dict[str, FindingValue] | None = None,
+        action: Action | None = None,
+    ) -> None:
+        part = anchor.isoformat() if isinstance(anchor, dt.date) else anchor
         fired.append(
             Escalation(
-                rule_id=rule.id, action=rule.action, title=rule.title, rationale=rule.rationale,
-                sources=list(rule.sources), key=f"{case.case_id}:{rule.id}:{anchor.isoformat()}",
+                rule_id=rule.id, action=action or rule.action, title=rule.title, rationale=rule.rationale,
+                sources=list(rule.sources), key=f"{case.case_id}:{rule.id}:{part}",
                 details=details, updates=sets or {},
             )
         )
@@ -287,6 +323,18 @@ def evaluate_case(
                 found, answers = _answers_to_updates(entry, ruleset.red_flag_check)
                 if found:
                     fire(rule, entry.day, f"diary of {entry.day.isoformat()}: {', '.join(answers)}", found)
+        elif isinstance(rule, ScreenedTextRule):
+            reviewed = case.red_flags_reviewed_through
+            for text in sorted(screened, key=lambda t: (t.day, t.ref)):
+                if text.day > today or (reviewed is not None and text.day <= reviewed):
+                    continue
+                result = text.screening
+                if result.status == "error":
+                    fire(rule, text.ref, f"{text.source} of {text.day}: screening failed ({result.error}); "
+                         "read it yourself", action=rule.failed_action)
+                elif result.flags:
+                    said = ", ".join(f"{m.concept} ({m.text!r})" for m in result.flags)
+                    fire(rule, text.ref, f"{text.source} of {text.day}: {said}", result.findings_update())
         elif isinstance(rule, NoImprovementRule | WeeksWithoutImprovementRule):
             if weeks < rule.after_weeks:
                 continue
