@@ -32,15 +32,18 @@ def db(clean_db: str):  # type: ignore[no-untyped-def]
 
 def _patient(db):  # type: ignore[no-untyped-def]
     clinic = repo.create_clinic(db, "Clinic A")
-    return repo.create_user(db, username="Alice", password="a long pass phrase", role="patient", clinic=clinic)
+    return repo.create_user(
+        db, username="Alice", password="a long pass phrase", role="patient", clinic=clinic
+    )
 
 
 def test_assessment_saved_with_result_and_ruleset(db) -> None:  # type: ignore[no-untyped-def]
     alice = _patient(db)
     findings = {"age_years": 40, "saddle_numbness": True}
     result = triage(findings)
-    saved = repo.save_assessment(db, profile=repo.self_profile(db, alice), by=alice, findings=findings,
-                                 result=result)
+    saved = repo.save_assessment(
+        db, profile=repo.self_profile(db, alice), by=alice, findings=findings, result=result
+    )
     db.commit()
     again = repo.get_assessment(db, saved.id)
     assert again is not None
@@ -54,8 +57,9 @@ def test_assessment_saved_with_result_and_ruleset(db) -> None:  # type: ignore[n
 def test_a_change_is_a_new_version_and_saved_versions_cannot_change(db) -> None:  # type: ignore[no-untyped-def]
     alice = _patient(db)
     first = {"age_years": 40}
-    saved = repo.save_assessment(db, profile=repo.self_profile(db, alice), by=alice, findings=first,
-                                 result=triage(first))
+    saved = repo.save_assessment(
+        db, profile=repo.self_profile(db, alice), by=alice, findings=first, result=triage(first)
+    )
     second = {"age_years": 40, "fever": True}
     v2 = repo.add_version(db, assessment=saved, by=alice, findings=second, result=triage(second))
     db.commit()

@@ -7,8 +7,8 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from conftest import demo_password
 
+from conftest import demo_password
 from telespine.web import clinical
 
 Client = Any
@@ -51,9 +51,16 @@ def test_invalid_findings_get_422_naming_the_field(api: Client) -> None:
 
 
 def test_bad_bodies_are_client_errors_not_crashes(api: Client) -> None:
-    assert api.post("/api/v1/triage", content=b"{not json", headers={"content-type": "application/json"}
-                    ).status_code == 400
-    assert api.post("/api/v1/triage", content=b"age=4", headers={"content-type": "text/plain"}).status_code == 415
+    assert (
+        api.post(
+            "/api/v1/triage", content=b"{not json", headers={"content-type": "application/json"}
+        ).status_code
+        == 400
+    )
+    assert (
+        api.post("/api/v1/triage", content=b"age=4", headers={"content-type": "text/plain"}).status_code
+        == 415
+    )
     assert api.post("/api/v1/triage", json=[1, 2]).status_code == 422
     big = json.dumps({"age_years": 30, "x": "a" * 70_000})
     r = api.post("/api/v1/triage", content=big, headers={"content-type": "application/json"})
@@ -84,7 +91,8 @@ def test_engine_crash_gives_the_emergency_safety_net(api: Client, monkeypatch: p
 def test_openapi_describes_every_route_with_a_response_model(api: Client) -> None:
     doc = api.get("/api/v1/openapi.json").json()
     assert doc["paths"]["/api/v1/triage"]["post"]["requestBody"]["content"]["application/json"]["schema"][
-        "properties"]["age_years"]
+        "properties"
+    ]["age_years"]
     for path, ops in doc["paths"].items():
         assert path.startswith("/api/v1/")
         for method, op in ops.items():
@@ -104,12 +112,16 @@ def test_save_read_list_and_version_an_assessment(api: Client) -> None:
     assert got["latest"]["findings"] == {"age_years": 34, "fever": True}
     listed = api.get("/api/v1/assessments", headers=alice).json()
     assert created["id"] in [a["id"] for a in listed]
-    v2 = api.post(f"/api/v1/assessments/{created['id']}/versions", json={"findings": {"age_years": 34}},
-                  headers=alice)
+    v2 = api.post(
+        f"/api/v1/assessments/{created['id']}/versions", json={"findings": {"age_years": 34}}, headers=alice
+    )
     assert v2.status_code == 201 and v2.json()["version"] == 2
     again = api.get(f"/api/v1/assessments/{created['id']}", headers=alice).json()
     assert [v["disposition"] for v in again["versions"]] == ["prompt", "telemedicine"]
-    assert api.post("/api/v1/assessments", json={"findings": {"age_years": -3}}, headers=alice).status_code == 422
+    assert (
+        api.post("/api/v1/assessments", json={"findings": {"age_years": -3}}, headers=alice).status_code
+        == 422
+    )
 
 
 def test_api_needs_a_sign_in_and_cookie_writes_need_the_csrf_header(api: Client) -> None:

@@ -9,9 +9,9 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from conftest import csrf_from, demo_password
 from sqlalchemy import func, select, update
 
+from conftest import csrf_from, demo_password
 from telespine.store.db import make_engine, make_sessionmaker
 from telespine.store.models import LoginAttempt, User, UserSession, utcnow
 from telespine.web.sessions import COOKIE_NAME
@@ -23,8 +23,12 @@ def _login(client: Client, username: str, password: str | None = None, next_: st
     token = csrf_from(client.get("/login").text)
     return client.post(
         "/login",
-        data={"username": username, "password": password or demo_password(username), "csrf_token": token,
-              "next": next_},
+        data={
+            "username": username,
+            "password": password or demo_password(username),
+            "csrf_token": token,
+            "next": next_,
+        },
         follow_redirects=False,
     )
 
@@ -47,7 +51,9 @@ def _exec(url: str, stmt: Any) -> None:
         engine.dispose()
 
 
-def test_login_cookie_is_httponly_lax_and_rotated(make_client: Callable[..., Client], seeded_url: str) -> None:
+def test_login_cookie_is_httponly_lax_and_rotated(
+    make_client: Callable[..., Client], seeded_url: str
+) -> None:
     client = make_client(seeded_url)
     client.get("/login")
     before = client.cookies.get(COOKIE_NAME)
@@ -71,7 +77,9 @@ def test_cookie_is_secure_in_production(make_client: Callable[..., Client], seed
     assert "Secure" in r.headers["set-cookie"]
 
 
-def test_logout_deletes_the_session_on_the_server(make_client: Callable[..., Client], seeded_url: str) -> None:
+def test_logout_deletes_the_session_on_the_server(
+    make_client: Callable[..., Client], seeded_url: str
+) -> None:
     client = make_client(seeded_url)
     _login(client, "bob")
     token = client.cookies.get(COOKIE_NAME)
@@ -90,12 +98,18 @@ def test_idle_and_absolute_timeouts(make_client: Callable[..., Client], seeded_u
     _login(client, "alice")
     assert client.get("/api/v1/me").status_code == 200
     digest = hashlib.sha256(client.cookies.get(COOKIE_NAME).encode()).hexdigest()
-    _exec(seeded_url, update(UserSession).where(UserSession.token_hash == digest)
-          .values({column: utcnow() - timedelta(days=2)}))
+    _exec(
+        seeded_url,
+        update(UserSession)
+        .where(UserSession.token_hash == digest)
+        .values({column: utcnow() - timedelta(days=2)}),
+    )
     assert client.get("/api/v1/me").status_code == 401
 
 
-def test_forms_need_the_csrf_token_of_their_own_session(make_client: Callable[..., Client], seeded_url: str) -> None:
+def test_forms_need_the_csrf_token_of_their_own_session(
+    make_client: Callable[..., Client], seeded_url: str
+) -> None:
     client = make_client(seeded_url)
     page = client.get("/login")
     form = {"username": "alice", "password": demo_password("alice")}
@@ -103,7 +117,9 @@ def test_forms_need_the_csrf_token_of_their_own_session(make_client: Callable[..
     assert client.post("/login", data={**form, "csrf_token": "0" * 64}).status_code == 403
     other = make_client(seeded_url)
     foreign = csrf_from(other.get("/login").text)
-    assert client.post("/login", data={**form, "csrf_token": foreign}, follow_redirects=False).status_code == 403
+    assert (
+        client.post("/login", data={**form, "csrf_token": foreign}, follow_redirects=False).status_code == 403
+    )
     ok = client.post("/login", data={**form, "csrf_token": csrf_from(page.text)}, follow_redirects=False)
     assert ok.status_code == 303
 
@@ -124,7 +140,9 @@ def test_login_rate_limited_per_account(
         assert _login(client, "dana", "wrong password here").status_code == 401
     refused = _login(client, "dana", "dana has a long password")
     assert refused.status_code == 429 and "Too many" in refused.text
-    attempts = _rows(clean_db, select(func.count()).select_from(LoginAttempt).where(LoginAttempt.success.is_(False)))
+    attempts = _rows(
+        clean_db, select(func.count()).select_from(LoginAttempt).where(LoginAttempt.success.is_(False))
+    )
     assert attempts[0][0] == 3
     assert "wrong password here" not in caplog.text and "dana has a long password" not in caplog.text
     assert "login failed: account=dana" in caplog.text
@@ -137,11 +155,18 @@ def test_login_rate_limited_per_address(make_client: Callable[..., Client], clea
     assert _login(client, "someone-else", "whatever password").status_code == 429
 
 
-def test_signup_refuses_common_passwords_then_signs_in(make_client: Callable[..., Client], clean_db: str) -> None:
+def test_signup_refuses_common_passwords_then_signs_in(
+    make_client: Callable[..., Client], clean_db: str
+) -> None:
     client = make_client(clean_db)
     token = csrf_from(client.get("/signup").text)
-    form = {"username": "newbie", "password": "password1", "csrf_token": token, "role": "parent",
-            "child_name": "Kim"}
+    form = {
+        "username": "newbie",
+        "password": "password1",
+        "csrf_token": token,
+        "role": "parent",
+        "child_name": "Kim",
+    }
     r = client.post("/signup", data=form)
     assert r.status_code == 422 and "too common" in r.text
     r = client.post("/signup", data={**form, "password": "short"})
@@ -152,16 +177,24 @@ def test_signup_refuses_common_passwords_then_signs_in(make_client: Callable[...
     assert me["role"] == "parent" and [p["is_child"] for p in me["profiles"]] == [False, True]
     stored = _rows(clean_db, select(User.password_hash).where(User.username == "newbie"))[0][0]
     assert stored.startswith("$argon2id$")
-    taken = client.post("/signup", data={**form, "password": "kim and i like kites",
-                                         "csrf_token": csrf_from(client.get("/signup").text)})
+    taken = client.post(
+        "/signup",
+        data={
+            **form,
+            "password": "kim and i like kites",
+            "csrf_token": csrf_from(client.get("/signup").text),
+        },
+    )
     assert taken.status_code == 422 and "taken" in taken.text
 
 
 def test_signup_cannot_make_a_clinician(make_client: Callable[..., Client], clean_db: str) -> None:
     client = make_client(clean_db)
     token = csrf_from(client.get("/signup").text)
-    client.post("/signup", data={"username": "sneaky", "password": "a fine long password", "csrf_token": token,
-                                 "role": "admin"})
+    client.post(
+        "/signup",
+        data={"username": "sneaky", "password": "a fine long password", "csrf_token": token, "role": "admin"},
+    )
     assert client.get("/api/v1/me").json()["role"] == "patient"
 
 

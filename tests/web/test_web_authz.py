@@ -1,0 +1,188 @@
+"""Every endpoint that takes an object id, walked with each named user: who sees what.
+
+alice and bob are patients of clinic A, carol is a parent (child Sam) of clinic A, dr_dave is a
+clinician of clinic A, dr_erin of clinic B, admin audits. Denied objects answer 404 with no
+health data in the body.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from conftest import csrf_from, demo_password
+from telespine.store.db import make_engine, make_sessionmaker
+from telespine.store.models import Assessment, AuditEvent, Profile, User
+
+Client = Any
+USERS = ["alice", "bob", "carol", "dr_dave", "dr_erin", "admin"]
+
+
+@pytest.fixture(scope="module")
+def ids(seeded_url: str) -> dict[str, str]:
+    """Object ids: alice's assessment, carol's child's assessment, and a visit request on alice's."""
+    engine = make_engine(seeded_url)
+    try:
+        with make_sessionmaker(engine)() as db:
+
+            def assessment_of(username: str, child: bool) -> str:
+                return db.scalar(
+                    select(Assessment.id)
+                    .join(Profile, Assessment.profile_id == Profile.id)
+                    .join(User, Profile.owner_id == User.id)
+                    .where(User.username == username, Profile.is_child.is_(child))
+                )
+
+            return {"alice": assessment_of("alice", False), "child": assessment_of("carol", True)}
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def clients(seeded_url: str) -> dict[str, Client]:
+    """A signed-in API client (bearer token) for each named user, plus 'anon'."""
+    from fastapi.testclient import TestClient
+
+    from conftest import make_test_settings
+    from telespine.web.app import create_app
+
+    app = create_app(make_test_settings(seeded_url))  # type: ignore[arg-type]
+    out: dict[str, Client] = {"anon": TestClient(app)}
+    for name in USERS:
+        client = TestClient(app)
+        r = client.post("/api/v1/auth/login", json={"username": name, "password": demo_password(name)})
+        assert r.status_code == 200, r.text
+        client.headers["Authorization"] = f"Bearer {r.json()['token']}"
+        client.cookies.clear()  # bearer only: no cookie, so no CSRF token needed
+        out[name] = client
+    return out
+
+
+READ = {"alice": 200, "bob": 404, "carol": 404, "dr_dave": 200, "dr_erin": 404, "admin": 404, "anon": 401}
+READ_CHILD = {
+    "alice": 404,
+    "bob": 404,
+    "carol": 200,
+    "dr_dave": 200,
+    "dr_erin": 404,
+    "admin": 404,
+    "anon": 401,
+}
+WRITE = {"alice": 201, "bob": 404, "carol": 404, "dr_dave": 403, "dr_erin": 404, "admin": 404, "anon": 401}
+WRITE_CHILD = {
+    "alice": 404,
+    "bob": 404,
+    "carol": 201,
+    "dr_dave": 403,
+    "dr_erin": 404,
+    "admin": 404,
+    "anon": 401,
+}
+
+
+def _no_health_data(body: str) -> None:
+    for word in ("findings", "disposition", "age_years", "rules", "reason"):
+        assert word not in body
+
+
+@pytest.mark.parametrize("who", [*USERS, "anon"])
+def test_read_assessment(clients: dict[str, Client], ids: dict[str, str], who: str) -> None:
+    for key, expected in (("alice", READ), ("child", READ_CHILD)):
+        r = clients[who].get(f"/api/v1/assessments/{ids[key]}")
+        assert r.status_code == expected[who], (key, r.text)
+        if r.status_code != 200:
+            _no_health_data(r.text)
+        else:
+            assert r.json()["id"] == ids[key]
+
+
+@pytest.mark.parametrize("who", [*USERS, "anon"])
+def test_add_version_and_request_visit(clients: dict[str, Client], ids: dict[str, str], who: str) -> None:
+    for key, expected in (("alice", WRITE), ("child", WRITE_CHILD)):
+        age = 40 if key == "alice" else 12
+        r = clients[who].post(
+            f"/api/v1/assessments/{ids[key]}/versions", json={"findings": {"age_years": age}}
+        )
+        assert r.status_code == expected[who], (key, r.text)
+        if r.status_code >= 400:
+            _no_health_data(r.text)
+        v = clients[who].post(f"/api/v1/assessments/{ids[key]}/visit-requests")
+        assert v.status_code == expected[who], (key, v.text)
+        if v.status_code == 201:
+            visit_id = v.json()["id"]
+            for reader in [*USERS, "anon"]:
+                got = clients[reader].get(f"/api/v1/visit-requests/{visit_id}")
+                want = (READ if key == "alice" else READ_CHILD)[reader]
+                assert got.status_code == want, (reader, key)
+
+
+@pytest.mark.parametrize("who", [*USERS, "anon"])
+def test_list_shows_only_visible_assessments(
+    clients: dict[str, Client], ids: dict[str, str], who: str
+) -> None:
+    r = clients[who].get("/api/v1/assessments")
+    if who == "anon":
+        assert r.status_code == 401
+        return
+    seen = {a["id"] for a in r.json()}
+    assert (ids["alice"] in seen) == (READ[who] == 200)
+    assert (ids["child"] in seen) == (READ_CHILD[who] == 200)
+
+
+@pytest.mark.parametrize("who", [*USERS, "anon"])
+def test_save_for_a_profile(clients: dict[str, Client], seeded_url: str, who: str) -> None:
+    engine = make_engine(seeded_url)
+    with make_sessionmaker(engine)() as db:
+        child_profile = db.scalar(select(Profile.id).where(Profile.is_child.is_(True)))
+    engine.dispose()
+    r = clients[who].post(
+        "/api/v1/assessments", json={"findings": {"age_years": 9}, "profile_id": child_profile}
+    )
+    assert r.status_code == {"carol": 201, "anon": 401}.get(who, 404), r.text
+    own = clients[who].post("/api/v1/assessments", json={"findings": {"age_years": 30}})
+    assert own.status_code == {"alice": 201, "bob": 201, "carol": 201, "anon": 401}.get(who, 403)
+
+
+@pytest.mark.parametrize("who", [*USERS, "anon"])
+def test_audit_log_is_for_admins_only(clients: dict[str, Client], who: str) -> None:
+    r = clients[who].get("/api/v1/audit")
+    assert r.status_code == {"admin": 200, "anon": 401}.get(who, 404)
+
+
+def test_reads_and_writes_are_audited(
+    clients: dict[str, Client], ids: dict[str, str], seeded_url: str
+) -> None:
+    clients["dr_dave"].get(f"/api/v1/assessments/{ids['child']}")
+    events = clients["admin"].get("/api/v1/audit", params={"actor": "dr_dave", "action": "read"}).json()
+    assert any(e["object_id"] == ids["child"] for e in events)
+    engine = make_engine(seeded_url)
+    with make_sessionmaker(engine)() as db:
+        details = [e.detail or "" for e in db.scalars(select(AuditEvent)).all()]
+    engine.dispose()
+    assert not any("age_years" in d or "fever" in d for d in details)
+
+
+@pytest.mark.parametrize("who", [*USERS, "anon"])
+def test_assessment_pages(
+    seeded_url: str, make_client: Callable[..., Client], ids: dict[str, str], who: str
+) -> None:
+    client = make_client(seeded_url)
+    if who != "anon":
+        token = csrf_from(client.get("/login").text)
+        client.post("/login", data={"username": who, "password": demo_password(who), "csrf_token": token})
+    for key, expected in (("alice", READ), ("child", READ_CHILD)):
+        r = client.get(f"/assessments/{ids[key]}", follow_redirects=False)
+        want = 303 if who == "anon" else expected[who]
+        assert r.status_code == want, (key, who)
+        if want == 404:
+            _no_health_data(r.text)
+    page = client.get("/")
+    if who in ("bob", "dr_erin", "admin"):
+        token = csrf_from(page.text)
+        r = client.post(
+            f"/assessments/{ids['alice']}/visit", data={"csrf_token": token}, follow_redirects=False
+        )
+        assert r.status_code == 404
