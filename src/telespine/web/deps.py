@@ -88,7 +88,8 @@ async def csrf_protect(request: Request, ws: WebSessionDep) -> None:
     if request.method in SAFE_METHODS or getattr(request.state, "via_bearer", False):
         return  # bearer tokens are never sent by a browser on its own, so they cannot be forged
     if ws.user is None and request.url.path.startswith("/api/"):
-        raise HTTPException(status_code=401, detail="Please sign in first.")  # every API write needs an account
+        # Every API write needs an account.
+        raise HTTPException(status_code=401, detail="Please sign in first.")
     sent = request.headers.get(CSRF_HEADER)
     if sent is None and request.headers.get("content-type", "").startswith(
         ("application/x-www-form-urlencoded", "multipart/form-data")

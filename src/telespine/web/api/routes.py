@@ -61,7 +61,6 @@ def _invalid(field: str, problem: str) -> HTTPException:
     return HTTPException(
         status_code=422,
         detail=f"Invalid findings: {field or 'document'}: {problem}",
-        headers={"x-invalid-field": field or "document"},
     )
 
 

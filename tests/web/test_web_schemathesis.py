@@ -1,0 +1,63 @@
+"""Schemathesis over the OpenAPI document: nothing a client sends produces a server error."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, given, settings
+
+from conftest import demo_password, make_test_settings
+from telespine.store.db import make_engine, make_sessionmaker, session_scope, upgrade
+from telespine.store.demo import seed_demo
+from telespine.web.app import create_app
+from telespine.web.clinical import run_triage
+
+TOKEN: dict[str, str] = {}
+
+
+@pytest.fixture(scope="module")
+def api_schema(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    path: Path = tmp_path_factory.mktemp("fuzz") / "fuzz.sqlite3"
+    url = f"sqlite:///{path}"
+    upgrade(url)
+    engine = make_engine(url)
+    with session_scope(make_sessionmaker(engine)) as db:
+        seed_demo(db, triage=run_triage)
+    engine.dispose()
+    # Generous login limits: the fuzzer's random logins must not lock out the test account.
+    app = create_app(make_test_settings(url, login_max_failures_per_ip=100_000))  # type: ignore[arg-type]
+    from fastapi.testclient import TestClient
+
+    login = TestClient(app).post(
+        "/api/v1/auth/login", json={"username": "alice", "password": demo_password("alice")}
+    )
+    TOKEN["value"] = login.json()["token"]
+    # Logging out would end the session the other cases use; it is tested in test_web_auth.py.
+    return schemathesis.openapi.from_asgi("/api/v1/openapi.json", app).exclude(path="/api/v1/auth/logout")
+
+
+def test_no_server_error(api_schema: Any) -> None:
+    """Every operation, fuzzed from its schema, anonymous and signed in; no 5xx, errors are JSON."""
+    operations = [result.ok() for result in api_schema.get_all_operations()]
+    assert len(operations) >= 10
+    for operation in operations:
+
+        @given(case=operation.as_strategy())
+        @settings(
+            max_examples=25,
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+            derandomize=True,
+            database=None,
+        )
+        def check(case: Any) -> None:
+            for headers in ({}, {"Authorization": f"Bearer {TOKEN['value']}"}):
+                response = case.call(headers=headers)
+                assert response.status_code < 500, (case.method, case.path, response.text[:300])
+                if response.status_code >= 400:
+                    assert "detail" in response.json()
+
+        check()
