@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from telespine.triage import evaluate, load_ruleset, triage
 from telespine.triage.findings import FindingSpec, finding_specs
-from telespine.triage.types import Disposition, audience_for_age
+from telespine.triage.types import Disposition, TriageResult, audience_for_age
 
 SPECS = finding_specs()
 NUMBER_RANGES = {
@@ -61,6 +61,8 @@ def test_every_valid_document_gets_exactly_one_disposition(doc: dict[str, Any]) 
     expected = Disposition.most_urgent([r.level for r in result.rules])
     assert result.disposition == expected
     assert result.audience == audience_for_age(doc["age_years"])
+    # the engine builds its result without re-validation: it must equal a validated one
+    assert TriageResult.model_validate_json(result.model_dump_json()) == result
 
 
 @settings(max_examples=100, deadline=None)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
@@ -20,7 +20,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError
 
 from telespine.triage.findings import ABSENCE_VALUES, UNKNOWN, finding_specs
-from telespine.triage.types import Audience, Disposition, FiredRule
+from telespine.triage.types import Audience, Disposition, FiredRule, RulesetRef
 
 RULES_DIR_ENV = "TELESPINE_RULES_DIR"
 RULESET_FILE = "ruleset.yaml"
@@ -212,6 +212,11 @@ class RuleSet:
     _by_id: dict[str, Rule] = field(repr=False, compare=False)
     _applicable: dict[str, tuple[Rule, ...]] = field(repr=False, compare=False)
     _reach: dict[str, frozenset[str]] = field(repr=False, compare=False)
+    # Per age group: for each finding, a bitmask of the applicable rules (by position) that read it.
+    # A rule can only fire when some finding it reads is in the document, so the engine tests only
+    # the rules whose bit is set by the document's keys.
+    _masks: dict[str, dict[str, int]] = field(repr=False, compare=False)
+    ref: RulesetRef = field(repr=False, compare=False)
 
     def by_id(self, rule_id: str) -> Rule:
         """The rule with this id (KeyError when there is none)."""
@@ -220,6 +225,20 @@ class RuleSet:
     def applicable(self, audience: Audience) -> tuple[Rule, ...]:
         """The rules that apply to an age group, most urgent level first."""
         return self._applicable[audience]
+
+    def candidates(self, audience: Audience, keys: Iterable[str]) -> list[Rule]:
+        """The applicable rules, most urgent first, that read at least one of keys."""
+        masks = self._masks[audience]
+        mask = 0
+        for key in keys:
+            mask |= masks.get(key, 0)
+        rules = self._applicable[audience]
+        out = []
+        while mask:
+            low = mask & -mask
+            out.append(rules[low.bit_length() - 1])
+            mask ^= low
+        return out
 
     def can_reach_prompt(self, audience: Audience) -> frozenset[str]:
         """Findings read by an emergency, urgent or prompt rule that applies to the age group."""
@@ -502,6 +521,7 @@ def _load(directory: Path) -> RuleSet:
         by_id[rule.id] = rule
     applicable: dict[str, tuple[Rule, ...]] = {}
     reach: dict[str, frozenset[str]] = {}
+    masks: dict[str, dict[str, int]] = {}
     audiences: tuple[Audience, ...] = ("adult", "pediatric")
     for audience in audiences:
         mine = [r for r in rules if r.applies_to(audience)]
@@ -510,12 +530,18 @@ def _load(directory: Path) -> RuleSet:
         reach[audience] = frozenset(
             name for r in mine if r.level.level <= Disposition.PROMPT.level for name in r.reads
         )
+        masks[audience] = {}
+        for index, rule in enumerate(applicable[audience]):
+            for name in rule.reads:
+                masks[audience][name] = masks[audience].get(name, 0) | (1 << index)
     u = meta.unresolved_unknown
     unresolved = FiredRule(id="safety.unresolved_unknown", level=Disposition.PROMPT, title=u.title,
                            reason=u.reason, rationale=u.rationale, sources=list(u.sources))
-    return RuleSet(version=meta.version, sha256=ruleset_digest([meta_path, *rule_paths]), rules=rules,
+    digest = ruleset_digest([meta_path, *rule_paths])
+    return RuleSet(version=meta.version, sha256=digest, rules=rules,
                    unresolved_unknown=unresolved, directory=str(directory), _by_id=by_id,
-                   _applicable=applicable, _reach=reach)
+                   _applicable=applicable, _reach=reach, _masks=masks,
+                   ref=RulesetRef(version=meta.version, sha256=digest))
 
 
 @cache
