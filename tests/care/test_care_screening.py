@@ -215,3 +215,10 @@ def test_importing_the_care_package_does_not_load_medspacy() -> None:
     code = "import sys, telespine.care, telespine.care.screening; print('medspacy' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_rules_file_rejects_unquoted_yaml_booleans_in_patterns() -> None:
+    doc = _rules_doc()
+    doc["concepts"][0]["patterns"] = [[{"LOWER": {"IN": [False, "lost"]}}]]  # what an unquoted `no` becomes
+    with pytest.raises(ValidationError, match="quoted strings"):
+        ScreeningRules.model_validate(doc)

@@ -17,6 +17,7 @@ from telespine.triage.types import Audience
 
 Category = Literal["NEGATED_EXISTENCE", "POSSIBLE_EXISTENCE", "HYPOTHETICAL", "HISTORICAL", "FAMILY"]
 Direction = Literal["FORWARD", "BACKWARD", "BIDIRECTIONAL", "TERMINATE", "PSEUDO"]
+_GROUP = "telespine_targets"
 _ALL_CATEGORIES = ("NEGATED_EXISTENCE", "POSSIBLE_EXISTENCE", "HYPOTHETICAL", "HISTORICAL", "FAMILY")
 IgnoreReason = Literal["negated", "hypothetical", "historical", "family"]
 TokenPattern = list[dict[str, Any]]
@@ -35,6 +36,16 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def _check_pattern(pattern: TokenPattern | None, where: str) -> None:
+    """Reject list values that YAML turned into booleans or numbers (an unquoted no, on, 38)."""
+    for token in pattern or []:
+        for attr, value in token.items():
+            if isinstance(value, dict):
+                for op, items in value.items():
+                    if isinstance(items, list) and not all(isinstance(i, str) for i in items):
+                        raise ValueError(f"{where}: {attr}.{op} must list quoted strings: {items!r}")
+
+
 class Concept(_Strict):
     """A red flag (or a modifier finding) and the patient phrasings that express it."""
 
@@ -49,6 +60,8 @@ class Concept(_Strict):
     def _has_matchers(self) -> Concept:
         if not self.phrases and not self.patterns:
             raise ValueError(f"concept {self.id!r} has no phrases or patterns")
+        for pattern in self.patterns:
+            _check_pattern(pattern, f"concept {self.id!r}")
         return self
 
 
@@ -63,6 +76,11 @@ class ContextRuleSpec(_Strict):
     # None: applies to every audience. ["adult"]: e.g. "my son" is family for an adult, but the
     # person writing about a child patient is the parent, so there it names the patient.
     audiences: list[Audience] | None = None
+
+    @model_validator(mode="after")
+    def _strings(self) -> ContextRuleSpec:
+        _check_pattern(self.pattern, f"context rule {self.literal!r}")
+        return self
 
 
 class Terminator(_Strict):
@@ -185,7 +203,14 @@ def build_pipeline(rules: ScreeningRules) -> Pipeline:
 
     nlp = medspacy.load(medspacy_enable=["medspacy_pyrush"])
     # NORM folds "can't", "cannot" and "cant" to "can not", so one phrase covers all spellings.
-    matcher = nlp.add_pipe("medspacy_target_matcher", config={"phrase_matcher_attr": "NORM"})
+    # Overlapping matches are all kept (a span group, not doc.ents): "my leg went weak suddenly"
+    # is both a weak leg and a sudden one, and the merge then keeps the more urgent finding.
+    matcher = nlp.add_pipe(
+        "medspacy_target_matcher",
+        config={
+            "phrase_matcher_attr": "NORM", "result_type": "group", "span_group_name": _GROUP, "prune": False,
+        },
+    )
     targets = []
     for concept in rules.concepts:
         targets += [TargetRule(phrase, concept.id) for phrase in concept.phrases]
@@ -197,7 +222,10 @@ def build_pipeline(rules: ScreeningRules) -> Pipeline:
 
     context = nlp.add_pipe(
         "medspacy_context",
-        config={"rules": None, "prune_on_target_overlap": True, "phrase_matcher_attr": "NORM"},
+        config={
+            "rules": None, "prune_on_target_overlap": True, "phrase_matcher_attr": "NORM",
+            "input_span_type": "group", "span_group_name": _GROUP,
+        },
     )
     defaults_path = resources.files("medspacy").joinpath("../resources/en/context_rules.json")
     keep = set(rules.default_context.keep_categories)
@@ -233,6 +261,15 @@ def build_pipeline(rules: ScreeningRules) -> Pipeline:
                     rule.terminated_by.add(category)
     context.add(context_rules)
     return Pipeline(nlp, rules)
+
+
+def _distinct(spans: Any) -> list[Any]:
+    """Per concept, the longest of overlapping matches (the Matcher returns every sub-match)."""
+    kept: list[Any] = []
+    for span in sorted(spans, key=lambda s: (s.start, -len(s), s.label_)):
+        if not any(k.label_ == span.label_ and k.start < span.end and span.start < k.end for k in kept):
+            kept.append(span)
+    return kept
 
 
 _load_lock = threading.Lock()
@@ -289,7 +326,7 @@ def screen_message(text: str, audience: Audience = "adult", pipeline: Pipeline |
         flags: list[Mention] = []
         modifiers: list[Mention] = []
         ignored: list[IgnoredMention] = []
-        for ent in doc.ents:
+        for ent in _distinct(doc.spans.get(_GROUP, [])):
             concept = pipe.rules.concept(ent.label_)
             reasons, uncertain = _ignore_reasons(ent, audience)
             fields: dict[str, Any] = {
