@@ -72,7 +72,7 @@ class ContextRuleSpec(_Strict):
     category: Category
     direction: Direction
     pattern: TokenPattern | None = None
-    max_scope: int | None = None
+    # No max_scope: with medspaCy 1.3 a scope shorter than the sentence stops terminators working.
     # None: applies to every audience. ["adult"]: e.g. "my son" is family for an adult, but the
     # person writing about a child patient is the parent, so there it names the patient.
     audiences: list[Audience] | None = None
@@ -239,7 +239,7 @@ def build_pipeline(rules: ScreeningRules) -> Pipeline:
         context_rules.append(
             ConTextRule(
                 spec.literal, spec.category, pattern=spec.pattern, direction=spec.direction,
-                max_scope=spec.max_scope, metadata={"audiences": spec.audiences},
+                metadata={"audiences": spec.audiences},
             )
         )
     for n, terminator in enumerate(rules.terminators):
