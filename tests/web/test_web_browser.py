@@ -1,0 +1,215 @@
+"""Browser tests: Playwright drives Debian's Chromium against a real uvicorn server.
+
+Each main page is checked with axe-core (no serious or critical violation), at a 390px-wide
+phone viewport without sideways scrolling, and saved as a screenshot in test-artifacts/.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conftest import demo_password, make_test_settings
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = os.environ.get("TELESPINE_CHROMIUM", "/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+CALM = ["no", "none", "normal", "low_back", "gradual"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A uvicorn server in a thread, on a free loopback port, with a seeded temporary SQLite database."""
+    import uvicorn
+
+    from telespine.store.db import make_engine, make_sessionmaker, session_scope, upgrade
+    from telespine.store.demo import seed_demo
+    from telespine.web.app import create_app
+    from telespine.web.clinical import run_triage
+
+    url = f"sqlite:///{tmp_path_factory.mktemp('browser') / 'browser.sqlite3'}"
+    upgrade(url)
+    engine = make_engine(url)
+    with session_scope(make_sessionmaker(engine)) as db:
+        seed_demo(db, triage=run_triage)
+    engine.dispose()
+    port = _free_port()
+    app = create_app(make_test_settings(url))  # type: ignore[arg-type]
+    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not srv.started:
+        if time.monotonic() > deadline:
+            pytest.fail("uvicorn did not start")
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    srv.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"no Chromium at {CHROMIUM}")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-background-networking"]
+        )
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    context = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=1)
+    p = context.new_page()
+    yield p
+    context.close()
+
+
+def check_page(page: Any, name: str) -> None:
+    """axe-core finds no serious or critical violation; no sideways scroll at 390px; screenshot saved."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page)
+    bad = [
+        (v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3])
+        for v in results.response["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+    assert bad == [], f"{name}: {bad}"
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, f"{name} scrolls sideways: {width}px"
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def answer_by_keyboard(
+    page: Any, special: dict[str, str], age: str = "35", check_first: bool = False
+) -> None:
+    """Answer questions with the keyboard only (focus, Space to choose, Enter to submit) until done."""
+    for _ in range(100):
+        if "/assess/q" not in page.url:
+            return
+        qid = page.locator('input[name="question_id"]').get_attribute("value")
+        number = page.locator('input[type="number"]')
+        if number.count():
+            number.focus()
+            page.keyboard.type(special.get(qid, age if qid == "age_years" else "1"))
+            if check_first:
+                check_page(page, "question-number")
+        else:
+            options = page.locator('input[name="answer"]').evaluate_all("els => els.map(e => e.value)")
+            value = special.get(qid) or next(o for o in [*CALM, options[0]] if o in options)
+            page.locator(f'input[name="answer"][value="{value}"]').focus()
+            page.keyboard.press("Space")
+            if check_first:
+                check_page(page, "question-choice")
+                check_first = False
+        with page.expect_navigation():
+            page.keyboard.press("Enter")
+    raise AssertionError("the questionnaire did not finish")
+
+
+def start(page: Any, server: str, who: str = "self") -> None:
+    page.goto(f"{server}/assess")
+    page.locator(f'input[name="who"][value="{who}"]').check()
+    page.get_by_role("button", name="Start").click()
+    page.wait_for_url("**/assess/q")
+
+
+def test_home_and_guides_pages(page: Any, server: str) -> None:
+    page.goto(server + "/")
+    assert page.get_by_role("link", name="Call 911").count() >= 1
+    check_page(page, "home")
+    page.goto(server + "/guides")
+    check_page(page, "guides")
+    page.get_by_label("Search words").fill("fever")
+    page.wait_for_selector("#search-results li")  # htmx live search
+    page.goto(server + "/guides/back-pain/adult")
+    check_page(page, "guide-back-pain-adult")
+
+
+def test_assessment_ends_in_telemedicine(page: Any, server: str) -> None:
+    page.goto(server + "/assess")
+    check_page(page, "assess-start")
+    start(page, server)
+    answer_by_keyboard(page, {}, check_first=True)
+    assert page.url.endswith("/assess/result")
+    assert page.locator(".disposition.telemedicine").count() == 1
+    assert page.locator("#prepare").count() == 1
+    check_page(page, "result-telemedicine")
+
+
+def test_assessment_ends_in_an_emergency(page: Any, server: str) -> None:
+    start(page, server)
+    answer_by_keyboard(page, {"bladder": "retention"})
+    assert page.url.endswith("/assess/emergency")
+    assert page.get_by_role("heading", name="This is an emergency. Get help now.").count() == 1
+    assert page.get_by_role("link", name="Call 911").count() == 1  # the big button, beside the banner link
+    check_page(page, "emergency")
+
+
+def test_child_assessment(page: Any, server: str) -> None:
+    start(page, server, "child")
+    answer_by_keyboard(page, {}, age="8")
+    assert "for your child" in page.locator("h1").inner_text()
+    check_page(page, "result-child")
+
+
+def test_sign_up_save_log_out_log_in_and_find_it(page: Any, server: str) -> None:
+    start(page, server)
+    answer_by_keyboard(page, {})
+    page.get_by_role("link", name="create an account").click()
+    check_page(page, "signup")
+    page.get_by_label("User name").fill("browser_pat")
+    page.get_by_label("Your name").fill("Pat Browser")
+    page.get_by_label("Password").fill("walking helps my back")
+    page.get_by_role("button", name="Create account").click()
+    page.wait_for_url("**/assess/result")
+    page.get_by_role("button", name="Save this result").click()
+    page.wait_for_url("**/assessments/*")
+    saved = page.url.split("?")[0]
+    check_page(page, "assessment-saved")
+    page.get_by_role("button", name="Sign out (browser_pat)").click()
+    page.wait_for_url(server + "/")
+    page.goto(server + "/login")
+    check_page(page, "login")
+    page.get_by_label("User name").fill("browser_pat")
+    page.get_by_label("Password").fill("walking helps my back")
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url("**/account")
+    check_page(page, "account")
+    page.locator(f'a[href="{saved.removeprefix(server)}"]').click()
+    page.wait_for_url(saved)
+    assert page.locator(".disposition.telemedicine").count() == 1
+
+
+def test_clinician_and_admin_pages(page: Any, server: str) -> None:
+    for user, path, name in (("dr_dave", "/clinic", "clinic"), ("admin", "/admin/audit", "audit")):
+        page.context.clear_cookies()
+        page.goto(server + "/login")
+        page.get_by_label("User name").fill(user)
+        page.get_by_label("Password").fill(demo_password(user))
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_load_state()
+        page.goto(server + path)
+        assert page.locator("h1").count() == 1
+        check_page(page, name)
