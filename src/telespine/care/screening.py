@@ -242,23 +242,27 @@ def build_pipeline(rules: ScreeningRules) -> Pipeline:
                 metadata={"audiences": spec.audiences},
             )
         )
-    for n, terminator in enumerate(rules.terminators):
-        # medspaCy's TERMINATE direction ends the scope of every category. A terminator for only
-        # some categories is a PSEUDO trigger (it modifies nothing) of its own category, listed in
-        # the terminated_by set of the rules it ends.
-        limited = set(terminator.ends) != set(_ALL_CATEGORIES)
-        category = f"END_{n}" if limited else "TERMINATE"
-        context_rules += [
-            ConTextRule(
-                literal, category, direction="PSEUDO" if limited else "TERMINATE",
-                metadata={"audiences": terminator.audiences},
-            )
-            for literal in terminator.literals
-        ]
-        if limited:
-            for rule in context_rules:
-                if rule.category in terminator.ends:
-                    rule.terminated_by.add(category)
+    # medspaCy's TERMINATE direction ends the scope of every category. A terminator for only some
+    # categories is a PSEUDO trigger (it modifies nothing) of its own category, listed in the
+    # terminated_by set of the rules it ends. One rule per word: two triggers on the same span
+    # would be pruned down to one.
+    ends: dict[tuple[str, tuple[Audience, ...] | None], set[str]] = {}
+    for terminator in rules.terminators:
+        who = tuple(terminator.audiences) if terminator.audiences is not None else None
+        for literal in terminator.literals:
+            ends.setdefault((literal, who), set()).update(terminator.ends)
+    names: dict[frozenset[str], str] = {}
+    for (literal, who), ended in ends.items():
+        meta = {"audiences": list(who) if who is not None else None}
+        if ended == set(_ALL_CATEGORIES):
+            context_rules.append(ConTextRule(literal, "TERMINATE", direction="TERMINATE", metadata=meta))
+            continue
+        name = names.setdefault(frozenset(ended), f"END_{len(names)}")
+        context_rules.append(ConTextRule(literal, name, direction="PSEUDO", metadata=meta))
+    for rule in context_rules:
+        for ended_set, name in names.items():
+            if rule.category in ended_set:
+                rule.terminated_by.add(name)
     context.add(context_rules)
     return Pipeline(nlp, rules)
 
