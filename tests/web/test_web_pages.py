@@ -111,6 +111,7 @@ def test_child_assessment_addresses_the_parent(client: Client) -> None:
     assert "your child" in r.text.lower()
     r = answer_all(client, "child", {}, age="9")
     assert "for your child" in r.text
+    assert 'href="/guides/back-pain/pediatric"' in r.text and "/guides/back-pain/adult" not in r.text
 
 
 def test_engine_crash_shows_the_safety_net_never_a_result(

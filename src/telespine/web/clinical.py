@@ -277,26 +277,12 @@ def result_from_answers(answers: dict[str, Any]) -> tuple[dict[str, Any] | None,
         return None, safety_net_result("findings invalid")
 
 
-def actions_for(audience: str) -> dict[str, str]:
-    """What each disposition tells the person to do, in the guide's words for this audience."""
-    try:
-        guide = load_guide("back-pain", audience)
-        return {d.value: guide.actions.for_(d) for d in Disposition}
-    except Exception:
-        try:
-            guide = load_guide("back-pain", "adult")
-            return {d.value: guide.actions.for_(d) for d in Disposition}
-        except Exception:
-            return {}
-
-
 def guide_for(audience: str) -> Any | None:
-    for aud in (audience, "adult"):
-        try:
-            return load_guide("back-pain", aud)
-        except Exception:  # noqa: S112 -- try the next audience, then show no guide
-            continue
-    return None
+    """The back-pain guide for this audience; never the adult guide for a child (doses, wording)."""
+    try:
+        return load_guide("back-pain", audience)
+    except Exception:
+        return None
 
 
 def advice_for(audience: str) -> dict[str, Any]:
