@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -16,7 +17,7 @@ VIGNETTES = [json.loads(line) for line in (DATA / "vignettes.jsonl").read_text()
 
 
 @pytest.mark.parametrize("case", VIGNETTES, ids=[c["id"] for c in VIGNETTES])
-def test_vignette_gets_expected_disposition(case: dict[str, object]) -> None:
+def test_vignette_gets_expected_disposition(case: dict[str, Any]) -> None:
     result = triage(case["findings"])
     assert result.disposition == Disposition(case["expected"]), case["narrative"]
     assert not result.safety_net

@@ -16,7 +16,7 @@ from telespine.triage import questionnaire as q
 from telespine.triage import triage
 from telespine.triage.findings import finding_specs
 from telespine.triage.rules import compile_condition
-from telespine.triage.types import Disposition
+from telespine.triage.types import Audience, Disposition
 
 QN = q.load_questionnaire()
 SPECS = finding_specs()
@@ -94,7 +94,7 @@ def test_audience_follows_age() -> None:
 def test_red_flags_come_first() -> None:
     rs = QN.ruleset
     for audience in ("adult", "pediatric"):
-        level = {}
+        level: dict[str, int] = {}
         for rule in rs.applicable(audience):
             for name in rule.reads:
                 level[name] = min(level.get(name, 9), rule.level.level)
@@ -262,7 +262,7 @@ def test_skipping_never_loses_a_finding_that_matters(truth: dict[str, Any]) -> N
     assert q.result(answers).disposition == triage(reference).disposition
 
 
-def _run_assess(lines: list[str], hint: str | None = None) -> tuple[int, str]:
+def _run_assess(lines: list[str], hint: Audience | None = None) -> tuple[int, str]:
     feed = iter(lines)
 
     def ask(prompt: str) -> str:
@@ -273,7 +273,7 @@ def _run_assess(lines: list[str], hint: str | None = None) -> tuple[int, str]:
 
     buffer = io.StringIO()
     console = Console(file=buffer, width=100, color_system=None)
-    code = run_assessment(ask, console, hint)  # type: ignore[arg-type]
+    code = run_assessment(ask, console, hint)
     return code, buffer.getvalue()
 
 
@@ -307,3 +307,15 @@ def test_assess_stopped_early_gives_safety_advice_and_exit_1() -> None:
     code, out = _run_assess(["40"])
     assert code == 1
     assert "emergency department" in out
+
+
+def test_assess_with_corrupt_rules_shows_the_safety_net(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "ruleset.yaml").write_text("version: 1.0.0\n")
+    (tmp_path / "adult.yaml").write_text("rules: nope\n")
+    monkeypatch.setenv("TELESPINE_RULES_DIR", str(tmp_path))
+    code, out = _run_assess(["40", "1", "no"])
+    assert code == 3
+    assert "Go to an emergency department now" in out
+    assert "What to do" not in out
