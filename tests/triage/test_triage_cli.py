@@ -168,3 +168,16 @@ def test_check_vignettes_script_fails_on_a_disagreement(tmp_path: Path) -> None:
     assert "under-triage: 1" in proc.stdout
     assert "emergency sensitivity: 0/1" in proc.stdout
     assert "over-triage of telemedicine cases: 1/1" in proc.stdout
+
+
+def test_crash_in_validation_gives_safety_net(monkeypatch: pytest.MonkeyPatch) -> None:
+    import telespine.commands.triage as command
+
+    def broken(doc: object) -> dict[str, object]:
+        raise RuntimeError("schema gone")
+
+    monkeypatch.setattr(command, "validate_findings", broken)
+    code, out, err = _run(json.dumps({"age_years": 30}), "--format", "json")
+    assert code == 3
+    assert json.loads(out)["safety_net"] is True
+    assert "schema gone" in err

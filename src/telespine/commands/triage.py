@@ -151,6 +151,19 @@ def _read(path: str) -> str:
 def run_triage(text: str, fmt: OutputFormat, console: Console) -> int:
     """Triage every document of text, print the results, return the exit code."""
     try:
+        return _run_triage(text, fmt, console)
+    except Exception as exc:  # an unexpected crash anywhere: safety net, never silence (POLICY.md 4)
+        typer.echo(f"Error: triage failed: {type(exc).__name__}: {exc}", err=True)
+        result = safety_net(f"{type(exc).__name__}: {exc}")
+        if fmt is OutputFormat.json:
+            sys.stdout.write(json.dumps(result_json(result)) + "\n")
+        else:
+            render_result(console, result)
+        return EXIT_SAFETY_NET
+
+
+def _run_triage(text: str, fmt: OutputFormat, console: Console) -> int:
+    try:
         items = parse_input(text)
         valid: list[tuple[Item, dict[str, Any]]] = []
         problems: list[str] = []
