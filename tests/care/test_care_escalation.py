@@ -382,3 +382,8 @@ def test_every_cited_source_is_known() -> None:
         *(r.sources for r in rules.rules), *(q.sources for q in rules.red_flag_check)
     )
     assert cited <= known, cited - known
+
+
+def test_reports_round_trip_through_json() -> None:
+    report = evaluate_case(case(), [entry(4, 5, fever="yes")], [], at(day(4)))
+    assert type(report).model_validate_json(report.model_dump_json()) == report

@@ -222,3 +222,32 @@ def test_rules_file_rejects_unquoted_yaml_booleans_in_patterns() -> None:
     doc["concepts"][0]["patterns"] = [[{"LOWER": {"IN": [False, "lost"]}}]]  # what an unquoted `no` becomes
     with pytest.raises(ValidationError, match="quoted strings"):
         ScreeningRules.model_validate(doc)
+
+
+def test_every_phrase_in_the_rules_is_affirmed_in_plain_use(pipeline: Pipeline) -> None:
+    """Each phrase of the data, said plainly, is found as its own concept (none is self-negated)."""
+    misses = []
+    for concept in load_screening_rules().concepts:
+        for phrase in concept.phrases:
+            text = f"Since this morning: {phrase}, and it is scary."
+            result = screen_message(text, pipeline=pipeline)
+            if concept.id not in {m.concept for m in [*result.flags, *result.modifiers]}:
+                misses.append((concept.id, text))
+    assert misses == []
+
+
+@pytest.mark.parametrize(
+    "prefix", ["No fever. ", "I don't want to bother you, but ", "Not sure if this matters: ", "Hi. "]
+)
+def test_affirmed_table_rows_survive_a_negated_or_hedged_opening(prefix: str, pipeline: Pipeline) -> None:
+    for case in CASES:
+        if case["group"] != "affirmed" or not case["expect"]:
+            continue
+        text = prefix + case["text"][0].lower() + case["text"][1:]
+        result = screen_message(text, case.get("audience", "adult"), pipeline=pipeline)
+        assert set(case["expect"]) <= {m.concept for m in result.flags}, text
+
+
+def test_screenings_round_trip_through_json(pipeline: Pipeline) -> None:
+    result = screen_message("No fever but I can't pee.", pipeline=pipeline)
+    assert Screening.model_validate_json(result.model_dump_json()) == result

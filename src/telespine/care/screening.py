@@ -227,7 +227,7 @@ def build_pipeline(rules: ScreeningRules) -> Pipeline:
             "input_span_type": "group", "span_group_name": _GROUP,
         },
     )
-    defaults_path = resources.files("medspacy").joinpath("../resources/en/context_rules.json")
+    defaults_path = context.DEFAULT_RULES_FILEPATH  # medspaCy's own rule file for the language
     keep = set(rules.default_context.keep_categories)
     drop = set(rules.default_context.drop_literals)
     context_rules = [
