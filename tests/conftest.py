@@ -153,7 +153,7 @@ def make_client() -> Iterator[object]:
 
     def factory(url: str, **overrides: object) -> TestClient:
         app = create_app(make_test_settings(url, **overrides))  # type: ignore[arg-type]
-        client = TestClient(app, base_url="http://testserver")
+        client = TestClient(app, base_url="https://testserver")  # Secure cookies outside development
         made.append(client)
         return client
 

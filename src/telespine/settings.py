@@ -59,7 +59,7 @@ class Settings(BaseSettings):
     @property
     def cookie_secure(self) -> bool:
         """Secure cookies everywhere except the local development server (plain http)."""
-        return self.env == "production"
+        return self.env != "development"
 
     @property
     def load_demo_data(self) -> bool:

@@ -145,3 +145,22 @@ def test_guides_list_read_and_search(api: Client) -> None:
     hits = api.get("/api/v1/guides/search", params={"q": "emergency"}).json()
     assert hits and hits[0]["condition"] == "back-pain"
     assert api.get("/api/v1/guides/search", params={"q": ""}).status_code == 422
+
+
+def test_no_health_data_in_application_logs(
+    api: Client, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    api.post("/api/v1/triage", json={"age_years": 45, "saddle_numbness": True, "pain_score": 9.25})
+    api.post("/api/v1/triage", json={"age_years": 45, "fever": "marker-value-xyz"})
+
+    def broken(doc: object) -> Any:
+        raise ValueError(f"cannot read {doc!r}")
+
+    monkeypatch.setattr(clinical, "_engine_triage", broken)
+    api.post("/api/v1/triage", json={"age_years": 45, "pain_score": 9.25})
+    assert "triage raised ValueError" in caplog.text
+    for secret in ("saddle", "9.25", "marker-value-xyz"):
+        assert secret not in caplog.text
