@@ -251,3 +251,19 @@ def test_affirmed_table_rows_survive_a_negated_or_hedged_opening(prefix: str, pi
 def test_screenings_round_trip_through_json(pipeline: Pipeline) -> None:
     result = screen_message("No fever but I can't pee.", pipeline=pipeline)
     assert Screening.model_validate_json(result.model_dump_json()) == result
+
+
+def test_concurrent_screening_gives_the_same_results(pipeline: Pipeline) -> None:
+    texts = [c["text"] for c in CASES[:40]]
+    expected = [screen_message(t, pipeline=pipeline) for t in texts]
+    results: dict[int, list[Screening]] = {}
+
+    def worker(n: int) -> None:
+        results[n] = [screen_message(t, pipeline=pipeline) for t in texts]
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert all(results[n] == expected for n in range(4))
