@@ -319,3 +319,23 @@ def test_assess_with_corrupt_rules_shows_the_safety_net(
     assert code == 3
     assert "Go to an emergency department now" in out
     assert "What to do" not in out
+
+
+def test_assess_command_through_the_cli() -> None:
+    from typer.testing import CliRunner
+
+    from telespine.cli import app
+
+    result = CliRunner().invoke(app, ["assess", "--for", "child"], input="9\n2\nyes\n")
+    assert result.exit_code == 0, result.output
+    assert "How old is your child?" in result.stdout
+    assert "Take your child to an emergency department now" in result.stdout
+
+
+def test_assess_command_rejects_bad_for_option() -> None:
+    from typer.testing import CliRunner
+
+    from telespine.cli import app
+
+    result = CliRunner().invoke(app, ["assess", "--for", "dog"])
+    assert result.exit_code == 2
