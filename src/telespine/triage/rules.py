@@ -56,34 +56,50 @@ class _NumberArgs(_Strict):
 
 
 class IsTrue(_Strict):
+    """A flag finding is true."""
+
     is_true: str
 
 
 class Equals(_Strict):
+    """An enum or course finding equals a value."""
+
     equals: _ValueArgs
 
 
 class In(_Strict):
+    """An enum or course finding is one of some values."""
+
     in_: _ValuesArgs = Field(alias="in")
 
 
 class Gte(_Strict):
+    """A number finding is present and at least a value."""
+
     gte: _NumberArgs
 
 
 class Gt(_Strict):
+    """A number finding is present and above a value."""
+
     gt: _NumberArgs
 
 
 class Lt(_Strict):
+    """A number finding is present and below a value."""
+
     lt: _NumberArgs
 
 
 class All(_Strict):
+    """Every condition is true."""
+
     all: list[Condition] = Field(min_length=1)
 
 
 class AnyOf(_Strict):
+    """At least one condition is true."""
+
     any: list[Condition] = Field(min_length=1)
 
 
@@ -93,6 +109,8 @@ class _AtLeastArgs(_Strict):
 
 
 class AtLeast(_Strict):
+    """At least n of the conditions are true."""
+
     at_least: _AtLeastArgs
 
 
