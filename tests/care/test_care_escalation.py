@@ -4,15 +4,21 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 import yaml
 from pydantic import ValidationError
 
 from telespine.care import escalation as escalation_module
-from telespine.care.diary import CaseState, DiaryEntry
-from telespine.care.escalation import EscalationRules, ScreenedText, evaluate_case, load_escalation_rules
+from telespine.care.diary import Answer, CaseState, DiaryEntry
+from telespine.care.escalation import (
+    EscalationRules,
+    ScreenedText,
+    evaluate_case,
+    load_escalation_rules,
+    screen_note,
+)
 from telespine.care.screening import Mention, Screening
 from telespine.instruments import ScoreRecord
 from telespine.triage.types import Disposition
@@ -33,8 +39,9 @@ def day(n: int) -> dt.date:
     return START + dt.timedelta(days=n)
 
 
-def entry(n: int, pain: int, function: int = 5, **answers: str) -> DiaryEntry:
-    check = dict.fromkeys(QUESTIONS, "no") | answers
+def entry(n: int, pain: int, function: int = 5, **answers: Answer) -> DiaryEntry:
+    check: dict[str, Answer] = dict.fromkeys(QUESTIONS, "no")
+    check.update(answers)
     return DiaryEntry(day=day(n), pain=pain, function=function, medicine_use="as_usual", red_flag_check=check)
 
 
@@ -135,9 +142,9 @@ def test_diary_entries_accept_json_dates() -> None:
 # --- screened messages and diary notes ---------------------------------------------------------
 
 
-def screened(ref: str, n: int, *flags: Mention, status: str = "ok") -> ScreenedText:
+def screened(ref: str, n: int, *flags: Mention, status: Literal["ok", "error"] = "ok") -> ScreenedText:
     screening = Screening(
-        status=status, audience="adult", flags=list(flags), modifiers=[], ignored=[],  # type: ignore[arg-type]
+        status=status, audience="adult", flags=list(flags), modifiers=[], ignored=[],
         rules_version="t", error="boom" if status == "error" else None,
     )
     return ScreenedText(ref=ref, day=day(n), source="message", screening=screening)
@@ -387,3 +394,14 @@ def test_every_cited_source_is_known() -> None:
 def test_reports_round_trip_through_json() -> None:
     report = evaluate_case(case(), [entry(4, 5, fever="yes")], [], at(day(4)))
     assert type(report).model_validate_json(report.model_dump_json()) == report
+
+
+def test_a_diary_note_with_a_red_flag_retriages() -> None:
+    with_note = entry(4, 5).model_copy(update={"note": "Walked less today. Since lunch I can't pee."})
+    note = screen_note(with_note, "entry-4", "adult")
+    assert note is not None and note.source == "diary_note"
+    report = evaluate_case(case(), [with_note], [], at(day(4)), screened=[note])
+    assert fired(report) == ["care.text_red_flag"]
+    assert report.retriage is not None
+    assert report.retriage.result.disposition is Disposition.EMERGENCY
+    assert screen_note(entry(4, 5), "entry-4", "adult") is None

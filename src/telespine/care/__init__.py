@@ -12,6 +12,7 @@ from telespine.care.escalation import (
     ScreenedText,
     evaluate_case,
     load_escalation_rules,
+    screen_note,
 )
 from telespine.care.findings_merge import MergeError, load_merge_order, merge_findings
 from telespine.care.reminders import (
@@ -65,4 +66,5 @@ __all__ = [
     "retriage",
     "retriage_message",
     "screen_message",
+    "screen_note",
 ]

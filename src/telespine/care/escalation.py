@@ -15,9 +15,10 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from telespine.care.diary import Answer, CaseState, DiaryEntry
 from telespine.care.findings_merge import FindingValue, load_merge_order, merge_findings
 from telespine.care.retriage import Retriage, retriage
-from telespine.care.screening import Screening
+from telespine.care.screening import Screening, screen_message
 from telespine.instruments import ScoreRecord, clinically_important_improvement
 from telespine.instruments.scoring import IMPROVEMENT_INSTRUMENTS
+from telespine.triage.types import Audience
 
 Action = Literal["retriage", "review", "alert"]
 
@@ -162,6 +163,15 @@ class ScreenedText(_Strict):
     day: dt.date
     source: Literal["message", "diary_note"]
     screening: Screening
+
+
+def screen_note(entry: DiaryEntry, ref: str, audience: Audience) -> ScreenedText | None:
+    """Screen a diary entry's free-text note for evaluate_case(); None when there is no note."""
+    if entry.note is None or not entry.note.strip():
+        return None
+    return ScreenedText(
+        ref=ref, day=entry.day, source="diary_note", screening=screen_message(entry.note, audience)
+    )
 
 
 class Escalation(_Strict):
