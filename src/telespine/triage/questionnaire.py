@@ -326,7 +326,10 @@ class _State:
 def _state(answers: Answers) -> _State:
     qn = load_questionnaire()
     findings = _raw_findings(qn, answers)
-    validate_findings(findings)
+    try:
+        validate_findings(findings)
+    except FindingsError as exc:
+        raise AnswerError(exc.field, exc.problem) from exc
     result = evaluate(findings, qn.ruleset)
     audience = audience_for_age(findings[AGE])
     return _State(qn, findings, frozenset(answers), audience, result)
@@ -465,7 +468,11 @@ def _pending(answers: Answers, audience: Audience | None, first_only: bool) -> l
 
 
 def next_question(answers: Answers, audience: Audience | None = None) -> Question | None:
-    """The next question to ask, or None when finished (including when an emergency is certain)."""
+    """The next question to ask, or None when finished (including when an emergency is certain).
+
+    audience only changes wording, and a Question carries the wording for both audiences; the
+    parameter is accepted so that callers can pass the same arguments as to progress().
+    """
     found = _pending(answers, audience, first_only=True)
     return found[0] if found else None
 
