@@ -88,7 +88,6 @@ class Terminator(_Strict):
 
     literals: list[str] = Field(min_length=1)
     ends: list[Category] = Field(min_length=1)
-    audiences: list[Audience] | None = None
 
 
 class DefaultContext(_Strict):
@@ -246,19 +245,17 @@ def build_pipeline(rules: ScreeningRules) -> Pipeline:
     # categories is a PSEUDO trigger (it modifies nothing) of its own category, listed in the
     # terminated_by set of the rules it ends. One rule per word: two triggers on the same span
     # would be pruned down to one.
-    ends: dict[tuple[str, tuple[Audience, ...] | None], set[str]] = {}
+    ends: dict[str, set[str]] = {}
     for terminator in rules.terminators:
-        who = tuple(terminator.audiences) if terminator.audiences is not None else None
         for literal in terminator.literals:
-            ends.setdefault((literal, who), set()).update(terminator.ends)
+            ends.setdefault(literal, set()).update(terminator.ends)
     names: dict[frozenset[str], str] = {}
-    for (literal, who), ended in ends.items():
-        meta = {"audiences": list(who) if who is not None else None}
+    for literal, ended in ends.items():
         if ended == set(_ALL_CATEGORIES):
-            context_rules.append(ConTextRule(literal, "TERMINATE", direction="TERMINATE", metadata=meta))
+            context_rules.append(ConTextRule(literal, "TERMINATE", direction="TERMINATE"))
             continue
         name = names.setdefault(frozenset(ended), f"END_{len(names)}")
-        context_rules.append(ConTextRule(literal, name, direction="PSEUDO", metadata=meta))
+        context_rules.append(ConTextRule(literal, name, direction="PSEUDO"))
     for rule in context_rules:
         for ended_set, name in names.items():
             if rule.category in ended_set:
