@@ -13,8 +13,17 @@ import time
 
 import httpx
 
-FINDINGS = {"age_years": 41, "location": "low_back", "onset": "gradual", "duration_days": 12, "pain_score": 5,
-            "saddle_numbness": False, "bladder": "normal", "fever": False, "leg_weakness": "none"}
+FINDINGS = {
+    "age_years": 41,
+    "location": "low_back",
+    "onset": "gradual",
+    "duration_days": 12,
+    "pain_score": 5,
+    "saddle_numbness": False,
+    "bladder": "normal",
+    "fever": False,
+    "leg_weakness": "none",
+}
 
 
 def _request(kind: str, token: str) -> tuple[str, str, dict[str, object] | None, dict[str, str]]:
@@ -27,8 +36,15 @@ def _request(kind: str, token: str) -> tuple[str, str, dict[str, object] | None,
     raise SystemExit(f"unknown endpoint kind {kind}")
 
 
-async def _worker(client: httpx.AsyncClient, kind: str, token: str, until: float, max_requests: int,
-                  latencies: list[float], errors: list[int]) -> None:
+async def _worker(
+    client: httpx.AsyncClient,
+    kind: str,
+    token: str,
+    until: float,
+    max_requests: int,
+    latencies: list[float],
+    errors: list[int],
+) -> None:
     method, path, body, headers = _request(kind, token)
     while time.perf_counter() < until and len(latencies) + len(errors) < max_requests:
         t0 = time.perf_counter()
@@ -40,7 +56,9 @@ async def _worker(client: httpx.AsyncClient, kind: str, token: str, until: float
             latencies.append(dt)
 
 
-async def run(url: str, kind: str, token: str, seconds: float, concurrency: int, max_requests: int) -> dict[str, object]:
+async def run(
+    url: str, kind: str, token: str, seconds: float, concurrency: int, max_requests: int
+) -> dict[str, object]:
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     async with httpx.AsyncClient(base_url=url, limits=limits, timeout=30) as client:
         # Warm up: connections open, caches filled, before the clock starts.
@@ -51,17 +69,28 @@ async def run(url: str, kind: str, token: str, seconds: float, concurrency: int,
         errors: list[int] = []
         start = time.perf_counter()
         until = start + seconds
-        await asyncio.gather(*(_worker(client, kind, token, until, max_requests, latencies, errors)
-                               for _ in range(concurrency)))
+        await asyncio.gather(
+            *(
+                _worker(client, kind, token, until, max_requests, latencies, errors)
+                for _ in range(concurrency)
+            )
+        )
         elapsed = time.perf_counter() - start
     ms = sorted(x * 1000 for x in latencies)
 
     def pct(p: float) -> float:
         return ms[min(len(ms) - 1, int(p * len(ms)))] if ms else float("nan")
 
-    return {"endpoint": kind, "requests": len(ms), "errors": len(errors), "seconds": round(elapsed, 2),
-            "rps": round(len(ms) / elapsed, 1), "p50_ms": round(pct(0.50), 2), "p99_ms": round(pct(0.99), 2),
-            "mean_ms": round(statistics.fmean(ms), 2) if ms else None}
+    return {
+        "endpoint": kind,
+        "requests": len(ms),
+        "errors": len(errors),
+        "seconds": round(elapsed, 2),
+        "rps": round(len(ms) / elapsed, 1),
+        "p50_ms": round(pct(0.50), 2),
+        "p99_ms": round(pct(0.99), 2),
+        "mean_ms": round(statistics.fmean(ms), 2) if ms else None,
+    }
 
 
 def main() -> None:

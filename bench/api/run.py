@@ -78,9 +78,23 @@ def bench(db: str, seconds: float, concurrency: int) -> list[dict[str, object]]:
     port = free_port()
     env = {**os.environ, "TELESPINE_ENV": "test", "TELESPINE_SECRET_KEY": SECRET, "DATABASE_URL": url}
     server = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "telespine.web.asgi:app", "--host", "127.0.0.1", "--port", str(port),
-         "--workers", "1", "--log-level", "warning", "--no-access-log"],
-        env=env, cwd=tmp,
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "telespine.web.asgi:app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            "1",
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ],
+        env=env,
+        cwd=tmp,
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -97,14 +111,30 @@ def bench(db: str, seconds: float, concurrency: int) -> list[dict[str, object]]:
         from telespine.store.demo import DEMO_USERS
 
         alice = next(u for u in DEMO_USERS if u.username == "alice")
-        token = httpx.post(base + "/api/v1/auth/login",
-                           json={"username": "alice", "password": alice.password}).json()["token"]
+        token = httpx.post(
+            base + "/api/v1/auth/login", json={"username": "alice", "password": alice.password}
+        ).json()["token"]
         rows = []
         for kind in ("ping", "triage", "save"):
             out = subprocess.run(
-                [sys.executable, str(HERE / "load.py"), "--url", base, "--endpoint", kind, "--token", token,
-                 "--seconds", str(seconds), "--concurrency", str(concurrency)],
-                capture_output=True, text=True, check=True, timeout=seconds + 60,
+                [
+                    sys.executable,
+                    str(HERE / "load.py"),
+                    "--url",
+                    base,
+                    "--endpoint",
+                    kind,
+                    "--token",
+                    token,
+                    "--seconds",
+                    str(seconds),
+                    "--concurrency",
+                    str(concurrency),
+                ],
+                capture_output=True,
+                text=True,
+                check=True,
+                timeout=seconds + 60,
             )
             row = json.loads(out.stdout)
             row["db"] = db
@@ -136,8 +166,10 @@ def main() -> None:
     print("| db | endpoint | requests | errors | req/s | p50 ms | p99 ms | req/s ÷ ping | p99 ÷ ping |")
     print("|---|---|---|---|---|---|---|---|---|")
     for r in rows:
-        print(f"| {r['db']} | {r['endpoint']} | {r['requests']} | {r['errors']} | {r['rps']} | {r['p50_ms']} | "
-              f"{r['p99_ms']} | {r['rps_ratio']} | {r['p99_ratio']} |")
+        print(
+            f"| {r['db']} | {r['endpoint']} | {r['requests']} | {r['errors']} | {r['rps']} | {r['p50_ms']} | "
+            f"{r['p99_ms']} | {r['rps_ratio']} | {r['p99_ratio']} |"
+        )
 
 
 if __name__ == "__main__":
