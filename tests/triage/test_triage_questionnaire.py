@@ -339,3 +339,9 @@ def test_assess_command_rejects_bad_for_option() -> None:
 
     result = CliRunner().invoke(app, ["assess", "--for", "dog"])
     assert result.exit_code == 2
+
+
+def test_sciatica_question_is_asked_for_the_program_but_after_the_red_flags() -> None:
+    asked, _ = _asked({}, age=35)
+    assert "leg_pain_below_knee" in asked
+    assert asked.index("leg_pain_below_knee") > asked.index("saddle_numbness")

@@ -201,12 +201,18 @@ def _ordered(questions: list[Question], rs: RuleSet, audience: Audience) -> tupl
         for name in rule.reads:
             level[name] = min(level.get(name, 9), rule.level.level)
     position = {q.id: i for i, q in enumerate(questions)}
+    # Questions that other questions' ask_when/implied_yes_when read (sex) come right after age.
+    gating = {
+        name for q in questions for cond in (q.ask_when, q.implied_yes_when) if cond is not None
+        for name in condition_reads(cond)
+    }
 
     def key(q: Question) -> tuple[int, int]:
         if q.id == AGE:
             return (-1, 0)
-        # Context questions no rule reads (sex) come early because other questions depend on them.
-        return (level.get(q.id, 0 if q.always_ask else 9), position[q.id])
+        if q.id in gating:
+            return (0, position[q.id])
+        return (level.get(q.id, 9), position[q.id])
 
     return tuple(sorted(questions, key=key))
 
