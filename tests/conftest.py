@@ -50,6 +50,20 @@ def _drop_pg_database(name: str) -> None:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _fast_password_hashing() -> Iterator[None]:
+    """Cheap argon2id parameters in tests: the production ones cost ~0.1-0.3 s per hash, and the
+    suite signs in hundreds of times. The production parameters are checked in test_store_repo."""
+    from argon2 import PasswordHasher
+
+    from telespine.store import accounts
+
+    production = accounts._hasher
+    accounts._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    yield
+    accounts._hasher = production
+
+
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
 def db_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A SQLAlchemy URL of a fresh database with the schema made by the Alembic migrations."""

@@ -109,6 +109,14 @@ def test_password_hashes_are_argon2id_and_verify() -> None:
     assert not verify_password("not a hash", "anything at all")
 
 
+def test_production_hash_parameters_are_strong() -> None:
+    from telespine.store.accounts import PRODUCTION_HASHER
+
+    # OWASP's argon2id minimum: 19 MiB of memory and 2 iterations.
+    assert PRODUCTION_HASHER.memory_cost >= 19 * 1024 and PRODUCTION_HASHER.time_cost >= 2
+    assert PRODUCTION_HASHER.hash("x y z w v u").startswith("$argon2id$")
+
+
 @pytest.mark.parametrize("password", ["short", "password", "iloveyou1", "12345678", "Qwertyuiop"])
 def test_short_and_common_passwords_are_refused(password: str) -> None:
     with pytest.raises(PasswordRejected):

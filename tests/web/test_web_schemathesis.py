@@ -47,7 +47,7 @@ def test_no_server_error(api_schema: Any) -> None:
 
         @given(case=operation.as_strategy())
         @settings(
-            max_examples=25,
+            max_examples=20,
             deadline=None,
             suppress_health_check=list(HealthCheck),
             derandomize=True,
