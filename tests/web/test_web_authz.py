@@ -179,6 +179,8 @@ def test_assessment_pages(
         assert r.status_code == want, (key, who)
         if want == 404:
             _no_health_data(r.text)
+        plan = client.get(f"/assessments/{ids[key]}/plan.pdf", follow_redirects=False)
+        assert plan.status_code == want, ("plan", key, who)
     page = client.get("/")
     if who in ("bob", "dr_erin", "admin"):
         token = csrf_from(page.text)

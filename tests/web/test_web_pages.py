@@ -200,3 +200,39 @@ def test_clinic_and_audit_pages(client: Client) -> None:
     audit = other.get("/admin/audit", params={"actor": "dr_dave"}).text
     assert "dr_dave" in audit and "list" in audit
     assert other.get("/clinic").status_code == 404
+
+
+def _pdf_text(data: bytes) -> str:
+    import io
+
+    from pypdf import PdfReader
+
+    return " ".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
+
+
+def test_written_plan_pdf_of_the_result(client: Client) -> None:
+    r = answer_all(client, "self", {})
+    assert 'href="/assess/plan.pdf"' in r.text
+    pdf = client.get("/assess/plan.pdf")
+    assert pdf.headers["content-type"] == "application/pdf" and pdf.content.startswith(b"%PDF")
+    assert "911" in _pdf_text(pdf.content) or "emergency" in _pdf_text(pdf.content).lower()
+
+
+def test_written_plan_falls_back_to_the_safety_net_plan(
+    client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from datetime import UTC, datetime
+
+    import telespine.program as program
+
+    answer_all(client, "self", {})
+    normal = _pdf_text(client.get("/assess/plan.pdf").content)
+
+    def broken(*args: object, **kwargs: object) -> Any:
+        raise RuntimeError("plan data broken")
+
+    monkeypatch.setattr(program, "build_plan", broken)
+    fallback = _pdf_text(client.get("/assess/plan.pdf").content)
+    safety = _pdf_text(program.render_pdf(program.safety_net_plan(datetime.now(UTC), "adult")))
+    assert fallback != normal
+    assert fallback.split()[:12] == safety.split()[:12]

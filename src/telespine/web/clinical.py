@@ -306,3 +306,24 @@ def advice_for(audience: str) -> dict[str, Any]:
     except Exception as exc:
         log.error("disposition advice unavailable: %s", type(exc).__name__)
         return {}
+
+
+# --- the written plan (telespine.program) ---------------------------------------------------
+
+
+def written_plan_pdf(findings: dict[str, Any] | None, result: TriageResult, audience: str) -> bytes:
+    """The written plan as PDF; the safety-net plan whenever the plan cannot be built safely."""
+    from datetime import UTC, datetime
+
+    from telespine.program import PlanAnswers, build_plan, render_pdf, safety_net_plan
+
+    now = datetime.now(UTC)
+    aud: Any = "pediatric" if audience == "pediatric" else "adult"
+    try:
+        if findings is None or result.safety_net:
+            raise ValueError("no findings to plan from")
+        plan = build_plan(findings, result, PlanAnswers(), now)
+    except Exception as exc:
+        log.error("written plan failed: %s; giving the safety-net plan", type(exc).__name__)
+        plan = safety_net_plan(now, aud)
+    return render_pdf(plan)

@@ -262,6 +262,23 @@ def assess_result(request: Request, db: DbDep, ws: WebSessionDep) -> Response:
     )
 
 
+def _pdf(data: bytes, name: str) -> Response:
+    return Response(
+        data, media_type="application/pdf", headers={"content-disposition": f'inline; filename="{name}"'}
+    )
+
+
+@router.get("/assess/plan.pdf")
+def assess_plan(ws: WebSessionDep) -> Response:
+    """The written plan of the assessment in progress (the safety-net plan if anything fails)."""
+    draft = _draft(ws)
+    if not draft["answers"]:
+        return _redirect("/assess")
+    findings, result = clinical.result_from_answers(draft["answers"])
+    audience = clinical.audience_of(draft["answers"], _hint(draft))
+    return _pdf(clinical.written_plan_pdf(findings, result, audience), "telespine-plan.pdf")
+
+
 @router.post("/assess/save", dependencies=[CsrfDep])
 def assess_save(
     db: DbDep,
@@ -344,6 +361,16 @@ def assessment_page(
             "flash": FLASHES.get(flash or ""),
         },
     )
+
+
+@router.get("/assessments/{assessment_id}/plan.pdf")
+def assessment_plan(assessment: ReadableAssessment) -> Response:
+    """The written plan of a saved assessment, from its stored findings and result."""
+    latest = assessment.latest
+    result = TriageResult.model_validate(latest.result)
+    findings = latest.findings if "age_years" in latest.findings else None
+    audience = "pediatric" if assessment.profile.is_child else "adult"
+    return _pdf(clinical.written_plan_pdf(findings, result, audience), "telespine-plan.pdf")
 
 
 @router.post("/assessments/{assessment_id}/visit", dependencies=[CsrfDep])
