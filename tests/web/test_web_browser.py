@@ -80,8 +80,13 @@ def browser() -> Iterator[Any]:
 def page(browser: Any) -> Iterator[Any]:
     context = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=1)
     p = context.new_page()
+    errors: list[str] = []
+    p.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    p.on("pageerror", lambda exc: errors.append(str(exc)))
     yield p
     context.close()
+    # Script errors and Content-Security-Policy violations show up here.
+    assert errors == []
 
 
 def check_page(page: Any, name: str) -> None:
