@@ -203,3 +203,31 @@ def test_open_redirect_after_login_is_refused(make_client: Callable[..., Client]
     client = make_client(seeded_url)
     r = _login(client, "alice", next_="//evil.example/x")
     assert r.headers["location"] == "/account"
+
+
+def test_timed_out_sessions_are_purged(clean_db: str) -> None:
+    from conftest import make_test_settings
+    from telespine.web import sessions as web_sessions
+
+    settings = make_test_settings(clean_db)
+    old = utcnow() - timedelta(days=3)
+    _exec(
+        clean_db,
+        UserSession.__table__.insert().values(
+            token_hash="a" * 64,
+            data={"assess": {"answers": {"age_years": 30}}},
+            created_at=old,
+            last_seen_at=old,
+        ),
+    )
+    _exec(
+        clean_db,
+        UserSession.__table__.insert().values(
+            token_hash="b" * 64, data={}, created_at=utcnow(), last_seen_at=utcnow()
+        ),
+    )
+    engine = make_engine(clean_db)
+    with make_sessionmaker(engine)() as db:
+        assert web_sessions.purge_expired(db, settings) == 1  # type: ignore[arg-type]
+    engine.dispose()
+    assert [r[0] for r in _rows(clean_db, select(UserSession.token_hash))] == ["b" * 64]

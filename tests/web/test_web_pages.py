@@ -185,13 +185,22 @@ def test_guides_search_and_pages(client: Client) -> None:
     assert client.get("/guides/back-pain/martian").status_code == 404
 
 
-def test_clinic_and_audit_pages(client: Client) -> None:
+def test_clinic_and_audit_pages(client: Client, make_client: Callable[..., Client], seeded_url: str) -> None:
+    alice = make_client(seeded_url)
+    login = alice.post(
+        "/api/v1/auth/login", json={"username": "alice", "password": demo_password("alice")}
+    ).json()
+    bearer = {"Authorization": f"Bearer {login['token']}"}
+    made = alice.post("/api/v1/assessments", json={"findings": {"age_years": 33}}, headers=bearer).json()
+    alice.post(f"/api/v1/assessments/{made['id']}/visit-requests", headers=bearer)
     token = csrf_from(client.get("/login").text)
     client.post(
         "/login", data={"username": "dr_dave", "password": demo_password("dr_dave"), "csrf_token": token}
     )
     clinic = client.get("/clinic").text
     assert "Sam Carter" in clinic and "Alice Archer" in clinic
+    row = clinic[clinic.index(made["id"]) :]
+    assert row[: row.index("</tr>")].count("Requested") == 1
     assert client.get("/admin/audit").status_code == 404
     other = client
     other.post("/logout", data={"csrf_token": csrf_from(clinic)})

@@ -7,7 +7,22 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from telespine.settings import Settings
+
 console = Console()
+
+
+def _purge_sessions(settings: Settings) -> None:
+    """Drop timed-out sessions at start: anonymous ones may hold draft answers."""
+    from telespine.store.db import make_engine, make_sessionmaker
+    from telespine.web.sessions import purge_expired
+
+    engine = make_engine(settings.sqlalchemy_url)
+    try:
+        with make_sessionmaker(engine)() as db:
+            purge_expired(db, settings)
+    finally:
+        engine.dispose()
 
 
 def register(app: typer.Typer) -> None:
@@ -35,13 +50,16 @@ def register(app: typer.Typer) -> None:
         if url.startswith("sqlite"):
             settings.data_dir.mkdir(parents=True, exist_ok=True)
         upgrade(url)
+        _purge_sessions(settings)
         if settings.load_demo_data:
             created = ensure_demo(url)
             print_logins(console, created)
         bind_host = host or settings.host
         bind_port = port if port is not None else settings.port
         shown = "localhost" if bind_host in ("127.0.0.1", "0.0.0.0") else bind_host  # noqa: S104
-        console.print(f"telespine ({settings.env}) on {url.split('://')[0]}: [bold]http://{shown}:{bind_port}/[/]")
+        console.print(
+            f"telespine ({settings.env}) on {url.split('://')[0]}: [bold]http://{shown}:{bind_port}/[/]"
+        )
         uvicorn.run(
             "telespine.web.asgi:app",
             host=bind_host,

@@ -281,3 +281,13 @@ def get_clinic(db: Session, clinic_id: str) -> Clinic | None:
 def default_clinic_id(db: Session) -> str | None:
     """The clinic new sign-ups join: the first one created (a single-clinic deployment's only one)."""
     return db.scalar(select(Clinic.id).order_by(Clinic.created_at, Clinic.id).limit(1))
+
+
+def assessments_with_visit_requests(db: Session, assessment_ids: Sequence[str]) -> set[str]:
+    """The ids among assessment_ids that have a tele-visit request."""
+    if not assessment_ids:
+        return set()
+    rows = db.scalars(
+        select(VisitRequest.assessment_id).where(VisitRequest.assessment_id.in_(assessment_ids))
+    )
+    return set(rows.all())

@@ -428,7 +428,9 @@ def add_child(
 
 @router.get("/clinic", response_class=HTMLResponse)
 def clinic(request: Request, user: ClinicianUser, db: DbDep, ws: WebSessionDep) -> Response:
-    return _render(request, ws, "clinic.html", {"assessments": readable_assessments(db, user)})
+    items = readable_assessments(db, user)
+    visits = repo.assessments_with_visit_requests(db, [a.id for a in items])
+    return _render(request, ws, "clinic.html", {"assessments": items, "visits": visits})
 
 
 @router.get("/admin/audit", response_class=HTMLResponse)
