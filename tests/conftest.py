@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 
 PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-TEST_SECRET = "test-secret-key-that-is-long-enough-for-telespine-0123456789"
 
 
 def _pg_admin_url() -> str:
@@ -118,19 +117,12 @@ def clean_db(db_url: str, tmp_path: Path) -> Iterator[str]:
 def test_settings_env(monkeypatch: pytest.MonkeyPatch) -> None:
     """Environment for code that reads settings itself: test mode with a real-looking secret."""
     monkeypatch.setenv("TELESPINE_ENV", "test")
+    from telespine.web.testing import TEST_SECRET
+
     monkeypatch.setenv("TELESPINE_SECRET_KEY", TEST_SECRET)
 
 
 # --- web app fixtures (telespine.web) ---------------------------------------------------------
-
-
-def make_test_settings(url: str, **overrides: object) -> object:
-    """Settings for an app under test: test mode, a real-looking secret, the given database."""
-    from telespine.settings import Settings
-
-    values: dict[str, object] = {"env": "test", "secret_key": TEST_SECRET, "database_url": url}
-    values.update(overrides)
-    return Settings(**values)  # type: ignore[arg-type]
 
 
 @pytest.fixture(scope="module")
@@ -162,11 +154,12 @@ def make_client() -> Iterator[object]:
     from fastapi.testclient import TestClient
 
     from telespine.web.app import create_app
+    from telespine.web.testing import make_test_settings
 
     made: list[TestClient] = []
 
     def factory(url: str, **overrides: object) -> TestClient:
-        app = create_app(make_test_settings(url, **overrides))  # type: ignore[arg-type]
+        app = create_app(make_test_settings(url, **overrides))
         client = TestClient(app, base_url="https://testserver")  # Secure cookies outside development
         made.append(client)
         return client
@@ -174,16 +167,3 @@ def make_client() -> Iterator[object]:
     yield factory
     for client in made:
         client.app.state.engine.dispose()  # type: ignore[attr-defined]
-
-
-def demo_password(username: str) -> str:
-    from telespine.store.demo import DEMO_USERS
-
-    return next(d.password for d in DEMO_USERS if d.username == username)
-
-
-def csrf_from(html: str) -> str:
-    """The CSRF token in a rendered form."""
-    marker = 'name="csrf_token" value="'
-    start = html.index(marker) + len(marker)
-    return html[start : html.index('"', start)]

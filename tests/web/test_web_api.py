@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from conftest import demo_password
+from telespine.store.demo import demo_password
 from telespine.web import clinical
 
 Client = Any

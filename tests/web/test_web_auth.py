@@ -11,10 +11,11 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select, update
 
-from conftest import csrf_from, demo_password
 from telespine.store.db import make_engine, make_sessionmaker
+from telespine.store.demo import demo_password
 from telespine.store.models import LoginAttempt, User, UserSession, utcnow
 from telespine.web.sessions import COOKIE_NAME
+from telespine.web.testing import csrf_from
 
 Client = Any
 
@@ -206,8 +207,8 @@ def test_open_redirect_after_login_is_refused(make_client: Callable[..., Client]
 
 
 def test_timed_out_sessions_are_purged(clean_db: str) -> None:
-    from conftest import make_test_settings
     from telespine.web import sessions as web_sessions
+    from telespine.web.testing import make_test_settings
 
     settings = make_test_settings(clean_db)
     old = utcnow() - timedelta(days=3)
@@ -228,6 +229,6 @@ def test_timed_out_sessions_are_purged(clean_db: str) -> None:
     )
     engine = make_engine(clean_db)
     with make_sessionmaker(engine)() as db:
-        assert web_sessions.purge_expired(db, settings) == 1  # type: ignore[arg-type]
+        assert web_sessions.purge_expired(db, settings) == 1
     engine.dispose()
     assert [r[0] for r in _rows(clean_db, select(UserSession.token_hash))] == ["b" * 64]

@@ -13,9 +13,10 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from conftest import csrf_from, demo_password
 from telespine.store.db import make_engine, make_sessionmaker
+from telespine.store.demo import demo_password
 from telespine.store.models import Assessment, AuditEvent, Profile, User
+from telespine.web.testing import csrf_from
 
 Client = Any
 USERS = ["alice", "bob", "carol", "dr_dave", "dr_erin", "admin"]
@@ -46,10 +47,10 @@ def clients(seeded_url: str) -> dict[str, Client]:
     """A signed-in API client (bearer token) for each named user, plus 'anon'."""
     from fastapi.testclient import TestClient
 
-    from conftest import make_test_settings
     from telespine.web.app import create_app
+    from telespine.web.testing import make_test_settings
 
-    app = create_app(make_test_settings(seeded_url))  # type: ignore[arg-type]
+    app = create_app(make_test_settings(seeded_url))
     out: dict[str, Client] = {"anon": TestClient(app)}
     for name in USERS:
         client = TestClient(app)

@@ -16,7 +16,8 @@ from typing import Any
 
 import pytest
 
-from conftest import demo_password, make_test_settings
+from telespine.store.demo import demo_password
+from telespine.web.testing import make_test_settings
 
 pytestmark = pytest.mark.browser
 
@@ -48,7 +49,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         seed_demo(db, triage=run_triage)
     engine.dispose()
     port = _free_port()
-    app = create_app(make_test_settings(url))  # type: ignore[arg-type]
+    app = create_app(make_test_settings(url))
     srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=srv.run, daemon=True)
     thread.start()

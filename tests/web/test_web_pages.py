@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 
 import telespine.triage.questionnaire as questionnaire
-from conftest import csrf_from, demo_password
+from telespine.store.demo import demo_password
 from telespine.web import clinical
+from telespine.web.testing import csrf_from
 
 Client = Any
 CALM = ["no", "none", "normal", "low_back", "gradual"]

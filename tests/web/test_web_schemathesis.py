@@ -9,11 +9,11 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 
-from conftest import demo_password, make_test_settings
 from telespine.store.db import make_engine, make_sessionmaker, session_scope, upgrade
-from telespine.store.demo import seed_demo
+from telespine.store.demo import demo_password, seed_demo
 from telespine.web.app import create_app
 from telespine.web.clinical import run_triage
+from telespine.web.testing import make_test_settings
 
 TOKEN: dict[str, str] = {}
 
@@ -28,7 +28,7 @@ def api_schema(tmp_path_factory: pytest.TempPathFactory) -> Any:
         seed_demo(db, triage=run_triage)
     engine.dispose()
     # Generous login limits: the fuzzer's random logins must not lock out the test account.
-    app = create_app(make_test_settings(url, login_max_failures_per_ip=100_000))  # type: ignore[arg-type]
+    app = create_app(make_test_settings(url, login_max_failures_per_ip=100_000))
     from fastapi.testclient import TestClient
 
     login = TestClient(app).post(

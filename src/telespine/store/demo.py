@@ -90,3 +90,11 @@ def seed_demo(db: Session, triage: Triage | None = None) -> dict[str, User]:
             repo.save_assessment(db, profile=profile, by=owner, findings=findings, result=triage(findings))
     db.commit()
     return users
+
+
+def demo_password(username: str) -> str:
+    """The development password of a demo user (KeyError for other names)."""
+    for d in DEMO_USERS:
+        if d.username == username:
+            return d.password
+    raise KeyError(username)
