@@ -246,3 +246,11 @@ def test_written_plan_falls_back_to_the_safety_net_plan(
     safety = _pdf_text(program.render_pdf(program.safety_net_plan(datetime.now(UTC), "adult")))
     assert fallback != normal
     assert fallback.split()[:12] == safety.split()[:12]
+
+
+def test_unknown_paths_answer_404_as_a_page_or_as_json(client: Client) -> None:
+    page = client.get("/no-such-page")
+    assert page.status_code == 404 and "Page not found" in page.text and 'href="tel:911"' in page.text
+    api = client.get("/api/v1/no-such-thing")
+    assert api.status_code == 404 and api.json() == {"detail": "Not Found"}
+    assert client.delete("/api/v1/ping").status_code == 405
