@@ -200,6 +200,7 @@ def test_clinic_and_audit_pages(client: Client, make_client: Callable[..., Clien
     )
     clinic = client.get("/clinic").text
     assert "Sam Carter" in clinic and "Alice Archer" in clinic
+    assert clinic.index("Bob Baker") < clinic.index("Sam Carter")  # bob's result is more urgent
     row = clinic[clinic.index(made["id"]) :]
     assert row[: row.index("</tr>")].count("Requested") == 1
     assert client.get("/admin/audit").status_code == 404

@@ -428,7 +428,11 @@ def add_child(
 
 @router.get("/clinic", response_class=HTMLResponse)
 def clinic(request: Request, user: ClinicianUser, db: DbDep, ws: WebSessionDep) -> Response:
-    items = readable_assessments(db, user)
+    # Most urgent first, newest first within a level: what a clinician should look at first.
+    items = sorted(
+        readable_assessments(db, user),
+        key=lambda a: (Disposition(a.latest.disposition).level, -a.created_at.timestamp()),
+    )
     visits = repo.assessments_with_visit_requests(db, [a.id for a in items])
     return _render(request, ws, "clinic.html", {"assessments": items, "visits": visits})
 
