@@ -141,6 +141,9 @@ def test_questionnaire_crash_shows_the_safety_net(client: Client, monkeypatch: p
 
 def test_sign_up_save_log_out_log_in_and_find_it(client: Client) -> None:
     answer_all(client, "self", {})
+    token = csrf_from(client.get("/assess").text)
+    anonymous = client.post("/assess/save", data={"csrf_token": token}, follow_redirects=False)
+    assert anonymous.status_code == 303 and anonymous.headers["location"].startswith("/login")
     token = csrf_from(client.get("/signup?next=/assess/result").text)
     r = client.post(
         "/signup",
