@@ -189,3 +189,15 @@ def test_assessment_pages(
             f"/assessments/{ids['alice']}/visit", data={"csrf_token": token}, follow_redirects=False
         )
         assert r.status_code == 404
+
+
+def test_audit_search_by_time(clients: dict[str, Client]) -> None:
+    admin = clients["admin"]
+    clients["alice"].get("/api/v1/assessments")  # at least one audited read
+    everything = admin.get("/api/v1/audit", params={"since": "2000-01-01T00:00:00"}).json()
+    assert everything
+    assert admin.get("/api/v1/audit", params={"until": "2000-01-01T00:00:00Z"}).json() == []
+    newest = everything[0]["at"]
+    assert admin.get("/api/v1/audit", params={"since": newest, "limit": 500}).json()
+    bad = admin.get("/api/v1/audit", params={"since": "9999-12-31T23:59:59-14:00"})
+    assert bad.status_code == 422

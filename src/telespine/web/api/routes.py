@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response
@@ -239,6 +240,16 @@ def guide(condition: str, audience: str) -> GuideRead:
     )
 
 
+def _utc(value: datetime | None) -> datetime | None:
+    """Aware UTC; a time without a zone is read as UTC."""
+    if value is None:
+        return None
+    try:
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    except (OverflowError, ValueError):
+        raise HTTPException(status_code=422, detail="Invalid request: the time is out of range.") from None
+
+
 @router.get("/audit", response_model=list[AuditRead], tags=["audit"])
 def audit_log(
     admin: AdminUser,
@@ -246,13 +257,23 @@ def audit_log(
     actor: Annotated[str | None, Query(max_length=64)] = None,
     object_id: Annotated[str | None, Query(max_length=64)] = None,
     action: Annotated[str | None, Query(max_length=32)] = None,
+    since: Annotated[datetime | None, Query(description="ISO time; without a zone it is UTC")] = None,
+    until: Annotated[datetime | None, Query(description="ISO time; without a zone it is UTC")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> list[AuditRead]:
     """Search the audit log (admins only)."""
     events = repo.search_audit(
-        db, actor=actor, object_id=object_id, action=action, limit=limit, offset=offset
+        db,
+        actor=actor,
+        object_id=object_id,
+        action=action,
+        since=_utc(since),
+        until=_utc(until),
+        limit=limit,
+        offset=offset,
     )
+
     repo.audit(db, actor=admin, action="search", object_type="audit_log")
     db.commit()
     return [AuditRead.of(e) for e in events]
