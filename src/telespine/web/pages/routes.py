@@ -99,15 +99,6 @@ def assess_begin(db: DbDep, ws: WebSessionDep, who: Annotated[str, Form(max_leng
     return _redirect("/assess/q")
 
 
-@router.get("/assess/restart")
-def assess_restart(request: Request, db: DbDep, settings: SettingsDep, ws: WebSessionDep) -> Response:
-    if ws.row is not None:
-        data = dict(ws.data)
-        data.pop(DRAFT, None)
-        sessions.save_data(db, ws, data)
-    return _redirect("/assess")
-
-
 @router.get("/assess/q", response_class=HTMLResponse)
 def assess_question(
     request: Request,
