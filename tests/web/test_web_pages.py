@@ -258,3 +258,14 @@ def test_unknown_paths_answer_404_as_a_page_or_as_json(client: Client) -> None:
     api = client.get("/api/v1/no-such-thing")
     assert api.status_code == 404 and api.json() == {"detail": "Not Found"}
     assert client.delete("/api/v1/ping").status_code == 405
+
+
+def test_a_check_about_a_child_is_never_saved_as_a_patients_own(client: Client) -> None:
+    token = csrf_from(client.get("/login").text)
+    client.post("/login", data={"username": "bob", "password": demo_password("bob"), "csrf_token": token})
+    before = client.get("/api/v1/assessments").json()
+    r = answer_all(client, "child", {}, age="7")
+    assert "sign in with a parent account" in r.text and "Save this result" not in r.text
+    refused = client.post("/assess/save", data={"csrf_token": csrf_from(r.text)})
+    assert refused.status_code == 400
+    assert client.get("/api/v1/assessments").json() == before

@@ -248,6 +248,7 @@ def assess_result(request: Request, db: DbDep, ws: WebSessionDep) -> Response:
             "saved_id": draft.get("saved_id"),
             "profiles": profiles,
             "for_child": audience == "pediatric",
+            "for_child_profile": draft.get("who") == "child",
             "last_question": draft["history"][-1] if draft["history"] else "",
         },
     )
@@ -286,8 +287,14 @@ def assess_save(
     if findings is None:
         findings = {"answers": draft["answers"]}  # the safety net is saved with what was answered
     if profile_id is None and draft.get("who") == "child":
+        # A check about a child is never filed as the adult's own record.
+        if user.role != "parent":
+            raise HTTPException(
+                status_code=400,
+                detail="To save a check about your child, sign in with a parent account.",
+            )
         children = [p for p in repo.profiles_of(db, user) if p.is_child]
-        profile_id = children[0].id if children else None
+        profile_id = children[0].id if children else repo.add_child(db, user, "My child").id
     profile = load_profile_for_write(db, user, profile_id)
     if draft.get("saved_id"):
         assessment_id = str(draft["saved_id"])
