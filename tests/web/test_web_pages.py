@@ -269,3 +269,31 @@ def test_a_check_about_a_child_is_never_saved_as_a_patients_own(client: Client) 
     refused = client.post("/assess/save", data={"csrf_token": csrf_from(r.text)})
     assert refused.status_code == 400
     assert client.get("/api/v1/assessments").json() == before
+
+
+def test_any_crash_during_the_assessment_shows_the_safety_net(
+    make_client: Callable[..., Client], seeded_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fastapi.testclient import TestClient
+
+    client = make_client(seeded_url)
+    token = csrf_from(client.get("/assess").text)
+    client.post("/assess/start", data={"who": "self", "csrf_token": token})
+
+    def broken_parse(*args: object, **kwargs: object) -> Any:
+        raise TypeError("parser bug")
+
+    monkeypatch.setattr(questionnaire, "parse_answer", broken_parse)
+    r = client.post("/assess/q", data={"question_id": "age_years", "answer": "40", "csrf_token": token})
+    assert "We could not finish the check" in r.text and 'href="tel:911"' in r.text
+    monkeypatch.undo()
+
+    def broken_advice(audience: str) -> Any:
+        raise RuntimeError("template data broken")
+
+    answer_all(client, "self", {})
+    monkeypatch.setattr(clinical, "advice_for", broken_advice)
+    unsafe = TestClient(client.app, base_url="https://testserver", raise_server_exceptions=False)
+    unsafe.cookies = client.cookies
+    r = unsafe.get("/assess/result")
+    assert r.status_code == 500 and "We could not finish the check" in r.text and "tel:911" in r.text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -164,7 +165,39 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         log.error("unhandled %s on %s %s", type(exc).__name__, request.method, request.url.path)
         if _is_api(request):
             return JSONResponse({"detail": "Something went wrong on our side."}, status_code=500)
+        if request.url.path.startswith("/assess"):
+            return _safety_net_page(request)  # never leave someone mid-assessment without advice
         return _error_page(request, 500, "Something went wrong on our side.")
+
+    def _safety_net_page(request: Request) -> Response:
+        from telespine.web import clinical
+
+        templates: Jinja2Templates = app.state.templates
+        try:
+            return templates.TemplateResponse(
+                request,
+                "emergency.html",
+                {
+                    "user": None,
+                    "csrf_token": "",
+                    "result": None,
+                    "safety_net": True,
+                    "guide": clinical.guide_for("adult"),
+                    "advice": clinical.advice_for("adult"),
+                    "last_question": "",
+                },
+                status_code=500,
+            )
+        except Exception:
+            number = html.escape(settings.emergency_number)
+            return HTMLResponse(
+                "<!doctype html><html lang='en'><title>Get help</title>"
+                "<h1>We could not finish the check.</h1>"
+                "<p>If you have severe pain, new weakness or numbness, trouble passing urine, "
+                f"chest pain or a fever, call <a href='tel:{number}'>{number}</a> "
+                "or go to an emergency department now.</p>",
+                status_code=500,
+            )
 
     def _error_page(request: Request, status: int, message: str) -> Response:
         templates: Jinja2Templates = app.state.templates

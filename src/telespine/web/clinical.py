@@ -24,6 +24,10 @@ _FALLBACK_RULE = FiredRule(
 )
 
 
+class ClinicalFailure(RuntimeError):
+    """A domain package failed; the page must show the emergency safety net."""
+
+
 class InvalidFindings(ValueError):
     """Findings that fail validation: the caller shows the problem and no disposition."""
 
@@ -253,6 +257,9 @@ def parse_answer(question_id: str, raw: str) -> tuple[object | None, str | None]
         return q.parse_answer(question, raw), None
     except q.AnswerError as exc:
         return None, str(getattr(exc, "problem", exc))
+    except Exception as exc:  # a broken questionnaire, not a wrong answer: the caller safety-nets
+        log.error("parse_answer failed: %s", type(exc).__name__)
+        raise ClinicalFailure(type(exc).__name__) from None
 
 
 def audience_of(answers: dict[str, Any], hint: str | None = None) -> str:

@@ -165,9 +165,12 @@ def assess_answer(
     answer: Annotated[str, Form(max_length=64)] = "",
 ) -> Response:
     draft = _draft(ws)
-    value, problem = (
-        clinical.parse_answer(question_id, answer) if answer else (None, "Please choose an answer.")
-    )
+    try:
+        value, problem = (
+            clinical.parse_answer(question_id, answer) if answer else (None, "Please choose an answer.")
+        )
+    except clinical.ClinicalFailure:
+        return _emergency_page(request, ws, draft, None)
     if problem is not None:
         view = clinical.question_view(question_id, draft["answers"], _hint(draft))
         if view is None:
