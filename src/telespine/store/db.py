@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,6 +16,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+LOCK_WAIT = 10.0
+log = logging.getLogger("telespine.store")
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -40,7 +44,37 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(engine, expire_on_commit=False)
+    factory = sessionmaker(engine, expire_on_commit=False)
+    if engine.dialect.name == "sqlite":
+        _queue_sqlite_writers(factory)
+    return factory
+
+
+def _queue_sqlite_writers(factory: sessionmaker[Session]) -> None:
+    """Let this process's SQLite writers wait in line on a lock instead of polling the file lock.
+
+    SQLite allows one writer; the others retry with growing sleeps, which gives a long latency
+    tail under concurrent saves. The lock is taken at a session's first flush and given back when
+    its outermost transaction ends (commit, rollback or close). A plain Lock, not an RLock: FastAPI
+    may end a session in another thread than the one that flushed. If it cannot be had within
+    LOCK_WAIT seconds the writer goes ahead anyway and SQLite's own locking decides, so a leaked
+    lock slows writers down but never stops them.
+    """
+    lock = threading.Lock()
+    key = "telespine_sqlite_write_lock"
+
+    @event.listens_for(factory, "before_flush")
+    def _take(session: Session, *_: Any) -> None:
+        if not session.info.get(key):
+            if lock.acquire(timeout=LOCK_WAIT):
+                session.info[key] = True
+            else:
+                log.warning("SQLite write queue: lock not free after %ss, writing without it", LOCK_WAIT)
+
+    @event.listens_for(factory, "after_transaction_end")
+    def _give(session: Session, transaction: Any) -> None:
+        if transaction.parent is None and session.info.pop(key, False):
+            lock.release()
 
 
 def alembic_config(url: str) -> Config:
