@@ -164,3 +164,12 @@ def test_no_health_data_in_application_logs(
     assert "triage raised ValueError" in caplog.text
     for secret in ("saddle", "9.25", "marker-value-xyz"):
         assert secret not in caplog.text
+
+
+def test_security_headers(make_client: Callable[..., Client], seeded_url: str) -> None:
+    page = make_client(seeded_url).get("/")
+    assert "default-src 'self'" in page.headers["content-security-policy"]
+    assert page.headers["x-frame-options"] == "DENY" and page.headers["x-content-type-options"] == "nosniff"
+    assert "strict-transport-security" not in page.headers
+    prod = make_client(seeded_url, env="production").get("/")
+    assert prod.headers["strict-transport-security"].startswith("max-age=")

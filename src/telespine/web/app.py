@@ -135,6 +135,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             )
         for name, value in SECURITY_HEADERS.items():
             response.headers.setdefault(name, value)
+        if settings.env == "production":
+            response.headers.setdefault("strict-transport-security", "max-age=31536000; includeSubDomains")
         if ws is not None and ws.row is not None:
             response.headers.setdefault("cache-control", "no-store")  # personal pages stay out of caches
         return response
