@@ -144,6 +144,12 @@ def start(page: Any, server: str, who: str = "self") -> None:
 def test_home_and_guides_pages(page: Any, server: str) -> None:
     page.goto(server + "/")
     assert page.get_by_role("link", name="Call 911").count() >= 1
+    page.keyboard.press("Tab")  # the first stop is the skip link, and it moves focus to the content
+    assert page.evaluate("document.activeElement.textContent") == "Skip to main content"
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "main"
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "Start the check"
     check_page(page, "home")
     page.goto(server + "/guides")
     check_page(page, "guides")
