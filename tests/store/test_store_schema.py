@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
@@ -35,14 +33,12 @@ def test_models_and_migrations_agree(db_url: str) -> None:
     assert diff == []
 
 
-def test_downgrade_to_base_and_upgrade_again(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'roundtrip.sqlite3'}"
-    upgrade(url)
-    downgrade(url, "base")
-    engine = make_engine(url)
+def test_downgrade_to_base_and_upgrade_again(clean_db: str) -> None:
+    downgrade(clean_db, "base")
+    engine = make_engine(clean_db)
     try:
         assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
     finally:
         engine.dispose()
-    upgrade(url)
-    assert current_revision(url) == "0001"
+    upgrade(clean_db)
+    assert current_revision(clean_db) == "0001"
