@@ -1,1 +1,9 @@
-"""telespine.store."""
+"""telespine.store: SQLAlchemy models, repositories and Alembic migrations.
+
+Every model module is imported here so that Base.metadata always holds every table (the
+migrations and the schema test compare against it).
+"""
+
+from telespine.store import models, models_care, models_program
+
+__all__ = ["models", "models_care", "models_program"]

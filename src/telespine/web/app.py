@@ -213,11 +213,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         except Exception:
             return HTMLResponse(f"<h1>{status}</h1>", status_code=status)
 
+    from telespine.web.api.care import router as care_api_router
+    from telespine.web.api.program import router as program_api_router
     from telespine.web.api.routes import router as api_router
+    from telespine.web.pages.care import router as care_pages_router
+    from telespine.web.pages.program import router as program_pages_router
     from telespine.web.pages.routes import router as pages_router
 
     app.include_router(api_router)
+    app.include_router(program_api_router)
+    app.include_router(care_api_router)
     app.include_router(pages_router)
+    app.include_router(program_pages_router)
+    app.include_router(care_pages_router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     wrapped: Any = BodyLimitMiddleware
     app.add_middleware(wrapped, max_bytes=settings.max_body_bytes)

@@ -1,0 +1,7 @@
+"""HTML pages for questionnaires, the self-care program and the written plan (issue 5)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter()
