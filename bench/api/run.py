@@ -2,12 +2,14 @@
 
 Reports requests/second and p99 latency of POST /api/v1/triage and of saving an assessment
 (POST /api/v1/assessments) as ratios to the bare GET /api/v1/ping, same server, same run.
+The load comes from locust (headless, its own process; `pip install -e '.[bench]'`).
 Usage: .venv/bin/python bench/api/run.py [--seconds 10] [--concurrency 8] [--db sqlite,postgresql]
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import os
 import socket
@@ -63,6 +65,52 @@ def drop_pg(name: str) -> None:
         c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+def run_locust(base: str, kind: str, token: str, seconds: float, users: int, tmp: str) -> dict[str, object]:
+    """Drive one endpoint from a separate locust process (headless); read its CSV summary."""
+    prefix = str(Path(tmp) / f"locust-{kind}")
+    env = {**os.environ, "BENCH_ENDPOINT": kind, "BENCH_TOKEN": token}
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "locust",
+            "-f",
+            str(HERE / "locustfile.py"),
+            "--headless",
+            "--host",
+            base,
+            "--users",
+            str(users),
+            "--spawn-rate",
+            str(users),
+            "--run-time",
+            f"{int(seconds)}s",
+            "--reset-stats",
+            "--stop-timeout",
+            "5",
+            "--csv",
+            prefix,
+            "--only-summary",
+            "--loglevel",
+            "WARNING",
+        ],
+        env=env,
+        check=False,  # locust exits 1 when any request failed; the failures are counted below
+        capture_output=True,
+        timeout=seconds + 90,
+    )
+    with open(prefix + "_stats.csv", newline="") as fh:
+        total = next(r for r in csv.DictReader(fh) if r["Name"] == "Aggregated")
+    return {
+        "endpoint": kind,
+        "requests": int(total["Request Count"]),
+        "errors": int(total["Failure Count"]),
+        "rps": round(float(total["Requests/s"]), 1),
+        "p50_ms": float(total["50%"]),
+        "p99_ms": float(total["99%"]),
+    }
+
+
 def bench(db: str, seconds: float, concurrency: int) -> list[dict[str, object]]:
     tmp = tempfile.mkdtemp(prefix="telespine-bench-")
     pg_name = None
@@ -116,27 +164,7 @@ def bench(db: str, seconds: float, concurrency: int) -> list[dict[str, object]]:
         ).json()["token"]
         rows = []
         for kind in ("ping", "triage", "save"):
-            out = subprocess.run(
-                [
-                    sys.executable,
-                    str(HERE / "load.py"),
-                    "--url",
-                    base,
-                    "--endpoint",
-                    kind,
-                    "--token",
-                    token,
-                    "--seconds",
-                    str(seconds),
-                    "--concurrency",
-                    str(concurrency),
-                ],
-                capture_output=True,
-                text=True,
-                check=True,
-                timeout=seconds + 60,
-            )
-            row = json.loads(out.stdout)
+            row = run_locust(base, kind, token, seconds, concurrency, tmp)
             row["db"] = db
             rows.append(row)
         base_row = rows[0]
