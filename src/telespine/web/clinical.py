@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
 from telespine.triage.types import Disposition, FiredRule, RulesetRef, TriageResult
 
 log = logging.getLogger("telespine.web")
@@ -334,3 +336,224 @@ def written_plan_pdf(findings: dict[str, Any] | None, result: TriageResult, audi
         log.error("written plan failed: %s; giving the safety-net plan", type(exc).__name__)
         plan = safety_net_plan(now, aud)
     return render_pdf(plan)
+
+
+# --- questionnaires, the self-care program and the written plan (telespine.program) -------------
+
+# Adults answer these (STarT Back first: it decides the kind of care); children only the pain score.
+PLAN_INSTRUMENTS: dict[str, tuple[str, ...]] = {
+    "adult": ("startback", "peg", "phq2", "gad2"),
+    "pediatric": ("nrs",),
+}
+
+
+class ProgramSettings(BaseSettings):
+    """Deployment switches of the program part (TELESPINE_DISABLED_INSTRUMENTS=startback,peg)."""
+
+    model_config = SettingsConfigDict(env_prefix="TELESPINE_", extra="ignore", frozen=True)
+
+    disabled_instruments: str = ""
+
+    def enabled_instruments(self) -> frozenset[str] | None:
+        """The instruments this deployment allows; None when nothing is switched off."""
+        off = {p.strip().lower() for p in self.disabled_instruments.split(",") if p.strip()}
+        if not off:
+            return None
+        from telespine.instruments import INSTRUMENT_IDS
+
+        return frozenset(i for i in INSTRUMENT_IDS if i not in off)
+
+
+def enabled_instruments(state: Any) -> frozenset[str] | None:
+    """The enabled instruments of one app, read from the environment once per app."""
+    cached = getattr(state, "program_settings", None)
+    if not isinstance(cached, ProgramSettings):
+        cached = ProgramSettings()
+        state.program_settings = cached
+    return cached.enabled_instruments()
+
+
+class InvalidPlanAnswers(ValueError):
+    """Plan answers the person must correct (e.g. a questionnaire item left out)."""
+
+    def __init__(self, field: str, problem: str) -> None:
+        super().__init__(f"{field}: {problem}")
+        self.field = field
+        self.problem = problem
+
+
+def gets_program(result: TriageResult) -> bool:
+    """Only telemedicine and routine results get a program; never after a safety net."""
+    return not result.safety_net and result.disposition in (Disposition.TELEMEDICINE, Disposition.ROUTINE)
+
+
+def plan_instruments(audience: str, enabled: frozenset[str] | None) -> list[Any]:
+    """The questionnaires to ask this audience, in order, without switched-off ones."""
+    from telespine.instruments import load_instrument
+
+    ids = PLAN_INSTRUMENTS["pediatric" if audience == "pediatric" else "adult"]
+    return [load_instrument(i) for i in ids if enabled is None or i in enabled]
+
+
+def instrument_view(
+    instrument_id: str, audience: str, enabled: frozenset[str] | None
+) -> dict[str, Any] | None:
+    """What a form needs to show one questionnaire; None when it is not asked of this audience."""
+    wanted = [i for i in plan_instruments(audience, enabled) if i.id == instrument_id]
+    if not wanted:
+        return None
+    inst = wanted[0]
+    aud: Any = "pediatric" if audience == "pediatric" else "adult"
+    items = []
+    for item in inst.items:
+        rs = inst.response_sets[item.response]
+        items.append(
+            {
+                "id": item.id,
+                "text": item.text_for(aud),
+                "kind": rs.kind,
+                "options": [{"value": o.code, "label": o.label} for o in rs.options],
+                "min": rs.min,
+                "max": rs.max,
+                "anchors": dict(rs.anchors),
+            }
+        )
+    instructions = (
+        inst.instructions_pediatric
+        if aud == "pediatric" and inst.instructions_pediatric
+        else inst.instructions
+    )
+    return {
+        "id": inst.id,
+        "title": inst.title,
+        "instructions": instructions,
+        "items": items,
+        "notice": inst.licence.notice if inst.id == "startback" else "",
+    }
+
+
+def medicine_questions(audience: str) -> list[dict[str, Any]]:
+    """The medicine questions in the wording for this audience."""
+    from telespine.program import load_medicine_questions
+
+    aud: Any = "pediatric" if audience == "pediatric" else "adult"
+    return [
+        {
+            "field": q.field,
+            "text": q.text.for_(aud),
+            "options": [{"value": o.value, "label": o.label} for o in q.options],
+        }
+        for q in load_medicine_questions().questions
+    ]
+
+
+def score_instrument(
+    instrument_id: str,
+    responses: dict[str, Any],
+    taken_at: Any,
+    enabled: frozenset[str] | None,
+    audience: str | None = None,
+) -> Any:
+    """A ScoreRecord; InvalidPlanAnswers for responses that do not fit, LookupError for an unknown
+    or switched-off instrument, ClinicalFailure when the instrument data itself is broken."""
+    from telespine.instruments import (
+        INSTRUMENT_IDS,
+        InstrumentDisabledError,
+        InstrumentError,
+        load_instrument,
+        score,
+    )
+
+    if instrument_id not in INSTRUMENT_IDS:
+        raise LookupError(instrument_id)
+    try:
+        inst = load_instrument(instrument_id)
+    except Exception as exc:
+        log.error("instrument %s unavailable: %s", instrument_id, type(exc).__name__)
+        raise ClinicalFailure(type(exc).__name__) from None
+    if audience is not None and audience not in inst.audiences:
+        raise InvalidPlanAnswers("instrument", f"{instrument_id} is not used for the {audience} audience")
+    try:
+        return score(instrument_id, responses, taken_at, enabled_instruments=enabled)
+    except InstrumentDisabledError:
+        raise LookupError(instrument_id) from None
+    except InstrumentError as exc:
+        raise InvalidPlanAnswers("responses", _first_line(str(exc))) from None
+    except Exception as exc:
+        log.error("scoring %s failed: %s", instrument_id, type(exc).__name__)
+        raise ClinicalFailure(type(exc).__name__) from None
+
+
+def _first_line(text: str) -> str:
+    return text.strip().splitlines()[0][:300] if text.strip() else "invalid"
+
+
+def parse_plan_answers(doc: object) -> Any:
+    """PlanAnswers from a document; InvalidPlanAnswers naming the first field that does not fit."""
+    from pydantic import ValidationError
+
+    from telespine.program import PlanAnswers
+
+    try:
+        return PlanAnswers.model_validate(doc)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        field = ".".join(str(p) for p in err.get("loc", ())) or "answers"
+        raise InvalidPlanAnswers(field, str(err.get("msg", "invalid"))) from None
+
+
+def _plan_builder() -> Any:
+    """Indirection so tests can make the plan builder raise."""
+    from telespine.program import build_plan
+
+    return build_plan
+
+
+def make_plan(
+    findings: dict[str, Any] | None,
+    result: TriageResult,
+    answers: Any,
+    audience: str,
+    enabled: frozenset[str] | None,
+) -> tuple[Any, bool]:
+    """(plan, ok): the written plan, or the safety-net plan (ok False) when anything fails.
+
+    Invalid questionnaire answers raise InvalidPlanAnswers (the person corrects them); any other
+    failure of the program code gives the emergency safety-net plan, never a partial program.
+    """
+    from datetime import UTC, datetime
+
+    from telespine.program import PlanAnswersError, safety_net_plan
+
+    now = datetime.now(UTC)
+    aud: Any = "pediatric" if audience == "pediatric" else "adult"
+    try:
+        if findings is None or result.safety_net:
+            raise ValueError("no findings to plan from")
+        plan = _plan_builder()(findings, result, answers, now, enabled_instruments=enabled)
+        return plan, not plan.safety_net
+    except PlanAnswersError as exc:
+        raise InvalidPlanAnswers("questionnaires", _first_line(str(exc))) from None
+    except Exception as exc:
+        log.error("plan failed: %s; giving the safety-net plan", type(exc).__name__)
+        try:
+            return safety_net_plan(now, aud), False
+        except Exception as inner:
+            raise ClinicalFailure(type(inner).__name__) from None
+
+
+def plan_file(plan: Any, fmt: str) -> bytes:
+    """The plan as PDF or standalone HTML bytes; the safety-net plan if rendering fails."""
+    from datetime import UTC, datetime
+
+    from telespine.program import render_html, render_pdf, safety_net_plan
+
+    try:
+        return render_pdf(plan) if fmt == "pdf" else render_html(plan).encode("utf-8")
+    except Exception as exc:
+        log.error("plan rendering failed: %s; giving the safety-net plan", type(exc).__name__)
+        fallback = safety_net_plan(
+            datetime.now(UTC), plan.audience if plan.audience in ("adult", "pediatric") else "adult"
+        )
+        return render_pdf(fallback) if fmt == "pdf" else render_html(fallback).encode("utf-8")
+

@@ -12,8 +12,9 @@ from fastapi import Depends, HTTPException
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from telespine.store import repo
+from telespine.store import repo, repo_care
 from telespine.store.models import Assessment, Profile, User, VisitRequest
+from telespine.store.models_care import CareCase, VisitBooking
 from telespine.web.deps import DbDep, RequiredUser
 
 NOT_FOUND = "Not found."
@@ -117,6 +118,24 @@ def get_readable_visit(visit_id: str, db: DbDep, user: RequiredUser) -> VisitReq
     return visit
 
 
+def get_readable_profile(profile_id: str, db: DbDep, user: RequiredUser) -> Profile:
+    """Dependency: the profile if the caller may read its records, else 404 (the route audits)."""
+    profile = db.get(Profile, profile_id[:64])
+    if profile is None or not can_read_profile(user, profile):
+        raise _not_found()
+    return profile
+
+
+def get_writable_profile(profile_id: str, db: DbDep, user: RequiredUser) -> Profile:
+    """Dependency: the profile if the caller may add records to it; 404 if they may not even see it."""
+    profile = db.get(Profile, profile_id[:64])
+    if profile is None or not can_read_profile(user, profile):
+        raise _not_found()
+    if not can_write_profile(user, profile):
+        raise HTTPException(status_code=403, detail="Only the patient or parent can add records here.")
+    return profile
+
+
 def require_admin(user: RequiredUser) -> User:
     if not can_search_audit(user):
         raise _not_found()
@@ -129,8 +148,69 @@ def require_clinician(user: RequiredUser) -> User:
     return user
 
 
+# --- cases of the clinician workspace (issue 6) ---------------------------------------------
+
+
+def can_work_case(user: User, case: CareCase) -> bool:
+    """Clinicians of the case's clinic claim, override, book, note and acknowledge."""
+    return user.role == "clinician" and user.clinic_id is not None and case.clinic_id == user.clinic_id
+
+
+def get_readable_case(case_id: str, db: DbDep, user: RequiredUser) -> CareCase:
+    """Dependency: the case if the caller may read its profile (audited), else 404."""
+    case = repo_care.get_case(db, case_id[:64])
+    if case is None or not can_read_profile(user, case.assessment.profile):
+        raise _not_found()
+    repo.audit(
+        db, actor=user, action="read", object_type="case", object_id=case.id, profile_id=case.profile_id
+    )
+    db.commit()
+    return case
+
+
+def get_clinician_case(case: Annotated[CareCase, Depends(get_readable_case)], user: RequiredUser) -> CareCase:
+    """Dependency: a case the caller works on as a clinician of its clinic; 404 for anyone else."""
+    if not can_work_case(user, case):
+        raise _not_found()
+    return case
+
+
+def get_patient_case(case: Annotated[CareCase, Depends(get_readable_case)], user: RequiredUser) -> CareCase:
+    """Dependency: a case whose patient (or parent) the caller is; others who may read it get 403."""
+    if not can_write_profile(user, case.assessment.profile):
+        raise HTTPException(status_code=403, detail="Only the patient or parent can do this.")
+    return case
+
+
+def get_readable_booking(booking_id: str, db: DbDep, user: RequiredUser) -> VisitBooking:
+    """Dependency: a booked visit of a case the caller may read (audited), else 404."""
+    booking = repo_care.get_booking(db, booking_id[:64])
+    case = repo_care.get_case(db, booking.case_id) if booking is not None else None
+    if booking is None or case is None or not can_read_profile(user, case.assessment.profile):
+        raise _not_found()
+    repo.audit(
+        db, actor=user, action="read", object_type="visit", object_id=booking.id, profile_id=case.profile_id
+    )
+    db.commit()
+    return booking
+
+
+def require_feedback_reader(user: RequiredUser) -> User:
+    """Rule-set feedback: clinicians (their clinic's) and admins (all, without free text)."""
+    if user.role not in ("clinician", "admin"):
+        raise _not_found()
+    return user
+
+
+ReadableCase = Annotated[CareCase, Depends(get_readable_case)]
+ClinicianCase = Annotated[CareCase, Depends(get_clinician_case)]
+PatientCase = Annotated[CareCase, Depends(get_patient_case)]
+ReadableBooking = Annotated[VisitBooking, Depends(get_readable_booking)]
+FeedbackReader = Annotated[User, Depends(require_feedback_reader)]
 ReadableAssessment = Annotated[Assessment, Depends(get_readable_assessment)]
 WritableAssessment = Annotated[Assessment, Depends(get_writable_assessment)]
 ReadableVisit = Annotated[VisitRequest, Depends(get_readable_visit)]
 AdminUser = Annotated[User, Depends(require_admin)]
 ClinicianUser = Annotated[User, Depends(require_clinician)]
+ReadableProfile = Annotated[Profile, Depends(get_readable_profile)]
+WritableProfile = Annotated[Profile, Depends(get_writable_profile)]
