@@ -38,6 +38,15 @@ class Settings(BaseSettings):
     login_max_failures_per_ip: int = Field(default=20, ge=1)
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
     demo_data: bool | None = None  # None: load demo data in development only
+    # Reminder e-mails (the `telespine worker` process); links in e-mails start with public_url.
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_from: str = Field(default="telespine <no-reply@localhost>", min_length=3, max_length=254)
+    smtp_starttls: bool = False
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    public_url: str = "http://127.0.0.1:8000"
+    worker_poll_seconds: float = Field(default=60.0, gt=0)
 
     @model_validator(mode="after")
     def _refuse_placeholder_secret(self) -> Settings:
