@@ -2,6 +2,285 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import datetime as dt
+from typing import Any, Literal
 
-router = APIRouter(prefix="/api/v1")
+from fastapi import APIRouter, HTTPException
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from telespine.store import repo, repo_care
+from telespine.store.models_care import CareCase
+from telespine.triage.types import Disposition
+from telespine.web import clinical_care
+from telespine.web.api.schemas import ErrorOut
+from telespine.web.deps import CsrfDep, DbDep, RequiredUser
+from telespine.web.policy import (
+    ClinicianCase,
+    ClinicianUser,
+    FeedbackReader,
+    PatientCase,
+    ReadableCase,
+    can_work_case,
+)
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorOut} for code in (400, 401, 403, 404, 409, 413, 422, 429)
+}
+router = APIRouter(prefix="/api/v1", responses=ERRORS, tags=["care"])
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class CaseRead(BaseModel):
+    id: str
+    assessment_id: str
+    status: str
+    disposition: str
+    engine_disposition: str
+    assessment_version: int
+    claimed_by: str | None
+    raised_at: dt.datetime | None
+    raised_reason: str | None
+    waiting_since: dt.datetime | None = None
+
+    @classmethod
+    def of(cls, case: CareCase, disposition: str, waiting_since: dt.datetime | None = None) -> CaseRead:
+        latest = case.assessment.latest
+        return cls(
+            id=case.id,
+            assessment_id=case.assessment_id,
+            status=case.status,
+            disposition=disposition,
+            engine_disposition=latest.disposition,
+            assessment_version=latest.version,
+            claimed_by=case.claimed_by.username if case.claimed_by else None,
+            raised_at=case.raised_at,
+            raised_reason=case.raised_reason,
+            waiting_since=waiting_since,
+        )
+
+
+class ClaimOut(BaseModel):
+    claimed: bool
+    claimed_by: str | None
+
+
+class OverrideIn(_In):
+    disposition: Disposition
+    reason: str = Field(min_length=3, max_length=2000)
+
+
+class FeedbackRow(BaseModel):
+    id: int
+    created_at: dt.datetime
+    ruleset_version: str
+    ruleset_sha256: str
+    fired_rule_ids: list[str]
+    from_disposition: str
+    to_disposition: str
+    assessment_version: int
+    reason: str | None  # clinicians only: free text may hold health details
+
+
+class BookingIn(_In):
+    slot_start: AwareDatetime
+    mode: Literal["video", "phone", "message"] = "video"
+    minutes: int = Field(default=20, ge=5, le=120)
+
+
+class BookingOut(BaseModel):
+    id: str
+    case_id: str
+    clinician: str
+    slot_start: dt.datetime
+    mode: str
+    status: str
+
+
+class MessageIn(_In):
+    body: str = Field(min_length=1, max_length=4000)
+
+
+class MessageOut(BaseModel):
+    id: str
+    flagged: bool
+    raised: bool
+    disposition: str
+    safety_net: list[str] = []  # emergency warning signs to show at once when flagged
+
+
+class DiaryIn(_In):
+    day: dt.date
+    pain: int = Field(ge=0, le=10)
+    function: int = Field(ge=0, le=10)
+    medicine_use: Literal["none", "less_than_usual", "as_usual", "more_than_usual"]
+    red_flag_check: dict[str, Literal["yes", "no", "unknown"]] = {}
+    note: str | None = Field(default=None, max_length=4000)
+
+
+class DiaryOut(BaseModel):
+    id: str
+    escalations: list[str]
+    disposition: str
+    safety_net: list[str] = []
+
+
+@router.get("/queue", response_model=list[CaseRead])
+def queue(
+    user: ClinicianUser,
+    db: DbDep,
+    disposition: Disposition | None = None,
+    claimed: Literal["claimed", "unclaimed"] | None = None,
+    mine: bool = False,
+) -> list[CaseRead]:
+    """Open cases of the caller's clinic, most urgent first, raised first, then longest waiting."""
+    f = repo_care.QueueFilter(
+        disposition=disposition.value if disposition else None, claimed=claimed, mine=mine
+    )
+    items = repo_care.queue(db, user, f)
+    repo.audit(db, actor=user, action="list", object_type="case", detail=f"{len(items)} items")
+    db.commit()
+    return [CaseRead.of(i.case, i.disposition, i.waiting_since) for i in items]
+
+
+@router.get("/cases/{case_id}", response_model=CaseRead)
+def read_case(case: ReadableCase, db: DbDep) -> CaseRead:
+    return CaseRead.of(case, repo_care.effective_disposition(case, repo_care.latest_override(db, case)))
+
+
+@router.post("/cases/{case_id}/claim", response_model=ClaimOut, dependencies=[CsrfDep])
+def claim(case: ClinicianCase, user: RequiredUser, db: DbDep) -> ClaimOut:
+    won = repo_care.claim_case(db, case, user)
+    repo.audit(
+        db, actor=user, action="claim", object_type="case", object_id=case.id, profile_id=case.profile_id
+    )
+    db.commit()
+    if not won:
+        raise HTTPException(status_code=409, detail="Another clinician claimed this case first.")
+    return ClaimOut(claimed=True, claimed_by=user.username)
+
+
+@router.post(
+    "/cases/{case_id}/overrides", response_model=FeedbackRow, status_code=201, dependencies=[CsrfDep]
+)
+def override(body: OverrideIn, case: ClinicianCase, user: RequiredUser, db: DbDep) -> FeedbackRow:
+    row = repo_care.override_disposition(db, case, user, body.disposition, body.reason)
+    repo.audit(
+        db, actor=user, action="override", object_type="case", object_id=case.id, profile_id=case.profile_id
+    )
+    db.commit()
+    return _feedback(row, True)
+
+
+def _feedback(row: Any, with_reason: bool) -> FeedbackRow:
+    return FeedbackRow(
+        id=row.id,
+        created_at=row.created_at,
+        ruleset_version=row.ruleset_version,
+        ruleset_sha256=row.ruleset_sha256,
+        fired_rule_ids=[str(r) for r in row.fired_rule_ids],
+        from_disposition=row.from_disposition,
+        to_disposition=row.to_disposition,
+        assessment_version=row.assessment_version,
+        reason=row.reason if with_reason else None,
+    )
+
+
+@router.get("/ruleset-feedback", response_model=list[FeedbackRow])
+def ruleset_feedback(user: FeedbackReader, db: DbDep) -> list[FeedbackRow]:
+    """Every disposition override as feedback on the rule set: clinicians see their clinic's with
+    reasons; admins see all, without the free-text reason."""
+    clinician = user.role == "clinician"
+    rows = repo_care.ruleset_feedback(db, user.clinic_id if clinician else None)
+    repo.audit(db, actor=user, action="list", object_type="ruleset_feedback", detail=f"{len(rows)} items")
+    db.commit()
+    return [_feedback(r, clinician) for r in rows]
+
+
+@router.post("/cases/{case_id}/bookings", response_model=BookingOut, status_code=201, dependencies=[CsrfDep])
+def book(body: BookingIn, case: ClinicianCase, user: RequiredUser, db: DbDep) -> BookingOut:
+    """Book a slot; 409 when the clinician already has a visit starting at that time."""
+    try:
+        booking = repo_care.book_visit(
+            db, case=case, clinician=user, slot_start=body.slot_start, mode=body.mode, minutes=body.minutes
+        )
+    except repo_care.SlotTaken:
+        db.rollback()
+        raise HTTPException(
+            status_code=409, detail="This time is already booked for this clinician."
+        ) from None
+    repo.audit(
+        db, actor=user, action="create", object_type="visit", object_id=booking.id, profile_id=case.profile_id
+    )
+    db.commit()
+    return BookingOut(
+        id=booking.id,
+        case_id=case.id,
+        clinician=user.username,
+        slot_start=booking.slot_start,
+        mode=booking.mode,
+        status=booking.status,
+    )
+
+
+def _audience(case: CareCase) -> str:
+    age = case.assessment.latest.findings.get("age_years")
+    return (
+        "pediatric"
+        if case.assessment.profile.is_child or (isinstance(age, int | float) and age < 18)
+        else "adult"
+    )
+
+
+@router.post("/cases/{case_id}/messages", response_model=MessageOut, status_code=201, dependencies=[CsrfDep])
+def message(body: MessageIn, case: ReadableCase, user: RequiredUser, db: DbDep) -> MessageOut:
+    """A message; a patient's is screened and a flagged one re-triages and raises the case."""
+    if user.role in ("patient", "parent"):
+        if case.assessment.profile.owner_id != user.id:
+            raise HTTPException(status_code=403, detail="Only the patient or parent can do this.")
+    elif not can_work_case(user, case):
+        raise HTTPException(status_code=404, detail="Not found.")
+    msg, follow = repo_care.post_message(db, case, user, body.body)
+    repo.audit(
+        db, actor=user, action="create", object_type="message", object_id=msg.id, profile_id=case.profile_id
+    )
+    db.commit()
+    signs = clinical_care.emergency_signs(_audience(case))["signs"] if msg.flagged else []
+    return MessageOut(
+        id=msg.id,
+        flagged=msg.flagged,
+        raised=bool(follow and follow.raised),
+        disposition=case.assessment.latest.disposition,
+        safety_net=signs,
+    )
+
+
+@router.post("/cases/{case_id}/diary", response_model=DiaryOut, status_code=201, dependencies=[CsrfDep])
+def diary(body: DiaryIn, case: PatientCase, user: RequiredUser, db: DbDep) -> DiaryOut:
+    """A diary entry; the escalation rules run at once (re-triage, review, alert)."""
+    try:
+        entry = clinical_care.diary_entry(body.model_dump())
+    except clinical_care.DiaryProblem as exc:
+        raise HTTPException(status_code=422, detail=f"Invalid diary entry: {exc}") from None
+    row, follow = repo_care.add_diary_entry(db, case, user, entry)
+    repo.audit(
+        db,
+        actor=user,
+        action="create",
+        object_type="diary_entry",
+        object_id=row.id,
+        profile_id=case.profile_id,
+    )
+    db.commit()
+    latest = case.assessment.latest
+    red = any(v != "no" for v in entry.red_flag_check.values())
+    urgent = Disposition(latest.disposition).level <= 2 and follow.result is not None
+    signs = clinical_care.emergency_signs(_audience(case))["signs"] if red or urgent else []
+    return DiaryOut(
+        id=row.id,
+        escalations=[e.rule_id for e in follow.escalations],
+        disposition=latest.disposition,
+        safety_net=signs,
+    )

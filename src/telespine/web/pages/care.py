@@ -1,7 +1,492 @@
-"""HTML pages for the clinician workspace and follow-up (issue 6)."""
+"""HTML pages for the clinician workspace and follow-up (issue 6).
+
+Clinicians: the queue, the case chart (findings, fired rules, score trend, diary, messages,
+visits, notes, audit trail), disposition overrides, booking and the visit note. Patients and
+parents: their follow-up page (diary, messages, visit requests, plans). Authorization comes from
+telespine.web.policy; clinical decisions from telespine.care via telespine.store.repo_care.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import datetime as dt
+from typing import Annotated, Any
 
-router = APIRouter()
+from fastapi import APIRouter, Form, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from telespine.store import repo, repo_care
+from telespine.store.models import AuditEvent, User
+from telespine.store.models_care import CareCase
+from telespine.triage.types import Disposition, TriageResult
+from telespine.web import clinical, clinical_care
+from telespine.web.deps import CsrfDep, DbDep, RequiredUser, WebSessionDep
+from telespine.web.policy import (
+    ClinicianCase,
+    ClinicianUser,
+    FeedbackReader,
+    PatientCase,
+    ReadableAssessment,
+    ReadableBooking,
+    ReadableCase,
+    can_work_case,
+    readable_profile_ids,
+)
+from telespine.web.sessions import WebSession
+
+router = APIRouter(include_in_schema=False)
+
+FLASHES = {
+    "claimed": "You claimed this case.",
+    "taken": "Another clinician claimed this case first.",
+    "override": "The disposition was changed. The original result stays on record.",
+    "ack": "Marked as reviewed.",
+    "booked": "The visit is booked.",
+    "saved": "The note is saved.",
+    "finished": "The visit is finished and the written plan is ready for the patient.",
+    "sent": "Your message was sent to your care team.",
+    "diary": "Thank you. Your diary entry is saved.",
+    "visit": "Your tele-visit request was sent to the clinic.",
+    "contact": "Your reminder settings are saved.",
+    "closed": "The case is closed.",
+}
+
+
+def _render(request: Request, ws: WebSession, name: str, ctx: dict[str, Any], status: int = 200) -> Response:
+    templates: Jinja2Templates = request.app.state.templates
+    base = {"user": ws.user, "csrf_token": ws.csrf_token}
+    return templates.TemplateResponse(request, name, {**base, **ctx}, status_code=status)
+
+
+def _redirect(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)
+
+
+def _audience(case: CareCase) -> str:
+    age = case.assessment.latest.findings.get("age_years")
+    return (
+        "pediatric"
+        if case.assessment.profile.is_child or (isinstance(age, int | float) and age < 18)
+        else "adult"
+    )
+
+
+def _audit(db: DbDep, user: User, action: str, object_type: str, object_id: str, case: CareCase) -> None:
+    repo.audit(
+        db,
+        actor=user,
+        action=action,
+        object_type=object_type,
+        object_id=object_id,
+        profile_id=case.profile_id,
+    )
+
+
+# --- score trend chart (server-rendered SVG) -----------------------------------------------
+
+
+def score_chart(scores: list[Any], width: int = 340, height: int = 160) -> dict[str, Any]:
+    """Series per instrument with SVG polyline points; the template draws them and a text table."""
+    series: dict[str, list[Any]] = {}
+    for s in scores:
+        series.setdefault(s.instrument_id, []).append(s)
+    if not series:
+        return {"series": [], "width": width, "height": height}
+    times = [s.taken_at.timestamp() for s in scores]
+    t0, t1 = min(times), max(times)
+    top = max(max(s.primary for s in scores), 10.0)
+    pad = 24
+    colours = ["#1f5fa8", "#b3261e", "#2e7d32", "#6a1b9a", "#8d5a00"]
+    out = []
+    for i, (inst, rows) in enumerate(sorted(series.items())):
+        pts = []
+        for s in rows:
+            x = pad + (width - 2 * pad) * ((s.taken_at.timestamp() - t0) / (t1 - t0) if t1 > t0 else 0.5)
+            y = height - pad - (height - 2 * pad) * (s.primary / top)
+            pts.append((round(x, 1), round(y, 1), s))
+        out.append(
+            {
+                "id": inst,
+                "colour": colours[i % len(colours)],
+                "points": pts,
+                "polyline": " ".join(f"{x},{y}" for x, y, _ in pts),
+            }
+        )
+    return {"series": out, "width": width, "height": height, "top": top, "pad": pad}
+
+
+# --- the queue --------------------------------------------------------------------------------
+
+
+@router.get("/clinic/queue", response_class=HTMLResponse)
+def queue_page(
+    request: Request,
+    user: ClinicianUser,
+    db: DbDep,
+    ws: WebSessionDep,
+    disposition: Annotated[str, Query(max_length=16)] = "",
+    claimed: Annotated[str, Query(max_length=16)] = "",
+    mine: Annotated[str, Query(max_length=4)] = "",
+) -> Response:
+    f = repo_care.QueueFilter(
+        disposition=disposition if disposition in {d.value for d in Disposition} else None,
+        claimed=claimed if claimed in ("claimed", "unclaimed") else None,
+        mine=mine == "1",
+    )
+    items = repo_care.queue(db, user, f)
+    repo.audit(db, actor=user, action="list", object_type="case", detail=f"{len(items)} items")
+    db.commit()
+    return _render(
+        request,
+        ws,
+        "care_queue.html",
+        {
+            "items": items,
+            "f": f,
+            "dispositions": [d.value for d in Disposition],
+            "advice": clinical.advice_for("adult"),
+        },
+    )
+
+
+@router.post("/care/cases/{case_id}/claim", dependencies=[CsrfDep])
+def claim(case: ClinicianCase, user: RequiredUser, db: DbDep) -> Response:
+    won = repo_care.claim_case(db, case, user)
+    _audit(db, user, "claim", "case", case.id, case)
+    db.commit()
+    return _redirect(f"/care/cases/{case.id}?flash={'claimed' if won else 'taken'}")
+
+
+# --- the case: chart for clinicians, follow-up page for patients ----------------------------
+
+
+@router.get("/care", response_class=HTMLResponse)
+def my_cases(request: Request, user: RequiredUser, db: DbDep, ws: WebSessionDep) -> Response:
+    if user.role == "clinician":
+        return _redirect("/clinic/queue")
+    cases = repo_care.cases_for_profile(db, readable_profile_ids(db, user))
+    repo.audit(db, actor=user, action="list", object_type="case", detail=f"{len(cases)} items")
+    db.commit()
+    return _render(request, ws, "care_mine.html", {"cases": cases})
+
+
+@router.get("/care/assessments/{assessment_id}")
+def case_of_assessment(assessment: ReadableAssessment, db: DbDep) -> Response:
+    case = repo_care.ensure_case(db, assessment)
+    db.commit()
+    return _redirect(f"/care/cases/{case.id}")
+
+
+@router.get("/care/cases/{case_id}", response_class=HTMLResponse)
+def case_page(
+    request: Request,
+    case: ReadableCase,
+    user: RequiredUser,
+    db: DbDep,
+    ws: WebSessionDep,
+    flash: Annotated[str, Query(max_length=16)] = "",
+    alert: Annotated[str, Query(max_length=64)] = "",
+) -> Response:
+    audience = _audience(case)
+    version = case.assessment.latest
+    scores = repo_care.scores_for_case(db, case)
+    ctx: dict[str, Any] = {
+        "case": case,
+        "version": version,
+        "result": version.result,
+        "audience": audience,
+        "advice": clinical.advice_for(audience),
+        "diary": repo_care.diary_for_case(db, case),
+        "messages": repo_care.messages_for_case(db, case),
+        "bookings": repo_care.bookings_for_case(db, case),
+        "requests": repo_care.visit_requests_for_case(db, case),
+        "scores": scores,
+        "chart": score_chart(scores),
+        "flash": FLASHES.get(flash),
+    }
+    alert_msg = next((m for m in ctx["messages"] if m.id == alert and m.flagged), None) if alert else None
+    if alert == "diary" or alert_msg is not None:
+        ctx["safety"] = clinical_care.emergency_signs(audience)
+    if can_work_case(user, case):
+        override = repo_care.latest_override(db, case)
+        ctx.update(
+            disposition=repo_care.effective_disposition(case, override),
+            overrides=repo_care.overrides_for_case(db, case),
+            escalations=repo_care.escalations_for_case(db, case),
+            trail=list(db.scalars(_trail_query(case.profile_id)).all()),
+            dispositions=[d.value for d in Disposition],
+            versions=case.assessment.versions,
+        )
+        return _render(request, ws, "care_chart.html", ctx)
+    contact = repo_care.contact_of(db, user.id)
+    try:
+        questions = clinical_care.diary_questions(audience)
+    except Exception:
+        questions = []
+    ctx.update(
+        contact=contact,
+        questions=questions,
+        can_write=user.role in ("patient", "parent"),
+        today=dt.datetime.now(dt.UTC).date(),
+    )
+    return _render(request, ws, "care_patient.html", ctx)
+
+
+def _trail_query(profile_id: str) -> Any:
+    """The audit trail of a case's profile, newest first (ids and actions only)."""
+    from sqlalchemy import select
+
+    return (
+        select(AuditEvent)
+        .where(AuditEvent.profile_id == profile_id)
+        .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+        .limit(50)
+    )
+
+
+@router.post("/care/cases/{case_id}/override", dependencies=[CsrfDep])
+def override(
+    case: ClinicianCase,
+    user: RequiredUser,
+    db: DbDep,
+    disposition: Annotated[str, Form(max_length=16)],
+    reason: Annotated[str, Form(min_length=3, max_length=2000)],
+) -> Response:
+    try:
+        to = Disposition(disposition)
+    except ValueError:
+        raise HTTPException(status_code=422, detail="Choose a disposition.") from None
+    row = repo_care.override_disposition(db, case, user, to, reason)
+    _audit(db, user, "override", "case", case.id, case)
+    db.commit()
+    return _redirect(f"/care/cases/{case.id}?flash=override#override-{row.id}")
+
+
+@router.post("/care/cases/{case_id}/acknowledge", dependencies=[CsrfDep])
+def acknowledge(case: ClinicianCase, user: RequiredUser, db: DbDep) -> Response:
+    repo_care.acknowledge(db, case, dt.datetime.now(dt.UTC).date())
+    _audit(db, user, "acknowledge", "case", case.id, case)
+    db.commit()
+    return _redirect(f"/care/cases/{case.id}?flash=ack")
+
+
+@router.post("/care/cases/{case_id}/close", dependencies=[CsrfDep])
+def close(case: ClinicianCase, user: RequiredUser, db: DbDep) -> Response:
+    repo_care.close_case(db, case)
+    _audit(db, user, "close", "case", case.id, case)
+    db.commit()
+    return _redirect(f"/care/cases/{case.id}?flash=closed")
+
+
+# --- tele-visits ------------------------------------------------------------------------------
+
+
+def parse_slot(value: str) -> dt.datetime:
+    """A slot start from a datetime-local field (read as UTC) or ISO text with an offset."""
+    try:
+        when = dt.datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise HTTPException(status_code=422, detail="Give the visit time as date and time.") from None
+    return when.replace(tzinfo=dt.UTC) if when.tzinfo is None else when.astimezone(dt.UTC)
+
+
+@router.post("/care/cases/{case_id}/visit-request", dependencies=[CsrfDep])
+def visit_request(
+    case: PatientCase,
+    user: RequiredUser,
+    db: DbDep,
+    mode: Annotated[str, Form(max_length=16)],
+    preferred_times: Annotated[str, Form(max_length=500)] = "",
+) -> Response:
+    if mode not in repo_care.VISIT_MODES:
+        raise HTTPException(status_code=422, detail="Choose video, phone or message.")
+    visit = repo_care.request_visit(
+        db, assessment=case.assessment, by=user, mode=mode, preferred_times=preferred_times
+    )
+    _audit(db, user, "create", "visit_request", visit.id, case)
+    db.commit()
+    return _redirect(f"/care/cases/{case.id}?flash=visit")
+
+
+@router.post("/care/cases/{case_id}/bookings", dependencies=[CsrfDep])
+def book(
+    request: Request,
+    case: ClinicianCase,
+    user: RequiredUser,
+    db: DbDep,
+    ws: WebSessionDep,
+    slot_start: Annotated[str, Form(max_length=40)],
+    mode: Annotated[str, Form(max_length=16)] = "video",
+    visit_request_id: Annotated[str, Form(max_length=64)] = "",
+) -> Response:
+    if mode not in repo_care.VISIT_MODES:
+        raise HTTPException(status_code=422, detail="Choose video, phone or message.")
+    req = next((v for v, _ in repo_care.visit_requests_for_case(db, case) if v.id == visit_request_id), None)
+    try:
+        booking = repo_care.book_visit(
+            db, case=case, clinician=user, slot_start=parse_slot(slot_start), mode=mode, visit_request=req
+        )
+    except repo_care.SlotTaken:
+        db.rollback()
+        return _render(
+            request,
+            ws,
+            "error.html",
+            {
+                "status": 409,
+                "message": "You already have a visit booked at this time. Go back and choose another time.",
+            },
+            409,
+        )
+    _audit(db, user, "create", "visit", booking.id, case)
+    db.commit()
+    return _redirect(f"/care/visits/{booking.id}?flash=booked")
+
+
+@router.get("/care/visits/{booking_id}", response_class=HTMLResponse)
+def visit_page(
+    request: Request,
+    booking: ReadableBooking,
+    user: RequiredUser,
+    db: DbDep,
+    ws: WebSessionDep,
+    flash: Annotated[str, Query(max_length=16)] = "",
+) -> Response:
+    case = repo_care.get_case(db, booking.case_id)
+    if case is None:
+        raise HTTPException(status_code=404, detail="Not found.")
+    version = case.assessment.latest
+    scores = repo_care.scores_for_case(db, case)
+    note = booking.note or repo_care.note_template(version, scores)
+    return _render(
+        request,
+        ws,
+        "care_visit.html",
+        {
+            "booking": booking,
+            "case": case,
+            "version": version,
+            "note": note,
+            "fields": repo_care.NOTE_FIELDS,
+            "clinician": can_work_case(user, case),
+            "diary": repo_care.diary_for_case(db, case)[-7:],
+            "scores": scores,
+            "flash": FLASHES.get(flash),
+            "audience": _audience(case),
+        },
+    )
+
+
+@router.post("/care/visits/{booking_id}/note", dependencies=[CsrfDep])
+def visit_note(
+    booking: ReadableBooking,
+    user: RequiredUser,
+    db: DbDep,
+    subjective: Annotated[str, Form(max_length=8000)] = "",
+    objective: Annotated[str, Form(max_length=8000)] = "",
+    assessment: Annotated[str, Form(max_length=8000)] = "",
+    plan: Annotated[str, Form(max_length=8000)] = "",
+    finish: Annotated[str, Form(max_length=4)] = "",
+) -> Response:
+    case = repo_care.get_case(db, booking.case_id)
+    if case is None or not can_work_case(user, case):
+        raise HTTPException(status_code=404, detail="Not found.")
+    note = {"subjective": subjective, "objective": objective, "assessment": assessment, "plan": plan}
+    repo_care.save_note(db, booking, note, finish=finish == "1")
+    _audit(db, user, "finish" if finish == "1" else "note", "visit", booking.id, case)
+    db.commit()
+    return _redirect(f"/care/visits/{booking.id}?flash={'finished' if finish == '1' else 'saved'}")
+
+
+@router.get("/care/visits/{booking_id}/plan.pdf")
+def visit_plan(booking: ReadableBooking, db: DbDep) -> Response:
+    """The written plan after the visit (telespine.program); the safety-net plan if it cannot be built."""
+    case = repo_care.get_case(db, booking.case_id)
+    if case is None or booking.status != "finished":
+        raise HTTPException(status_code=404, detail="Not found.")
+    latest = case.assessment.latest
+    result = TriageResult.model_validate(latest.result)
+    findings = latest.findings if "age_years" in latest.findings else None
+    data = clinical.written_plan_pdf(findings, result, _audience(case))
+    return Response(
+        data,
+        media_type="application/pdf",
+        headers={"content-disposition": 'attachment; filename="telespine-visit-plan.pdf"'},
+    )
+
+
+# --- messages and diary ---------------------------------------------------------------------
+
+
+@router.post("/care/cases/{case_id}/messages", dependencies=[CsrfDep])
+def send_message(
+    case: ReadableCase,
+    user: RequiredUser,
+    db: DbDep,
+    body: Annotated[str, Form(min_length=1, max_length=4000)],
+) -> Response:
+    if user.role in ("patient", "parent"):
+        if case.assessment.profile.owner_id != user.id:
+            raise HTTPException(status_code=403, detail="Only the patient or parent can do this.")
+    elif not can_work_case(user, case):
+        raise HTTPException(status_code=404, detail="Not found.")
+    msg, _ = repo_care.post_message(db, case, user, body)
+    _audit(db, user, "create", "message", msg.id, case)
+    db.commit()
+    if msg.flagged:
+        # The safety net shows at once, on the page the patient lands on.
+        return _redirect(f"/care/cases/{case.id}?flash=sent&alert={msg.id}#safety")
+    return _redirect(f"/care/cases/{case.id}?flash=sent#messages")
+
+
+@router.post("/care/cases/{case_id}/diary", dependencies=[CsrfDep])
+async def diary(request: Request, case: PatientCase, user: RequiredUser, db: DbDep) -> Response:
+    form = await request.form()
+    answers = {k.removeprefix("rf_"): str(v) for k, v in form.items() if k.startswith("rf_")}
+    doc = {
+        "day": str(form.get("day") or dt.datetime.now(dt.UTC).date().isoformat()),
+        "pain": str(form.get("pain", "")),
+        "function": str(form.get("function", "")),
+        "medicine_use": str(form.get("medicine_use", "")),
+        "red_flag_check": answers,
+        "note": str(form.get("note") or "")[:4000] or None,
+    }
+    try:
+        entry = clinical_care.diary_entry(doc)
+    except clinical_care.DiaryProblem as exc:
+        raise HTTPException(status_code=422, detail=f"Please check the diary entry: {exc}") from None
+    row, follow = repo_care.add_diary_entry(db, case, user, entry)
+    _audit(db, user, "create", "diary_entry", row.id, case)
+    db.commit()
+    red = any(v in ("yes", "unknown") for v in entry.red_flag_check.values())
+    urgent = follow.result is not None and follow.result.disposition.level <= 2
+    if red or urgent:
+        return _redirect(f"/care/cases/{case.id}?flash=diary&alert=diary#safety")
+    return _redirect(f"/care/cases/{case.id}?flash=diary#diary")
+
+
+@router.post("/care/contact", dependencies=[CsrfDep])
+def contact(
+    user: RequiredUser,
+    db: DbDep,
+    email: Annotated[str, Form(min_length=3, max_length=254)],
+    case_id: Annotated[str, Form(max_length=64)] = "",
+    reminders: Annotated[str, Form(max_length=4)] = "",
+) -> Response:
+    if user.role not in ("patient", "parent") or "@" not in email:
+        raise HTTPException(status_code=422, detail="Give an e-mail address.")
+    repo_care.set_contact(db, user, email, reminders == "1")
+    repo.audit(db, actor=user, action="update", object_type="contact", object_id=user.id)
+    db.commit()
+    return _redirect(f"/care/cases/{case_id}?flash=contact" if case_id.isalnum() else "/care")
+
+
+# --- rule-set feedback ----------------------------------------------------------------------
+
+
+@router.get("/care/feedback", response_class=HTMLResponse)
+def feedback_page(request: Request, user: FeedbackReader, db: DbDep, ws: WebSessionDep) -> Response:
+    rows = repo_care.ruleset_feedback(db, user.clinic_id if user.role == "clinician" else None)
+    repo.audit(db, actor=user, action="list", object_type="ruleset_feedback", detail=f"{len(rows)} items")
+    db.commit()
+    return _render(request, ws, "care_feedback.html", {"rows": rows, "show_reason": user.role == "clinician"})
