@@ -164,6 +164,8 @@ def claim(case: ClinicianCase, user: RequiredUser, db: DbDep) -> Response:
 def my_cases(request: Request, user: RequiredUser, db: DbDep, ws: WebSessionDep) -> Response:
     if user.role == "clinician":
         return _redirect("/clinic/queue")
+    if user.role not in ("patient", "parent"):
+        raise HTTPException(status_code=404, detail="Not found.")
     cases = repo_care.cases_for_profile(db, readable_profile_ids(db, user))
     repo.audit(db, actor=user, action="list", object_type="case", detail=f"{len(cases)} items")
     db.commit()
