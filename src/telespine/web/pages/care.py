@@ -144,7 +144,7 @@ def queue_page(
             "items": items,
             "f": f,
             "dispositions": [d.value for d in Disposition],
-            "advice": clinical.advice_for("adult"),
+            "advice": {"adult": clinical.advice_for("adult"), "pediatric": clinical.advice_for("pediatric")},
         },
     )
 

@@ -1,0 +1,180 @@
+"""Browser tests of the clinician workspace: a clinician works a case from the queue to a finished
+visit; a parent's message with a red flag shows the safety net and raises the case to the top.
+
+Same approach as test_web_browser.py: a real uvicorn server on a free loopback port, Debian's
+Chromium headless at 390x844, axe-core with no serious or critical violation on every new page,
+no sideways scroll, screenshots in test-artifacts/.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from telespine.store.demo import demo_password
+from telespine.web.testing import make_test_settings
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = os.environ.get("TELESPINE_CHROMIUM", "/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    import uvicorn
+
+    from telespine.store.db import make_engine, make_sessionmaker, session_scope, upgrade
+    from telespine.store.demo import seed_demo
+    from telespine.web.app import create_app
+    from telespine.web.clinical import run_triage
+
+    url = f"sqlite:///{tmp_path_factory.mktemp('care-browser') / 'care.sqlite3'}"
+    upgrade(url)
+    engine = make_engine(url)
+    with session_scope(make_sessionmaker(engine)) as db:
+        seed_demo(db, triage=run_triage)
+    engine.dispose()
+    port = _free_port()
+    srv = uvicorn.Server(
+        uvicorn.Config(create_app(make_test_settings(url)), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not srv.started:
+        if time.monotonic() > deadline:
+            pytest.fail("uvicorn did not start")
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    srv.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"no Chromium at {CHROMIUM}")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-background-networking"]
+        )
+        yield b
+        b.close()
+
+
+def _page(browser: Any) -> tuple[Any, list[str]]:
+    context = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=1)
+    p = context.new_page()
+    errors: list[str] = []
+    p.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    p.on("pageerror", lambda exc: errors.append(str(exc)))
+    return p, errors
+
+
+def check_page(page: Any, name: str) -> None:
+    """axe-core: no serious or critical violation; no sideways scroll at 390px; a screenshot."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page)
+    bad = [
+        (v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3])
+        for v in results.response["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+    assert bad == [], f"{name}: {bad}"
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, f"{name} scrolls sideways: {width}px"
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def sign_in(page: Any, server: str, name: str) -> None:
+    page.goto(f"{server}/login")
+    page.get_by_label("User name").fill(name)
+    page.get_by_label("Password").fill(demo_password(name))
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_load_state()
+
+
+def queue_names(page: Any) -> list[str]:
+    return [h.inner_text().split(":")[0] for h in page.locator("ol.queue > li h2").all()]
+
+
+def test_clinician_works_a_case_from_queue_to_visit_note(server: str, browser: Any) -> None:
+    page, errors = _page(browser)
+    sign_in(page, server, "dr_dave")
+    page.goto(f"{server}/clinic/queue")
+    assert queue_names(page)[0] == "Dan Dixon"  # the emergency first
+    check_page(page, "care-queue")
+    page.get_by_role("button", name="Claim the case of Fay Fischer").click()
+    page.wait_for_load_state()
+    assert "You claimed this case." in page.content()
+    assert page.get_by_role("heading", name="Case: Fay Fischer").is_visible()
+    check_page(page, "care-chart")
+    page.get_by_label("Visit time (UTC)").fill("2026-12-04T11:20")
+    page.get_by_label("Kind of visit").select_option("phone")
+    page.get_by_role("button", name="Book the visit").click()
+    page.wait_for_load_state()
+    assert "The visit is booked." in page.content() and "Pre-visit summary" in page.content()
+    assert "Reported at assessment" in page.get_by_label("Subjective").input_value()
+    check_page(page, "care-visit")
+    page.get_by_label("Objective").fill("Walks on heels and toes. Straight leg raise normal.")
+    page.get_by_label("Plan").fill("Walking programme, review in two weeks in the diary.")
+    page.get_by_role("button", name="Finish the visit and give the plan").click()
+    page.wait_for_load_state()
+    assert "The visit is finished" in page.content()
+    assert page.get_by_role("link", name="Download the written plan (PDF)").is_visible()
+    page.goto(f"{server}/care/feedback")
+    check_page(page, "care-feedback")
+    page.goto(f"{server}/clinic/queue")
+    page.get_by_role("link", name="Alice Archer").click()
+    page.wait_for_load_state()
+    assert page.locator("#scores").is_visible() and page.locator("#diary table").is_visible()
+    check_page(page, "care-chart-alice")
+    page.context.close()
+    assert errors == []
+
+
+def test_red_flag_message_shows_safety_net_and_raises_the_case(server: str, browser: Any) -> None:
+    patient, errors = _page(browser)
+    sign_in(patient, server, "carol")
+    patient.goto(f"{server}/care")
+    check_page(patient, "care-mine")
+    patient.get_by_role("link", name=re.compile("Sam Carter")).click()
+    patient.wait_for_load_state()
+    check_page(patient, "care-patient")
+    patient.get_by_label("Write to your care team").fill(
+        "Since this morning he cannot pee and his legs feel weak."
+    )
+    patient.get_by_role("button", name="Send message").click()
+    patient.wait_for_load_state()
+    safety = patient.locator("#safety")
+    assert safety.is_visible() and "Do not wait for our reply" in safety.inner_text()
+    check_page(patient, "care-patient-safety-net")
+    clinician, more = _page(browser)
+    sign_in(clinician, server, "dr_dave")
+    clinician.goto(f"{server}/clinic/queue")
+    assert queue_names(clinician)[0] == "Sam Carter"
+    first = clinician.locator("ol.queue > li").first
+    assert "Raised" in first.inner_text()
+    check_page(clinician, "care-queue-raised")
+    patient.context.close()
+    clinician.context.close()
+    assert errors == [] and more == []
