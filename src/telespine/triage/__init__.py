@@ -1,7 +1,7 @@
 """telespine.triage: findings validation, rules as data, the pure engine and the questionnaire."""
 
 from telespine.triage.engine import evaluate, safety_net, triage
-from telespine.triage.findings import FindingsError, validate_findings
+from telespine.triage.findings import FindingsError, loads_findings, validate_findings
 from telespine.triage.questionnaire import (
     AnswerError,
     Question,
@@ -29,6 +29,7 @@ __all__ = [
     "findings_from_answers",
     "load_questionnaire",
     "load_ruleset",
+    "loads_findings",
     "next_question",
     "progress",
     "safety_net",

@@ -117,3 +117,100 @@ def validate_findings(doc: object) -> dict[str, Any]:
         if isinstance(value, float) and not math.isfinite(value):
             raise FindingsError(key, "value must be a finite number")
     return dict(doc)
+
+
+MAX_DEPTH = 8
+
+
+class _Rejected(Exception):
+    """Raised inside the JSON parser's hooks; turned into FindingsError by loads_findings."""
+
+    def __init__(self, field: str, problem: str) -> None:
+        super().__init__(problem)
+        self.field = field
+        self.problem = problem
+
+
+@dataclass(frozen=True)
+class _NonFinite:
+    """Stands in for NaN/Infinity/1e999 while parsing so the error can name the key that held it."""
+
+    literal: str
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:  # Python's default keeps the last one, which can hide a "yes" behind a "no"
+            raise _Rejected(key, "duplicate key in the JSON object")
+        if isinstance(value, _NonFinite):
+            raise _Rejected(key, f"{value.literal} is not a finite number")
+        out[key] = value
+    return out
+
+
+def _finite_float(literal: str) -> float | _NonFinite:
+    value = float(literal)
+    # 1e999 parses to infinity, which no range check can judge
+    return value if math.isfinite(value) else _NonFinite(literal)
+
+
+def _has_non_finite(value: object) -> bool:
+    if isinstance(value, _NonFinite):
+        return True
+    if isinstance(value, list):
+        return any(_has_non_finite(v) for v in value)
+    if isinstance(value, dict):
+        return any(_has_non_finite(v) for v in value.values())
+    return False
+
+
+def _check_depth(text: str, limit: int) -> None:
+    # Counted before parsing so a hostile document never reaches the recursive parser.
+    depth = 0
+    in_string = False
+    escaped = False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            if depth > limit:
+                raise FindingsError("(document)", f"JSON nested more than {limit} levels deep")
+        elif char in "]}":
+            depth -= 1
+
+
+def loads_findings(text: str | bytes, max_depth: int = MAX_DEPTH) -> object:
+    """Parse one JSON value strictly: no duplicate keys, NaN/Infinity or deep nesting; BOM allowed."""
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise FindingsError("(document)", f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    text = text.removeprefix("\ufeff")
+    _check_depth(text, max_depth)
+    try:
+        value: object = json.loads(
+            text, object_pairs_hook=_no_duplicates, parse_constant=_finite_float, parse_float=_finite_float
+        )
+    except _Rejected as exc:
+        raise FindingsError(exc.field, exc.problem) from None
+    except json.JSONDecodeError as exc:
+        raise FindingsError(
+            "(document)", f"not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})"
+        ) from None
+    except ValueError as exc:  # e.g. an integer longer than Python converts
+        raise FindingsError("(document)", f"not valid JSON ({exc})") from None
+    except RecursionError:  # belt and braces: the depth check should make this unreachable
+        raise FindingsError("(document)", "JSON nested too deeply") from None
+    if _has_non_finite(value):  # a NaN in a list, or the whole document
+        raise FindingsError("(document)", "NaN and Infinity are not finite numbers")
+    return value
