@@ -289,3 +289,57 @@ def test_diary_red_flag_shows_safety_net_and_retriages(
         json={"day": today, "pain": 11, "function": 1, "medicine_use": "as_usual"},
     )
     assert bad.status_code == 422
+
+
+def test_failures_raise_the_case_and_never_reassure(
+    make_client: Callable[..., Client], seeded_url: str, dave: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import telespine.care
+    from telespine.web import clinical_care
+
+    def broken(*_: object, **__: object) -> None:
+        raise RuntimeError("pipeline down")
+
+    bob = login(make_client, seeded_url, "bob")
+    case = case_of(dave, "Bob Baker")
+    token = csrf_from(bob.get(f"/care/cases/{case}").text)
+    monkeypatch.setattr(telespine.care, "screen_message", broken)
+    r = bob.post(f"/care/cases/{case}/messages", data={"body": "Just a quick question.", "csrf_token": token})
+    assert 'id="safety"' in r.text  # a failed screening is never read as "no flag"
+    chart = dave.get(f"/care/cases/{case}").text
+    assert "Screening failed: read this message yourself." in chart and "Raised" in chart
+    monkeypatch.undo()
+    monkeypatch.setattr(telespine.care, "evaluate_case", broken)
+    api = bearer(make_client, seeded_url, "bob")
+    today = dt.datetime.now(dt.UTC).date().isoformat()
+    entry = {
+        "day": today,
+        "pain": 2,
+        "function": 8,
+        "medicine_use": "none",
+        "red_flag_check": dict.fromkeys(CHECK, "no"),
+    }
+    assert api.post(f"/api/v1/cases/{case}/diary", json=entry).status_code == 201
+    assert "Follow-up rules could not run" in dave.get(f"/care/cases/{case}").text
+    monkeypatch.undo()
+    monkeypatch.setattr(clinical_care, "diary_questions", broken)
+    r = bob.post(
+        f"/care/cases/{case}/diary",
+        data={"pain": "2", "function": "8", "medicine_use": "none", "csrf_token": token},
+    )
+    assert r.status_code == 200 and 'id="safety"' in r.text and "Thank you" not in r.text
+    assert api.post(f"/api/v1/cases/{case}/diary", json=entry).status_code == 503
+    assert "A diary entry could not be checked" in dave.get(f"/care/cases/{case}").text
+
+
+def test_visit_request_api_keeps_mode_and_times(
+    make_client: Callable[..., Client], seeded_url: str, dave: Client
+) -> None:
+    carol = bearer(make_client, seeded_url, "carol")
+    sam = case_of(dave, "Sam Carter")
+    r = carol.post(
+        f"/api/v1/cases/{sam}/visit-requests", json={"mode": "video", "preferred_times": "after school"}
+    )
+    assert r.status_code == 201 and r.json()["mode"] == "video"
+    assert "video, preferred times: after school" in dave.get(f"/care/cases/{sam}").text
+    assert carol.post(f"/api/v1/cases/{sam}/visit-requests", json={"mode": "fax"}).status_code == 422

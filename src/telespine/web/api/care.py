@@ -24,7 +24,7 @@ from telespine.web.policy import (
 )
 
 ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": ErrorOut} for code in (400, 401, 403, 404, 409, 413, 422, 429)
+    code: {"model": ErrorOut} for code in (400, 401, 403, 404, 409, 413, 422, 429, 503)
 }
 router = APIRouter(prefix="/api/v1", responses=ERRORS, tags=["care"])
 
@@ -118,6 +118,18 @@ class DiaryIn(_In):
     medicine_use: Literal["none", "less_than_usual", "as_usual", "more_than_usual"]
     red_flag_check: dict[str, Literal["yes", "no", "unknown"]] = {}
     note: str | None = Field(default=None, max_length=4000)
+
+
+class VisitRequestIn(_In):
+    mode: Literal["video", "phone", "message"]
+    preferred_times: str = Field(default="", max_length=500)
+
+
+class VisitRequestOut(BaseModel):
+    id: str
+    status: str
+    mode: str
+    preferred_times: str
 
 
 class DiaryOut(BaseModel):
@@ -264,6 +276,13 @@ def diary(body: DiaryIn, case: PatientCase, user: RequiredUser, db: DbDep) -> Di
         entry = clinical_care.diary_entry(body.model_dump())
     except clinical_care.DiaryProblem as exc:
         raise HTTPException(status_code=422, detail=f"Invalid diary entry: {exc}") from None
+    except clinical_care.ClinicalFailure:
+        repo_care.raise_case(db, case, "A diary entry could not be checked: contact the patient.")
+        db.commit()
+        raise HTTPException(
+            status_code=503,
+            detail="Your entry could not be checked. If you have a warning sign, call the emergency number.",
+        ) from None
     row, follow = repo_care.add_diary_entry(db, case, user, entry)
     repo.audit(
         db,
@@ -283,4 +302,26 @@ def diary(body: DiaryIn, case: PatientCase, user: RequiredUser, db: DbDep) -> Di
         escalations=[e.rule_id for e in follow.escalations],
         disposition=latest.disposition,
         safety_net=signs,
+    )
+
+
+@router.post(
+    "/cases/{case_id}/visit-requests", response_model=VisitRequestOut, status_code=201, dependencies=[CsrfDep]
+)
+def visit_request(body: VisitRequestIn, case: PatientCase, user: RequiredUser, db: DbDep) -> VisitRequestOut:
+    """Ask for a video, phone or message visit with preferred times."""
+    visit = repo_care.request_visit(
+        db, assessment=case.assessment, by=user, mode=body.mode, preferred_times=body.preferred_times
+    )
+    repo.audit(
+        db,
+        actor=user,
+        action="create",
+        object_type="visit_request",
+        object_id=visit.id,
+        profile_id=case.profile_id,
+    )
+    db.commit()
+    return VisitRequestOut(
+        id=visit.id, status=visit.status, mode=body.mode, preferred_times=body.preferred_times
     )

@@ -457,6 +457,11 @@ async def diary(request: Request, case: PatientCase, user: RequiredUser, db: DbD
         entry = clinical_care.diary_entry(doc)
     except clinical_care.DiaryProblem as exc:
         raise HTTPException(status_code=422, detail=f"Please check the diary entry: {exc}") from None
+    except clinical_care.ClinicalFailure:
+        # The check itself is broken: never a calm "saved"; a clinician must look, the patient gets the net.
+        repo_care.raise_case(db, case, "A diary entry could not be checked: contact the patient.")
+        db.commit()
+        return _redirect(f"/care/cases/{case.id}?alert=diary#safety")
     row, follow = repo_care.add_diary_entry(db, case, user, entry)
     _audit(db, user, "create", "diary_entry", row.id, case)
     db.commit()
