@@ -144,3 +144,31 @@ def test_smtp_failure_is_retried_later(clean_db: str) -> None:
             assert db.scalars(select(User)).first() is not None
     finally:
         engine.dispose()
+
+
+def test_worker_gives_every_assessment_a_case_and_runs_the_time_rules(clean_db: str) -> None:
+    from telespine.store.models_care import CareCase, EscalationRecord
+
+    _patients(clean_db, 1)
+    engine = make_engine(clean_db)
+    factory = make_sessionmaker(engine)
+    with factory() as db:  # an assessment saved before the care tables knew it
+        p = repo.create_user(db, username="late", password="x" * 12, role="patient")
+        repo.save_assessment(
+            db, profile=repo.ensure_self_profile(db, p), by=p, findings=CALM, result=triage(CALM)
+        )
+        db.commit()
+    settings = make_test_settings(clean_db, smtp_port=_free_port())
+    try:
+        at_6_weeks = START + dt.timedelta(weeks=6, hours=2)
+        r = run_once(factory, settings, now=at_6_weeks, worker="w")
+        assert r.evaluated == 2 and r.escalations >= 1
+        assert (
+            run_once(factory, settings, now=at_6_weeks + dt.timedelta(hours=1), worker="w").escalations == 0
+        )
+        with factory() as db:
+            assert len(db.scalars(select(CareCase)).all()) == 2
+            rules = db.scalars(select(EscalationRecord.rule_id)).all()
+            assert "care.no_improvement_6_weeks" in rules  # no diary at all: too little data is flagged
+    finally:
+        engine.dispose()

@@ -57,6 +57,8 @@ def run_followups(db: Session, now: dt.datetime) -> tuple[int, int]:
     """evaluate_case for every open case (idempotent by escalation key); (cases, new escalations)."""
     from telespine.store import repo_care
 
+    repo_care.sync_all_cases(db)
+    db.commit()
     cases = repo_care.open_cases(db)
     new = 0
     for case in cases:

@@ -81,6 +81,20 @@ def sync_clinic_cases(db: Session, clinic_id: str) -> None:
         db.flush()
 
 
+def sync_all_cases(db: Session) -> int:
+    """Give every assessment a case (the worker's rules must see assessments nobody opened yet)."""
+    missing = db.scalars(
+        select(Assessment)
+        .outerjoin(CareCase, CareCase.assessment_id == Assessment.id)
+        .where(CareCase.id.is_(None))
+        .options(selectinload(Assessment.profile))
+    ).all()
+    for assessment in missing:
+        ensure_case(db, assessment)
+    db.flush()
+    return len(missing)
+
+
 def get_case(db: Session, case_id: str) -> CareCase | None:
     return db.scalar(
         select(CareCase)
