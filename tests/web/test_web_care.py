@@ -343,3 +343,23 @@ def test_visit_request_api_keeps_mode_and_times(
     assert r.status_code == 201 and r.json()["mode"] == "video"
     assert "video, preferred times: after school" in dave.get(f"/care/cases/{sam}").text
     assert carol.post(f"/api/v1/cases/{sam}/visit-requests", json={"mode": "fax"}).status_code == 422
+
+
+@pytest.mark.parametrize("who", ["alice", "carol"])
+def test_patient_follow_up_page_reads_at_grade_8_or_lower(
+    make_client: Callable[..., Client], seeded_url: str, who: str
+) -> None:
+    import html
+
+    from telespine.content.readability import reading_grade
+
+    client = login(make_client, seeded_url, who)
+    case = re.findall(r"/care/cases/(\w+)", client.get("/care").text)[0]
+    page = client.get(f"/care/cases/{case}?alert=diary").text  # with the safety-net panel
+    main = page[page.index("<main") : page.index("</main>")]
+    main = re.sub(r"<table.*?</table>", " ", main, flags=re.S)  # numbers and dates, not prose
+    text = re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", main)))
+    assert "warning sign" in text and len(text) > 800
+    assert reading_grade(text) <= 8
+    if who == "carol":
+        assert "your child" in text.lower() and "aspirin" not in text.lower()
