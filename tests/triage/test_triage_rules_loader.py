@@ -123,7 +123,7 @@ def test_rejects_unknown_operator(rules_copy: Path) -> None:
 
 
 def test_operator_set_is_closed() -> None:
-    assert OPERATORS == ("is_true", "equals", "in", "gte", "gt", "lt", "all", "any", "at_least")
+    assert OPERATORS == ("is_true", "is_false", "equals", "in", "gte", "gt", "lt", "all", "any", "at_least")
 
 
 def test_rejects_reads_that_differ_from_the_condition(rules_copy: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from dataclasses import dataclass
 from enum import StrEnum
@@ -14,8 +15,16 @@ from rich.console import Console
 from rich.panel import Panel
 from rich.text import Text
 
-from telespine.triage import FindingsError, RuleSet, load_ruleset, safety_net, validate_findings
-from telespine.triage.engine import ENGINE_FAILURE, evaluate
+from telespine.triage import (
+    FindingsError,
+    RuleSet,
+    load_ruleset,
+    loads_findings,
+    safety_net,
+    validate_findings,
+)
+from telespine.triage.emergency import DEFAULT_EMERGENCY_NUMBER, EMERGENCY_NUMBER_ENV
+from telespine.triage.engine import evaluate, safety_net_message
 from telespine.triage.types import Audience, Disposition, TriageResult
 
 EXIT_INVALID = 2
@@ -37,28 +46,48 @@ class OutputFormat(StrEnum):
     text = "text"
 
 
+NO_ID: Any = object()  # the input had no "id" key (an explicit null id is echoed back as null)
+
+
 @dataclass
 class Item:
-    """One input document: where it came from, its optional id and the raw findings."""
+    """One input document: where it came from, its id (NO_ID when none was given) and the raw findings."""
 
     where: str
     id: Any
     doc: object
 
 
+def emergency_number() -> str:
+    """The emergency number to show: TELESPINE_EMERGENCY_NUMBER, default 911."""
+    return os.environ.get(EMERGENCY_NUMBER_ENV, "").strip() or DEFAULT_EMERGENCY_NUMBER
+
+
 class InputError(Exception):
     """Input that is not a findings document; the message names the line and field."""
 
 
+def _syntax_only(exc: FindingsError) -> bool:
+    """True when the JSON itself is malformed (so the text may be JSON lines instead)."""
+    return exc.problem.startswith("not valid JSON")
+
+
 def parse_input(text: str) -> list[Item]:
-    """One JSON object, or JSON lines of findings or of {"id": ..., "findings": {...}}."""
+    """One JSON object, or JSON lines of findings or of {"id": ..., "findings": {...}}.
+
+    Parsing is strict (telespine.triage.loads_findings): a duplicate key, deep nesting or a
+    non-finite number is an input error, never silently resolved; a UTF-8 BOM is accepted.
+    """
+    text = text.removeprefix("\ufeff")
     stripped = text.strip()
     if not stripped:
         raise InputError("input: empty; expected a JSON object or JSON lines")
+    whole: object = None
     try:
-        whole = json.loads(stripped)
-    except json.JSONDecodeError:
-        whole = None
+        whole = loads_findings(stripped)
+    except FindingsError as exc:
+        if not _syntax_only(exc):  # valid JSON with a duplicate key, too deep, NaN...: say so
+            raise InputError(f"input: {exc.field}: {exc.problem}") from None
     if isinstance(whole, dict):
         return [_item("input", whole)]
     items: list[Item] = []
@@ -67,9 +96,9 @@ def parse_input(text: str) -> list[Item]:
             continue
         where = f"line {number}"
         try:
-            value = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise InputError(f"{where}: not valid JSON ({exc.msg} at column {exc.colno})") from None
+            value = loads_findings(line)
+        except FindingsError as exc:
+            raise InputError(f"{where}: {exc.field}: {exc.problem}") from None
         items.append(_item(where, value))
     return items
 
@@ -79,33 +108,36 @@ def _item(where: str, value: object) -> Item:
         extra = sorted(set(value) - {"id", "findings"})
         if extra:
             raise InputError(f"{where}: {extra[0]}: unknown key (a wrapper holds only id and findings)")
-        return Item(where, value.get("id"), value["findings"])
-    return Item(where, None, value)
+        return Item(where, value.get("id", NO_ID), value["findings"])
+    return Item(where, NO_ID, value)
 
 
-def result_json(result: TriageResult, item_id: Any = None) -> dict[str, Any]:
-    """The JSON object printed for one result (with its input id when given)."""
-    out: dict[str, Any] = {"id": item_id} if item_id is not None else {}
+def result_json(result: TriageResult, item_id: Any = NO_ID) -> dict[str, Any]:
+    """The JSON object printed for one result (with its input id, even null, when one was given)."""
+    out: dict[str, Any] = {} if item_id is NO_ID else {"id": item_id}
     out.update(result.model_dump(mode="json"))
     return out
 
 
 def render_result(console: Console, result: TriageResult, audience: Audience | None = None,
-                  questions: dict[str, str] | None = None) -> None:
+                  questions: dict[str, str] | None = None, number: str | None = None) -> None:
     """Explain a result in plain language: what to do, by when, and why."""
     aud: Audience = audience or result.audience or "adult"
+    number = number or emergency_number()
     try:
         from telespine.triage.advice import load_advice
 
         advice = load_advice()
         item = advice.for_(result.disposition)
-        headline, what, by_when = item.headline.for_(aud), item.what.for_(aud), item.by_when.for_(aud)
-        footer = advice.safety_net_footer.for_(aud)
+        headline = item.headline.for_(aud, number)
+        what, by_when = item.what.for_(aud, number), item.by_when.for_(aud, number)
+        footer = advice.safety_net_footer.for_(aud, number)
     except Exception:  # advice text broken: still show the rule reasons, never nothing
-        headline, what, by_when, footer = result.disposition.value, "", "", ENGINE_FAILURE.reason
+        headline, what, by_when = result.disposition.value, "", ""
+        footer = safety_net_message(aud, number)
     body = Text()
     if result.safety_net:
-        body.append(ENGINE_FAILURE.reason + "\n\n", style="bold")
+        body.append(safety_net_message(result.audience or audience, number) + "\n\n", style="bold")
     else:
         if what:
             body.append("What to do: ", style="bold")
@@ -197,8 +229,8 @@ def _run_triage(text: str, fmt: OutputFormat, console: Console) -> int:
         if fmt is OutputFormat.json:
             out.write(json.dumps(result_json(result, item.id)) + "\n")
         else:
-            if item.id is not None:
-                console.print(f"[bold]{item.id}[/bold]")
+            if item.id is not NO_ID:
+                console.print(Text(str(item.id), style="bold"))
             aud = result.audience or "adult"
             render_result(console, result, aud, _question_texts(aud) if result.unresolved else None)
     out.flush()

@@ -8,6 +8,7 @@ from importlib import resources
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
+from telespine.triage.emergency import DEFAULT_EMERGENCY_NUMBER, hard_coded_number, with_emergency_number
 from telespine.triage.types import Audience, Disposition
 
 
@@ -21,9 +22,9 @@ class Wording(_Strict):
     adult: str = Field(min_length=1)
     pediatric: str = Field(min_length=1)
 
-    def for_(self, audience: Audience) -> str:
-        """The text for this audience."""
-        return self.adult if audience == "adult" else self.pediatric
+    def for_(self, audience: Audience, emergency_number: str = DEFAULT_EMERGENCY_NUMBER) -> str:
+        """The text for this audience, with the configured emergency number filled in."""
+        return with_emergency_number(self.adult if audience == "adult" else self.pediatric, emergency_number)
 
 
 class DispositionAdvice(_Strict):
@@ -55,4 +56,12 @@ def load_advice() -> AdviceFile:
     missing = [d.value for d in Disposition if d not in advice.dispositions]
     if missing:
         raise ValueError(f"dispositions.yaml: missing {missing}")
+    wordings = [(f"{d.value}.{part}", getattr(item, part)) for d, item in advice.dispositions.items()
+                for part in ("headline", "what", "by_when")]
+    wordings.append(("safety_net_footer", advice.safety_net_footer))
+    for where, wording in wordings:
+        for text in (wording.adult, wording.pediatric):
+            number = hard_coded_number(text)
+            if number is not None:  # one configured number everywhere (never a list of countries' numbers)
+                raise ValueError(f"dispositions.yaml: {where}: write {{emergency_number}}, not {number!r}")
     return advice

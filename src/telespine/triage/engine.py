@@ -5,6 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from telespine.triage.emergency import (
+    DEFAULT_EMERGENCY_NUMBER,
+    EMERGENCY_NUMBER_PLACEHOLDER,
+    with_emergency_number,
+)
 from telespine.triage.findings import UNKNOWN, FindingsError, validate_findings
 from telespine.triage.rules import RuleSet, load_ruleset
 from telespine.triage.types import (
@@ -19,17 +24,17 @@ from telespine.triage.types import (
 ADULT_AGE = 18  # as telespine.triage.types.audience_for_age, inlined on the hot path
 
 # The safety-net text lives in code, not in the rule files: it must still work when those are broken.
+# Like every rule reason it names no number ("your emergency number"); the caller shows the number.
 ENGINE_FAILURE = FiredRule(
     id="safety.engine_failure",
     level=Disposition.EMERGENCY,
     title="We could not check your answers safely",
     reason=(
         "Something went wrong and we could not check your answers. To be safe, go to an emergency "
-        "department now or call your emergency number (911 in the US, 999 in the UK, 112 in the EU) "
-        "if you have any of these signs. Numbness around the groin or bottom. New trouble passing "
-        "urine or holding in urine or stool. New weakness or numbness in the legs. Pain after a "
-        "serious accident. Chest pain, trouble breathing or fainting. If you have none of these, "
-        "contact a doctor today."
+        "department now or call your emergency number if you have any of these signs. Numbness "
+        "around the groin or bottom. New trouble passing urine or holding in urine or stool. New "
+        "weakness or numbness in the legs. Pain after a serious accident. Chest pain, trouble "
+        "breathing or fainting. If you have none of these, contact a doctor today."
     ),
     rationale=(
         "The triage engine could not produce a result (rule set failed to load or evaluation raised). "
@@ -37,6 +42,33 @@ ENGINE_FAILURE = FiredRule(
     ),
     sources=["seed-004", "seed-000"],
 )
+
+# The same for a parent or carer (age under 18 known): signs in a child, no adult-only wording.
+ENGINE_FAILURE_PARENT = ENGINE_FAILURE.model_copy(
+    update={
+        "title": "We could not check your answers about your child safely",
+        "reason": (
+            "Something went wrong and we could not check your answers. To be safe, take your child "
+            "to an emergency department now or call your emergency number if your child has any of "
+            "these signs. Numbness around the groin or bottom. New trouble passing urine or holding "
+            "in urine or stool. New weakness or numbness in the legs. Pain after a bad fall or "
+            "accident. Chest pain, trouble breathing or fainting. If your child has none of these, "
+            "contact your child's doctor today."
+        ),
+    }
+)
+
+
+def engine_failure_rule(audience: Audience | None) -> FiredRule:
+    """The safety-net pseudo rule in the voice of the audience (adult when age is unknown)."""
+    return ENGINE_FAILURE_PARENT if audience == "pediatric" else ENGINE_FAILURE
+
+
+def safety_net_message(audience: Audience | None, emergency_number: str = DEFAULT_EMERGENCY_NUMBER) -> str:
+    """What a person or parent is told when the engine fails, with the emergency number to call."""
+    call = f"Your emergency number is {EMERGENCY_NUMBER_PLACEHOLDER}."
+    return with_emergency_number(f"{engine_failure_rule(audience).reason} {call}", emergency_number)
+
 
 _UNAVAILABLE = RulesetRef(version="unavailable", sha256="unavailable")
 
@@ -48,7 +80,11 @@ def evaluate(findings: Mapping[str, Any], ruleset: RuleSet | None = None) -> Tri
     if isinstance(age, bool) or not isinstance(age, int | float):
         raise TypeError("age_years must be a number")
     audience: Audience = "pediatric" if age < ADULT_AGE else "adult"
-    fired = [rule.fired for rule in rs.candidates(audience, findings) if rule.test(findings)]
+    if audience == "adult":
+        fired = [rule.fired for rule in rs.candidates(audience, findings) if rule.test(findings)]
+    else:  # a child's parent reads the result: every reason in the parent's voice
+        candidates = rs.candidates(audience, findings)
+        fired = [rule.fired_for(audience) for rule in candidates if rule.test(findings)]
     unresolved = [name for name, value in findings.items() if value == UNKNOWN]
     if unresolved:
         unresolved.sort()  # deterministic whatever the key order of the document
@@ -56,7 +92,7 @@ def evaluate(findings: Mapping[str, Any], ruleset: RuleSet | None = None) -> Tri
     if unresolved and level.level > Disposition.PROMPT.level:
         reach = rs.can_reach_prompt(audience)
         if any(name in reach for name in unresolved):
-            fired.append(rs.unresolved_unknown)
+            fired.append(rs.unresolved_unknown_for(audience))
             level = Disposition.PROMPT
     return _result(
         {
@@ -96,8 +132,9 @@ def safety_net(error: str, ruleset: RuleSet | None = None, age: object = None) -
     audience = (
         audience_for_age(age) if isinstance(age, int | float) and not isinstance(age, bool) else None
     )
-    return TriageResult(disposition=Disposition.EMERGENCY, audience=audience, rules=[ENGINE_FAILURE],
-                        unresolved=[], ruleset=ref, safety_net=True, error=error)
+    return TriageResult(disposition=Disposition.EMERGENCY, audience=audience,
+                        rules=[engine_failure_rule(audience)], unresolved=[], ruleset=ref,
+                        safety_net=True, error=error)
 
 
 def triage(doc: object, ruleset: RuleSet | None = None) -> TriageResult:

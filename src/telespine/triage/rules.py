@@ -1,8 +1,12 @@
 """Rules as data: the rule-file models, the strict loader and the compiler to closures.
 
-A rule's condition is a tree of a small closed set of operators (is_true, equals, in, gte, gt,
-lt, all, any, at_least). There is no expression language, no eval and no regex. Missing values
-are explicit: an absent finding, "unknown", "none" and "normal" never make a leaf true.
+A rule's condition is a tree of a small closed set of operators (is_true, is_false, equals, in,
+gte, gt, lt, all, any, at_least). There is no expression language, no eval and no regex. Missing values
+are explicit: an absent finding, "unknown", "none" and "normal" never make a leaf true, except that
+is_false is true for an absent or false flag (never for "unknown").
+
+ruleset.yaml is also the manifest: it lists the rule files and every rule id with its level, and
+the loader refuses a rule set that differs from it (a lost file or rule must never reassure).
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError
 
+from telespine.triage.emergency import hard_coded_number
 from telespine.triage.findings import ABSENCE_VALUES, UNKNOWN, finding_specs
 from telespine.triage.types import Audience, Disposition, FiredRule, RulesetRef
 
@@ -59,6 +64,12 @@ class IsTrue(_Strict):
     """A flag finding is true."""
 
     is_true: str
+
+
+class IsFalse(_Strict):
+    """A flag finding is absent or false ("unknown" is not false: the leaf is then false too)."""
+
+    is_false: str
 
 
 class Equals(_Strict):
@@ -114,7 +125,7 @@ class AtLeast(_Strict):
     at_least: _AtLeastArgs
 
 
-OPERATORS = ("is_true", "equals", "in", "gte", "gt", "lt", "all", "any", "at_least")
+OPERATORS = ("is_true", "is_false", "equals", "in", "gte", "gt", "lt", "all", "any", "at_least")
 
 
 def _operator_of(value: Any) -> str | None:
@@ -128,12 +139,13 @@ def _operator_of(value: Any) -> str | None:
 
 
 _TAGS: dict[type[BaseModel], str] = {
-    IsTrue: "is_true", Equals: "equals", In: "in", Gte: "gte", Gt: "gt", Lt: "lt",
+    IsTrue: "is_true", IsFalse: "is_false", Equals: "equals", In: "in", Gte: "gte", Gt: "gt", Lt: "lt",
     All: "all", AnyOf: "any", AtLeast: "at_least",
 }
 
 Condition = Annotated[
     Annotated[IsTrue, Tag("is_true")]
+    | Annotated[IsFalse, Tag("is_false")]
     | Annotated[Equals, Tag("equals")]
     | Annotated[In, Tag("in")]
     | Annotated[Gte, Tag("gte")]
@@ -157,16 +169,23 @@ for _model in (All, AnyOf, _AtLeastArgs):
 # ---- rule files --------------------------------------------------------------------------
 
 
+# A rule sends the person somewhere in person; telemedicine is what is left when no rule fires.
+RuleLevel = Literal["emergency", "urgent", "prompt", "routine"]
+RULE_LEVELS: tuple[RuleLevel, ...] = ("emergency", "urgent", "prompt", "routine")
+
+
 class RuleSpec(_Strict):
     """One rule as written in a rule file."""
 
     id: str = Field(pattern=r"^(adult|child)\.[a-z][a-z0-9_]*$")
-    level: Disposition
+    level: RuleLevel
     audience: Literal["all", "pediatric"]
     title: str = Field(min_length=3)
     reads: list[str] = Field(min_length=1)
     when: Condition
     reason: str = Field(min_length=10)
+    # The reason told to a parent or carer; required for rules that also apply to children.
+    reason_parent: str | None = Field(default=None, min_length=10)
     rationale: str = Field(min_length=10)
     sources: list[str] = Field(min_length=1)
 
@@ -182,15 +201,18 @@ class PseudoRuleSpec(_Strict):
 
     title: str = Field(min_length=3)
     reason: str = Field(min_length=10)
+    reason_parent: str = Field(min_length=10)
     rationale: str = Field(min_length=10)
     sources: list[str] = Field(min_length=1)
 
 
 class RuleSetFile(_Strict):
-    """ruleset.yaml: the version of the whole rule set and the pseudo rules' texts."""
+    """ruleset.yaml: version, the manifest (files, rule ids per level) and the pseudo rules' texts."""
 
     version: str = Field(pattern=r"^\d+\.\d+\.\d+$")
     description: str
+    files: list[str] = Field(min_length=1)
+    rules: dict[RuleLevel, list[str]]
     unresolved_unknown: PseudoRuleSpec
 
 
@@ -212,10 +234,23 @@ class Rule:
     when: Any = field(repr=False)
     test: Test = field(repr=False, compare=False)
     fired: FiredRule = field(repr=False, compare=False)
+    # What a child's parent is told: reason_parent for adult.* rules, reason itself for child.* rules.
+    reason_parent: str = field(default="", repr=False)
+    fired_parent: FiredRule | None = field(default=None, repr=False, compare=False)
 
     def applies_to(self, audience: Audience) -> bool:
         """Pediatric rules apply under 18 only; the others apply to everyone."""
         return self.audience == "all" or audience == "pediatric"
+
+    def reason_for(self, audience: Audience) -> str:
+        """The reason in the voice of this audience (the person, or a child's parent)."""
+        return self.reason_parent if audience == "pediatric" else self.reason
+
+    def fired_for(self, audience: Audience) -> FiredRule:
+        """The fired-rule record for this audience (pediatric: the parent's wording)."""
+        if audience == "pediatric" and self.fired_parent is not None:
+            return self.fired_parent
+        return self.fired
 
 
 @dataclass(frozen=True, eq=False)  # identity equality/hash: a loaded rule set is a value object by version
@@ -227,6 +262,7 @@ class RuleSet:
     rules: list[Rule]
     unresolved_unknown: FiredRule
     directory: str
+    unresolved_unknown_parent: FiredRule = field(repr=False, compare=False)
     _by_id: dict[str, Rule] = field(repr=False, compare=False)
     _applicable: dict[str, tuple[Rule, ...]] = field(repr=False, compare=False)
     _reach: dict[str, frozenset[str]] = field(repr=False, compare=False)
@@ -262,6 +298,10 @@ class RuleSet:
         """Findings read by an emergency, urgent or prompt rule that applies to the age group."""
         return self._reach[audience]
 
+    def unresolved_unknown_for(self, audience: Audience) -> FiredRule:
+        """The unknown-answer pseudo rule in the voice of this audience."""
+        return self.unresolved_unknown_parent if audience == "pediatric" else self.unresolved_unknown
+
 
 def condition_reads(cond: Any) -> list[str]:
     """The findings a condition tree reads, in first-use order, each once."""
@@ -270,6 +310,8 @@ def condition_reads(cond: Any) -> list[str]:
     def walk(c: Any) -> None:
         if isinstance(c, IsTrue):
             names = [c.is_true]
+        elif isinstance(c, IsFalse):
+            names = [c.is_false]
         elif isinstance(c, Equals):
             names = [c.equals.finding]
         elif isinstance(c, In):
@@ -288,9 +330,12 @@ def condition_reads(cond: Any) -> list[str]:
 
 def leaves(cond: Any) -> list[Any]:
     """Every leaf (comparison) node of a condition tree, depth first."""
-    if isinstance(cond, IsTrue | Equals | In | Gte | Gt | Lt):
+    if isinstance(cond, LEAF_TYPES):
         return [cond]
     return [leaf for child in _children(cond) for leaf in leaves(child)]
+
+
+LEAF_TYPES = (IsTrue, IsFalse, Equals, In, Gte, Gt, Lt)
 
 
 def number_args(c: Gte | Gt | Lt) -> _NumberArgs:
@@ -341,6 +386,9 @@ def check_condition_types(cond: Any, where: str) -> None:
         if isinstance(c, IsTrue):
             if spec_of(c.is_true).kind != "flag":
                 raise RuleSetError(f"{where}: is_true needs a flag finding, {c.is_true!r} is not one")
+        elif isinstance(c, IsFalse):
+            if spec_of(c.is_false).kind != "flag":
+                raise RuleSetError(f"{where}: is_false needs a flag finding, {c.is_false!r} is not one")
         elif isinstance(c, Equals):
             check_values(c.equals.finding, [c.equals.value])
         elif isinstance(c, In):
@@ -364,6 +412,10 @@ def compile_condition(cond: Any) -> Test:
     if isinstance(cond, IsTrue):
         name = cond.is_true
         return lambda d: d.get(name) is True
+    if isinstance(cond, IsFalse):
+        name = cond.is_false
+        # absent or an explicit false only: "unknown" is not "no" (POLICY.md property 3)
+        return lambda d: d.get(name, False) is False
     if isinstance(cond, Equals):
         name, value = cond.equals.finding, cond.equals.value
         return lambda d: d.get(name) == value
@@ -422,7 +474,7 @@ MAYBE = None
 
 def partial_eval(cond: Any, d: Findings, open_findings: frozenset[str]) -> bool | None:
     """True/False when the answers so far decide the condition, None (maybe) otherwise."""
-    if isinstance(cond, IsTrue | Equals | In | Gte | Gt | Lt):
+    if isinstance(cond, LEAF_TYPES):
         name = condition_reads(cond)[0]
         if name in open_findings:
             return MAYBE
@@ -492,6 +544,14 @@ def _check_sources(sources: list[str], known: frozenset[str] | None, where: str)
             raise RuleSetError(f"{where}: unknown source key {key!r} (not in content/sources.yaml)")
 
 
+def _check_no_number(texts: dict[str, str | None], where: str) -> None:
+    """Reasons name no emergency number: callers show the one configured for the deployment."""
+    for name, text in texts.items():
+        number = hard_coded_number(text or "")
+        if number is not None:
+            raise RuleSetError(f"{where}: {name} writes the number {number!r}; say 'your emergency number'")
+
+
 def _build_rule(spec: RuleSpec, where: str, known: frozenset[str] | None) -> Rule:
     if (spec.audience == "pediatric") != spec.id.startswith("child."):
         raise RuleSetError(f"{where}: child.* rules and only they must have audience 'pediatric'")
@@ -504,26 +564,105 @@ def _build_rule(spec: RuleSpec, where: str, known: frozenset[str] | None) -> Rul
             f"{where}: 'reads' {sorted(spec.reads)} differs from what the condition reads {sorted(computed)}"
         )
     _check_sources(spec.sources, known, where)
-    fired = FiredRule(id=spec.id, level=spec.level, title=spec.title, reason=spec.reason,
+    _check_no_number({"title": spec.title, "reason": spec.reason, "reason_parent": spec.reason_parent}, where)
+    if spec.audience == "all" and spec.reason_parent is None:
+        raise RuleSetError(f"{where}: the rule also applies to children, so it needs reason_parent "
+                           "(the reason told to a parent or carer)")
+    if spec.audience == "pediatric" and spec.reason_parent is not None:
+        raise RuleSetError(f"{where}: a child.* rule's reason already addresses the parent; "
+                           "remove reason_parent")
+    level = Disposition(spec.level)
+    fired = FiredRule(id=spec.id, level=level, title=spec.title, reason=spec.reason,
                       rationale=spec.rationale, sources=list(spec.sources))
-    return Rule(id=spec.id, level=spec.level, audience=spec.audience, reads=list(spec.reads),
+    parent_reason = spec.reason_parent or spec.reason
+    fired_parent = fired.model_copy(update={"reason": parent_reason}) if spec.reason_parent else fired
+    return Rule(id=spec.id, level=level, audience=spec.audience, reads=list(spec.reads),
                 title=spec.title, reason=spec.reason, rationale=spec.rationale,
-                sources=list(spec.sources), when=spec.when, test=compile_condition(spec.when), fired=fired)
+                sources=list(spec.sources), when=spec.when, test=compile_condition(spec.when), fired=fired,
+                reason_parent=parent_reason, fired_parent=fired_parent)
+
+
+def _check_is_false(rules: list[Rule]) -> None:
+    """A rule that needs a flag to be false must not make that flag's presence less urgent.
+
+    So for every is_false: F in a rule of level L, a rule of level L or more urgent that applies
+    at least as widely must fire on is_true: F alone (e.g. adult.fever for adult.infection_risk).
+    """
+    for rule in rules:
+        for leaf in leaves(rule.when):
+            if not isinstance(leaf, IsFalse):
+                continue
+            name = leaf.is_false
+            covered = any(
+                isinstance(other.when, IsTrue) and other.when.is_true == name
+                and other.level.level <= rule.level.level
+                and (other.audience == "all" or rule.audience == "pediatric")
+                for other in rules
+            )
+            if not covered:
+                raise RuleSetError(
+                    f"rule {rule.id}: is_false: {name} needs a rule at least as urgent that fires on "
+                    f"is_true: {name} alone, or a present {name} could make the result less urgent"
+                )
+
+
+def _check_manifest(meta: RuleSetFile, rules: list[Rule]) -> None:
+    """The loaded rules must be exactly the manifest's ids, each at its declared level."""
+    declared: dict[str, RuleLevel] = {}
+    for level, ids in meta.rules.items():
+        for rule_id in ids:
+            if rule_id in declared:
+                raise RuleSetError(f"{RULESET_FILE}: rule {rule_id!r} is listed twice in the manifest")
+            declared[rule_id] = level
+    missing_levels = [lvl for lvl in RULE_LEVELS if lvl not in meta.rules]
+    if missing_levels:
+        raise RuleSetError(f"{RULESET_FILE}: the manifest has no list for {missing_levels}")
+    loaded: dict[str, str] = {r.id: r.level.value for r in rules}
+    missing = sorted(set(declared) - set(loaded))
+    if missing:
+        raise RuleSetError(f"rules listed in {RULESET_FILE} are missing from the rule files: {missing}")
+    extra = sorted(set(loaded) - set(declared))
+    if extra:
+        raise RuleSetError(f"rules not listed in the {RULESET_FILE} manifest: {extra}")
+    for rule_id, actual in loaded.items():
+        if declared[rule_id] != actual:
+            raise RuleSetError(
+                f"rule {rule_id}: level {actual!r} differs from {declared[rule_id]!r} in the manifest"
+            )
+
+
+def _rule_paths(directory: Path, meta: RuleSetFile) -> list[Path]:
+    """The declared rule files; any other entry in the folder is refused (e.g. adult.yml, x.json)."""
+    names = list(meta.files)
+    if len(set(names)) != len(names):
+        raise RuleSetError(f"{RULESET_FILE}: a rule file is listed twice")
+    for name in names:
+        if name == RULESET_FILE or Path(name).name != name or not name.endswith(".yaml"):
+            raise RuleSetError(f"{RULESET_FILE}: {name!r} is not a rule file name (<name>.yaml here)")
+    present = {p.name for p in directory.iterdir()}
+    missing = [n for n in names if n not in present or not (directory / n).is_file()]
+    if missing:
+        raise RuleSetError(f"{directory}: declared rule files are missing: {missing}")
+    unknown = sorted(present - set(names) - {RULESET_FILE})
+    if unknown:
+        raise RuleSetError(f"{directory}: files not declared in {RULESET_FILE}: {unknown}")
+    return [directory / n for n in sorted(names)]
 
 
 def _load(directory: Path) -> RuleSet:
     meta_path = directory / RULESET_FILE
     if not meta_path.is_file():
         raise RuleSetError(f"{directory}: {RULESET_FILE} is missing")
-    rule_paths = sorted(p for p in directory.glob("*.yaml") if p.name != RULESET_FILE)
-    if not rule_paths:
-        raise RuleSetError(f"{directory}: no rule files")
     known = _source_keys()
     try:
         meta = RuleSetFile.model_validate(_read_yaml(meta_path))
     except ValidationError as exc:
         raise RuleSetError(f"{RULESET_FILE}: {exc}") from exc
+    rule_paths = _rule_paths(directory, meta)
     _check_sources(meta.unresolved_unknown.sources, known, f"{RULESET_FILE}: unresolved_unknown")
+    u = meta.unresolved_unknown
+    _check_no_number({"title": u.title, "reason": u.reason, "reason_parent": u.reason_parent},
+                     f"{RULESET_FILE}: unresolved_unknown")
     rules: list[Rule] = []
     for path in rule_paths:
         try:
@@ -537,6 +676,8 @@ def _load(directory: Path) -> RuleSet:
         if rule.id in by_id:
             raise RuleSetError(f"duplicate rule id {rule.id!r}")
         by_id[rule.id] = rule
+    _check_manifest(meta, rules)
+    _check_is_false(rules)
     applicable: dict[str, tuple[Rule, ...]] = {}
     reach: dict[str, frozenset[str]] = {}
     masks: dict[str, dict[str, int]] = {}
@@ -557,7 +698,9 @@ def _load(directory: Path) -> RuleSet:
                            reason=u.reason, rationale=u.rationale, sources=list(u.sources))
     digest = ruleset_digest([meta_path, *rule_paths])
     return RuleSet(version=meta.version, sha256=digest, rules=rules,
-                   unresolved_unknown=unresolved, directory=str(directory), _by_id=by_id,
+                   unresolved_unknown=unresolved, directory=str(directory),
+                   unresolved_unknown_parent=unresolved.model_copy(update={"reason": u.reason_parent}),
+                   _by_id=by_id,
                    _applicable=applicable, _reach=reach, _masks=masks,
                    ref=RulesetRef(version=meta.version, sha256=digest))
 
