@@ -176,7 +176,7 @@ def test_bad_answers_are_asked_again(db_url: str, make_client: Callable[..., Cli
     assert r.status_code == 422 and "Please choose one of the answers." in r.text
     partial = {k: v for k, v in LOW_RISK.items() if k != "q3_walking"}
     r = client.post("/assess/plan/q/startback", data={"csrf_token": token, **partial})
-    assert r.status_code == 422 and "Please answer every question" in r.text
+    assert r.status_code == 422 and "Please answer each question" in r.text
     r = client.post(
         "/assess/plan/q/peg", data={"csrf_token": token, "pain": "11", "enjoyment": "1", "activity": "1"}
     )

@@ -336,7 +336,7 @@ async def questionnaire_save(request: Request, db: DbDep, ws: WebSessionDep, ins
         except (LookupError, clinical.ClinicalFailure):
             return _safety_net(request, ws, ctx.audience)
     if missing:
-        problem = "Please answer every question, or skip this questionnaire."
+        problem = "Please answer each question, or skip this set of questions."
         return _questionnaire(request, ws, ctx, instrument_id, responses, problem, frozenset(missing), 422)
     plan["questionnaires"][instrument_id] = {"responses": responses, "taken_at": now.isoformat()}
     _store(db, ws, ctx.draft, plan)
