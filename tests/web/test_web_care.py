@@ -357,9 +357,20 @@ def test_patient_follow_up_page_reads_at_grade_8_or_lower(
     case = re.findall(r"/care/cases/(\w+)", client.get("/care").text)[0]
     page = client.get(f"/care/cases/{case}?alert=diary").text  # with the safety-net panel
     main = page[page.index("<main") : page.index("</main>")]
-    main = re.sub(r"<table.*?</table>", " ", main, flags=re.S)  # numbers and dates, not prose
+    main = re.sub(r"<(table|select).*?</\1>", " ", main, flags=re.S)  # numbers, dates, zone names: not prose
     text = re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", main)))
     assert "warning sign" in text and len(text) > 800
     assert reading_grade(text) <= 8
     if who == "carol":
         assert "your child" in text.lower() and "aspirin" not in text.lower()
+
+
+def test_reminder_address_and_time_zone(make_client: Callable[..., Client], seeded_url: str) -> None:
+    bob = login(make_client, seeded_url, "bob")
+    case = re.findall(r"/care/cases/(\w+)", bob.get("/care").text)[0]
+    token = csrf_from(bob.get(f"/care/cases/{case}").text)
+    form = {"email": "bob@example.org", "reminders": "1", "timezone": "Pacific/Auckland", "csrf_token": token}
+    r = bob.post("/care/contact", data={**form, "case_id": case})
+    assert "Your reminder settings are saved." in r.text and 'value="Pacific/Auckland" selected' in r.text
+    assert 'value="bob@example.org"' in r.text
+    assert bob.post("/care/contact", data={**form, "timezone": "Mars/Olympus"}).status_code == 422

@@ -677,6 +677,17 @@ def set_contact(db: Session, user: User, email: str, reminders: bool = True) -> 
     db.flush()
 
 
+def set_timezone(db: Session, profile_ids: Sequence[str], timezone: str) -> None:
+    """The patient's time zone (an IANA name checked by the caller) for all their cases."""
+    if profile_ids:
+        db.execute(
+            update(CareCase)
+            .where(CareCase.profile_id.in_(profile_ids))
+            .values(timezone=timezone)
+            .execution_options(synchronize_session=False)
+        )
+
+
 def contact_of(db: Session, user_id: str) -> ContactAddress | None:
     return db.get(ContactAddress, user_id)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -69,6 +70,37 @@ def _audience(case: CareCase) -> str:
         if case.assessment.profile.is_child or (isinstance(age, int | float) and age < 18)
         else "adult"
     )
+
+
+# Time zones offered on the follow-up page (IANA names); reminders are sent by the local day.
+ZONES = (
+    "UTC",
+    "Europe/London",
+    "Europe/Dublin",
+    "Europe/Paris",
+    "Europe/Berlin",
+    "Europe/Madrid",
+    "Europe/Rome",
+    "America/New_York",
+    "America/Chicago",
+    "America/Denver",
+    "America/Los_Angeles",
+    "America/Toronto",
+    "America/Sao_Paulo",
+    "Africa/Johannesburg",
+    "Asia/Kolkata",
+    "Asia/Singapore",
+    "Asia/Tokyo",
+    "Australia/Sydney",
+    "Pacific/Auckland",
+)
+
+
+def _local_today(case: CareCase) -> dt.date:
+    try:
+        return dt.datetime.now(ZoneInfo(case.timezone)).date()
+    except (ZoneInfoNotFoundError, ValueError):
+        return dt.datetime.now(dt.UTC).date()
 
 
 def _audit(db: DbDep, user: User, action: str, object_type: str, object_id: str, case: CareCase) -> None:
@@ -229,7 +261,8 @@ def case_page(
         contact=contact,
         questions=questions,
         can_write=user.role in ("patient", "parent"),
-        today=dt.datetime.now(dt.UTC).date(),
+        today=_local_today(case),
+        zones=ZONES,
     )
     return _render(request, ws, "care_patient.html", ctx)
 
@@ -446,7 +479,7 @@ async def diary(request: Request, case: PatientCase, user: RequiredUser, db: DbD
     form = await request.form()
     answers = {k.removeprefix("rf_"): str(v) for k, v in form.items() if k.startswith("rf_")}
     doc = {
-        "day": str(form.get("day") or dt.datetime.now(dt.UTC).date().isoformat()),
+        "day": str(form.get("day") or _local_today(case).isoformat()),
         "pain": str(form.get("pain", "")),
         "function": str(form.get("function", "")),
         "medicine_use": str(form.get("medicine_use", "")),
@@ -479,10 +512,16 @@ def contact(
     email: Annotated[str, Form(min_length=3, max_length=254)],
     case_id: Annotated[str, Form(max_length=64)] = "",
     reminders: Annotated[str, Form(max_length=4)] = "",
+    timezone: Annotated[str, Form(max_length=64)] = "",
 ) -> Response:
     if user.role not in ("patient", "parent") or "@" not in email:
         raise HTTPException(status_code=422, detail="Give an e-mail address.")
+    if timezone and timezone not in ZONES:
+        raise HTTPException(status_code=422, detail="Choose a time zone from the list.")
     repo_care.set_contact(db, user, email, reminders == "1")
+    if timezone:
+        # Reminders and "today" in the diary follow the patient's own day.
+        repo_care.set_timezone(db, readable_profile_ids(db, user), timezone)
     repo.audit(db, actor=user, action="update", object_type="contact", object_id=user.id)
     db.commit()
     return _redirect(f"/care/cases/{case_id}?flash=contact" if case_id.isalnum() else "/care")
