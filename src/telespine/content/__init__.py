@@ -6,12 +6,15 @@ from pathlib import Path
 
 from telespine.triage.types import Audience
 
-from .loader import GUIDES_DIR, GuideError, UnknownGuideError, discover, load_guide, load_sources
+from .emergency import DEFAULT_EMERGENCY_NUMBER, EMERGENCY_PLACEHOLDER
+from .errors import GuideError, UnknownGuideError
+from .loader import GUIDES_DIR, discover, load_guide, load_sources
 from .model import Guide, RedFlag, Source
 from .render import (
     PAGE_TEMPLATE,
     SECTIONS_TEMPLATE,
     listed_sources,
+    references,
     render_html,
     render_html_sections,
     render_json,
@@ -31,6 +34,8 @@ def list_guides(guides_dir: Path | None = None) -> list[tuple[str, Audience]]:
 
 
 __all__ = [
+    "DEFAULT_EMERGENCY_NUMBER",
+    "EMERGENCY_PLACEHOLDER",
     "GUIDES_DIR",
     "PAGE_TEMPLATE",
     "SECTIONS_TEMPLATE",
@@ -47,6 +52,7 @@ __all__ = [
     "load_guide",
     "load_sources",
     "patient_text",
+    "references",
     "render_html",
     "render_html_sections",
     "render_json",

@@ -11,6 +11,9 @@ from pydantic import BaseModel, ValidationError
 
 from telespine.triage.types import Audience
 
+from .checks import check_guide
+from .emergency import DEFAULT_EMERGENCY_NUMBER
+from .errors import GuideError, UnknownGuideError
 from .model import Guide, SourceRegistry
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -18,27 +21,10 @@ GUIDES_DIR = PACKAGE_DIR / "guides"
 SOURCES_FILE = PACKAGE_DIR / "sources.yaml"
 AUDIENCES: tuple[Audience, ...] = get_args(Audience)
 M = TypeVar("M", bound=BaseModel)
-
-
-class GuideError(ValueError):
-    """A guide or source file that cannot be used; names the file and the offending key."""
-
-    def __init__(self, path: Path | str, problem: str, key: str | None = None) -> None:
-        self.path = str(path)
-        self.key = key
-        self.problem = problem
-        where = f" at {key}" if key else ""
-        super().__init__(f"{self.path}{where}: {problem}")
-
-
-class UnknownGuideError(LookupError):
-    """No guide for this condition or audience; carries the valid choices."""
-
-    def __init__(self, what: str, value: str, choices: list[str]) -> None:
-        self.what = what
-        self.value = value
-        self.choices = choices
-        super().__init__(f"unknown {what} {value!r}; choose one of: {', '.join(choices) or '(none)'}")
+__all__ = [
+    "GUIDES_DIR", "GuideError", "UnknownGuideError", "discover", "load_all", "load_guide", "load_guide_file",
+    "load_sources",
+]
 
 
 def _loc(loc: tuple[int | str, ...]) -> str:
@@ -106,7 +92,7 @@ def discover(guides_dir: Path | None = None) -> list[tuple[str, Audience]]:
 
 
 def load_guide_file(path: Path, sources: SourceRegistry | None = None) -> Guide:
-    """Load and check one guide file: schema, file name, and that every cited source exists."""
+    """Load and check one guide file as written (placeholders unfilled): schema, name, sources, safety."""
     guide = _parse(path, Guide)
     expected = f"{guide.condition}.{guide.audience}.yaml"
     if path.name != expected:
@@ -118,6 +104,7 @@ def load_guide_file(path: Path, sources: SourceRegistry | None = None) -> Guide:
                 raise GuideError(
                     path, f"unknown source {key!r} (add it to sources.yaml)", f"sections[{index}].sources"
                 )
+    check_guide(path, guide)
     return guide
 
 
@@ -126,8 +113,18 @@ def _load_cached(path: Path) -> Guide:
     return load_guide_file(path)
 
 
-def load_guide(condition: str, audience: str, guides_dir: Path | None = None) -> Guide:
-    """The guide for condition and audience; UnknownGuideError lists the valid choices."""
+@lru_cache(maxsize=64)
+def _filled_cached(path: Path, emergency_number: str) -> Guide:
+    return _load_cached(path).filled(emergency_number)
+
+
+def load_guide(
+    condition: str,
+    audience: str,
+    guides_dir: Path | None = None,
+    emergency_number: str = DEFAULT_EMERGENCY_NUMBER,
+) -> Guide:
+    """The checked guide with the emergency number filled in; UnknownGuideError lists valid choices."""
     folder = guides_dir or GUIDES_DIR
     available = discover(folder)
     conditions = sorted({c for c, _ in available})
@@ -136,9 +133,9 @@ def load_guide(condition: str, audience: str, guides_dir: Path | None = None) ->
     audiences: list[str] = [a for c, a in available if c == condition]
     if audience not in audiences:
         raise UnknownGuideError("audience", audience, audiences)
-    return _load_cached(_guide_path(folder, condition, audience).resolve())
+    return _filled_cached(_guide_path(folder, condition, audience).resolve(), emergency_number)
 
 
-def load_all(guides_dir: Path | None = None) -> list[Guide]:
-    """Every discovered guide, loaded and checked."""
-    return [load_guide(c, a, guides_dir) for c, a in discover(guides_dir)]
+def load_all(guides_dir: Path | None = None, emergency_number: str = DEFAULT_EMERGENCY_NUMBER) -> list[Guide]:
+    """Every discovered guide, loaded, checked and filled with the emergency number."""
+    return [load_guide(c, a, guides_dir, emergency_number) for c, a in discover(guides_dir)]

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
 from telespine.triage.types import Audience, Disposition
+
+from .emergency import DEFAULT_EMERGENCY_NUMBER, fill_all
 
 # A slug: lowercase words joined by single hyphens (checked by hand: no regex rule languages).
 Slug = Annotated[str, Field(min_length=1, max_length=60)]
@@ -156,6 +159,9 @@ class Guide(_Strict):
     emergency_line: Text
     actions: ActionTexts
     sections: list[Section] = Field(min_length=len(REQUIRED_SECTIONS))
+    # The guide as written in its file (texts still holding the emergency-number placeholder);
+    # None on that raw guide itself. Lets a filled guide be filled again with another number.
+    _raw: Guide | None = PrivateAttr(default=None)
 
     @model_validator(mode="after")
     def _check_sections(self) -> Guide:
@@ -176,6 +182,28 @@ class Guide(_Strict):
         if len(set(flag_ids)) != len(flag_ids):
             raise ValueError("red flag ids must be unique")
         return self
+
+    def filled(self, emergency_number: str = DEFAULT_EMERGENCY_NUMBER) -> Guide:
+        """This guide with every text's emergency-number placeholder replaced by emergency_number."""
+        raw = self._raw or self
+        guide = Guide.model_validate(fill_all(raw.model_dump(mode="json"), emergency_number))
+        guide._raw = raw
+        return guide
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Guide:
+        """A copy; a changed copy forgets the raw text, so filling it again cannot undo the change."""
+        copy = super().model_copy(update=update, deep=deep)
+        if update:
+            copy._raw = None
+        return copy
+
+    def __eq__(self, other: object) -> bool:
+        """Guides are equal when their fields are; the remembered raw text does not count."""
+        if not isinstance(other, Guide):
+            return NotImplemented
+        return self.__dict__ == other.__dict__
+
+    __hash__ = BaseModel.__hash__
 
     def section(self, section_id: str) -> Section:
         """The section with this id; KeyError when there is none."""
@@ -205,6 +233,7 @@ class Source(_Strict):
 
     title: Text
     publisher: Text
+    short: str | None = Field(default=None, min_length=1, max_length=40)  # for "Sources:" lines
     url: str | None = None
     year: int | None = Field(default=None, ge=1900, le=2100)
 
@@ -213,6 +242,11 @@ class Source(_Strict):
         if self.url is not None and not self.url.startswith("https://"):
             raise ValueError(f"url {self.url!r} must start with https://")
         return self
+
+    @property
+    def label(self) -> str:
+        """The short name shown under each section that cites this source."""
+        return self.short or self.title
 
 
 class SourceRegistry(_Strict):

@@ -14,6 +14,7 @@ from rich.text import Text
 
 from telespine.triage.types import Disposition
 
+from .emergency import DEFAULT_EMERGENCY_NUMBER
 from .loader import load_sources
 from .model import (
     ChecklistSection,
@@ -63,16 +64,38 @@ def references(guide: Guide) -> dict[str, Source]:
 
 
 def listed_sources(guide: Guide) -> list[Source]:
+    """The references of the guide's reference list ('sources' section), in its order."""
     registry = load_sources().sources
     return [registry[k] for k in guide.section("sources").sources]
 
 
+def listed_keys(guide: Guide) -> list[str]:
+    """The source keys of the guide's reference list, in its order."""
+    return list(guide.section("sources").sources)
+
+
+def section_citations(section: Section) -> list[str]:
+    """The short names of the sources one section cites ('' for the reference list itself)."""
+    if isinstance(section, SourcesSection):
+        return []
+    registry = load_sources().sources
+    return [registry[key].label for key in section.sources]
+
+
+def citation_line(section: Section) -> str:
+    """'Sources: A; B.' under a section, or '' for the reference list itself."""
+    labels = section_citations(section)
+    return f"Sources: {'; '.join(labels)}." if labels else ""
+
+
 def format_source(source: Source) -> str:
-    """One reference as a line of text."""
+    """One reference as a line of text, led by the short name the citation lines use."""
     parts = [source.title, source.publisher]
     if source.year:
         parts.append(str(source.year))
     line = ". ".join(parts) + "."
+    if source.short:
+        line = f"{source.short}: {line}"
     return f"{line} {source.url}" if source.url else line
 
 
@@ -109,13 +132,18 @@ def _md_section(guide: Guide, section: Section) -> list[str]:
         for src in listed_sources(guide):
             title = f"[{src.title}]({src.url})" if src.url else src.title
             year = f", {src.year}" if src.year else ""
-            out.append(f"- {title}. {src.publisher}{year}.")
+            short = f"**{src.short}**: " if src.short else ""
+            out.append(f"- {short}{title}. {src.publisher}{year}.")
         out.append("")
+    cite = citation_line(section)
+    if cite:
+        out += [f"_{cite}_", ""]
     return out
 
 
-def render_markdown(guide: Guide) -> str:
+def render_markdown(guide: Guide, emergency_number: str = DEFAULT_EMERGENCY_NUMBER) -> str:
     """The guide as Markdown, with the emergency line at the top and the bottom."""
+    guide = guide.filled(emergency_number)
     out = [f"# {guide.title}", "", f"> **{guide.emergency_line}**", ""]
     for section in guide.sections:
         out += _md_section(guide, section)
@@ -126,34 +154,39 @@ def render_markdown(guide: Guide) -> str:
 # --- JSON ---------------------------------------------------------------------------------
 
 
-def guide_document(guide: Guide) -> dict[str, Any]:
-    """The guide as a JSON-ready dict, with the cited sources resolved under `references`."""
+def guide_document(guide: Guide, emergency_number: str = DEFAULT_EMERGENCY_NUMBER) -> dict[str, Any]:
+    """The guide as a JSON-ready dict (each section keeps its `sources`), resolved under `references`."""
+    guide = guide.filled(emergency_number)
     doc = guide.model_dump(mode="json")
     refs = references(guide).items()
     doc["references"] = {k: s.model_dump(mode="json", exclude_none=True) for k, s in refs}
     return doc
 
 
-def render_json(guide: Guide) -> str:
+def render_json(guide: Guide, emergency_number: str = DEFAULT_EMERGENCY_NUMBER) -> str:
     """The guide as pretty-printed JSON."""
-    return json.dumps(guide_document(guide), indent=2, ensure_ascii=False) + "\n"
+    return json.dumps(guide_document(guide, emergency_number), indent=2, ensure_ascii=False) + "\n"
 
 
 # --- HTML ---------------------------------------------------------------------------------
 
 
-def render_html(guide: Guide) -> str:
+def render_html(guide: Guide, emergency_number: str = DEFAULT_EMERGENCY_NUMBER) -> str:
     """A standalone, accessible HTML page with no external resources."""
+    guide = guide.filled(emergency_number)
     template = _ENV.get_template(PAGE_TEMPLATE)
-    return template.render(guide=guide, listed_sources=listed_sources(guide))
+    return template.render(guide=guide, listed_sources=listed_sources(guide), references=references(guide))
 
 
-def render_html_sections(guide: Guide, level: int = 2) -> str:
+def render_html_sections(
+    guide: Guide, level: int = 2, emergency_number: str = DEFAULT_EMERGENCY_NUMBER
+) -> str:
     """Only the guide's sections (headings start at `level`), for embedding in another page."""
+    guide = guide.filled(emergency_number)
     template = _ENV.get_template(SECTIONS_TEMPLATE)
     module = template.make_module({})
     macro = getattr(module, "guide_sections")  # noqa: B009 -- Jinja modules are untyped
-    return str(macro(guide, listed_sources(guide), level))
+    return str(macro(guide, listed_sources(guide), level, references(guide)))
 
 
 # --- Terminal (Rich) ----------------------------------------------------------------------
@@ -199,11 +232,15 @@ def _rich_section(guide: Guide, section: Section) -> list[RenderableType]:
         if section.intro:
             out.append(Text(section.intro))
         out.append(_bullets([format_source(s) for s in listed_sources(guide)]))
+    cite = citation_line(section)
+    if cite:
+        out.append(Text(cite, style="dim italic"))
     return out
 
 
-def text_renderable(guide: Guide) -> RenderableType:
+def text_renderable(guide: Guide, emergency_number: str = DEFAULT_EMERGENCY_NUMBER) -> RenderableType:
     """The guide as a Rich renderable, for printing to a terminal."""
+    guide = guide.filled(emergency_number)
     emergency = Panel(Text(guide.emergency_line, style="bold"), border_style="bold red", title="Emergency")
     parts: list[RenderableType] = [Text(guide.title, style="bold"), emergency]
     for section in guide.sections:
@@ -212,9 +249,9 @@ def text_renderable(guide: Guide) -> RenderableType:
     return Group(*parts)
 
 
-def render_text(guide: Guide, width: int = 88) -> str:
+def render_text(guide: Guide, width: int = 88, emergency_number: str = DEFAULT_EMERGENCY_NUMBER) -> str:
     """The guide as plain terminal text (no colour codes)."""
     buffer = io.StringIO()
     console = Console(file=buffer, width=width, color_system=None, force_terminal=False, legacy_windows=False)
-    console.print(text_renderable(guide))
+    console.print(text_renderable(guide, emergency_number))
     return buffer.getvalue()

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict
 
 from telespine.triage.types import Audience
 
+from .emergency import DEFAULT_EMERGENCY_NUMBER
 from .loader import load_all
 from .model import Guide
 from .text import section_plain_text
@@ -83,9 +84,16 @@ def search_index(db: sqlite3.Connection, query: str, limit: int = 10) -> list[Se
     return hits
 
 
-def search_guides(query: str, guides_dir: Path | None = None, limit: int = 10) -> list[SearchHit]:
-    """Search every discovered guide; best hit first."""
-    db = build_index(load_all(guides_dir))
+def search_guides(
+    query: str,
+    guides_dir: Path | None = None,
+    limit: int = 10,
+    audience: Audience | None = None,
+    emergency_number: str = DEFAULT_EMERGENCY_NUMBER,
+) -> list[SearchHit]:
+    """Search every discovered guide (or only those for one audience); best hit first."""
+    guides = [g for g in load_all(guides_dir, emergency_number) if audience is None or g.audience == audience]
+    db = build_index(guides)
     try:
         return search_index(db, query, limit)
     finally:
