@@ -53,9 +53,13 @@ def pdf_text(data: bytes) -> str:
 
 def assess(client: Client, who: str = "self", age: str = "35", special: dict[str, str] | None = None) -> str:
     """Answer the triage questions (calm answers unless given) and return the CSRF token."""
-    special = special or {}
     token = csrf_from(client.get("/assess").text)
     client.post("/assess/start", data={"who": who, "csrf_token": token})
+    return finish(client, token, age, special or {})
+
+
+def finish(client: Client, token: str, age: str, special: dict[str, str]) -> str:
+    """Answer the questions still open (calm answers unless given)."""
     for _ in range(100):
         r = client.get("/assess/q")
         if "/assess/q" not in str(r.url):
@@ -280,3 +284,27 @@ def test_saving_stores_scores_with_time_and_plan_answers(
             assert not any("kidney" in (e.detail or "") for e in events)
     finally:
         engine.dispose()
+
+
+def test_routine_result_gets_a_plan_while_waiting(db_url: str, make_client: Callable[..., Client]) -> None:
+    client = make_client(db_url)
+    token = assess(client, special={"sex": "female", "pregnant": "yes"})
+    assert 'class="disposition routine"' in client.get("/assess/result").text
+    page = build_plan(client, token, {**dict.fromkeys(MEDICINE_FIELDS, "no"), "pregnancy": "trimester_2"}, {})
+    assert "ibuprofen" in page.text.lower() and IBUPROFEN_DOSE not in page.text  # pregnancy: avoid NSAIDs
+    assert 'class="card medicine avoid" id="medicine-ibuprofen"' in page.text
+
+
+def test_a_changed_age_drops_adult_questionnaires(db_url: str, make_client: Callable[..., Client]) -> None:
+    client = make_client(db_url)
+    token = assess(client)
+    client.post("/assess/plan/medicines", data={"csrf_token": token, **dict.fromkeys(MEDICINE_FIELDS, "no")})
+    client.post("/assess/plan/q/startback", data={"csrf_token": token, **HIGH_RISK})
+    assert "psychologically informed care" in client.get("/assess/program").text
+    # The person goes back and says the check is about a 12-year-old.
+    client.post("/assess/q", data={"question_id": "age_years", "answer": "12", "csrf_token": token})
+    finish(client, token, "12", {})
+    page = client.get("/assess/program")
+    assert page.status_code == 200 and "Your child's self-care plan" in page.text
+    assert "psychologically informed care" not in page.text and "STarT Back" not in page.text
+    assert "We could not finish" not in page.text

@@ -64,12 +64,15 @@ def _store(db: DbDep, ws: WebSession, draft: dict[str, Any], plan: dict[str, Any
     sessions.save_data(db, ws, {**ws.data, DRAFT: {**draft, "plan": plan}})
 
 
-def plan_answers_doc(plan: dict[str, Any]) -> dict[str, Any]:
-    """The draft as a PlanAnswers document (medicines, questionnaires with their times, choices)."""
+def plan_answers_doc(plan: dict[str, Any], asked: list[str]) -> dict[str, Any]:
+    """The draft as a PlanAnswers document (medicines, questionnaires with their times, choices).
+
+    Only questionnaires still asked count: after a changed age (a child now) or a switched-off
+    instrument, an earlier answer must not break the plan."""
     questionnaires = [
         {"instrument": iid, "responses": q["responses"], "taken_at": q["taken_at"]}
         for iid, q in plan.get("questionnaires", {}).items()
-        if isinstance(q, dict) and not q.get("skipped")
+        if iid in asked and isinstance(q, dict) and not q.get("skipped")
     ]
     return {
         "medicines": dict(plan.get("medicines", {})),
@@ -134,6 +137,10 @@ def _steps(ctx: _Context, enabled: frozenset[str] | None) -> list[tuple[str, str
     steps += [(i.id, f"/assess/plan/q/{i.id}") for i in clinical.plan_instruments(ctx.audience, enabled)]
     steps.append(("choices", "/assess/plan/choices"))
     return steps
+
+
+def _asked(ctx: _Context, enabled: frozenset[str] | None) -> list[str]:
+    return [i.id for i in clinical.plan_instruments(ctx.audience, enabled)]
 
 
 def _edit_links(ctx: _Context, enabled: frozenset[str] | None) -> list[tuple[str, str]]:
@@ -432,7 +439,7 @@ def program_page(request: Request, db: DbDep, ws: WebSessionDep) -> Response:
     plan_draft = _plan_draft(ctx.draft)
     enabled = clinical.enabled_instruments(request.app.state)
     try:
-        answers = clinical.parse_plan_answers(plan_answers_doc(plan_draft))
+        answers = clinical.parse_plan_answers(plan_answers_doc(plan_draft, _asked(ctx, enabled)))
         plan, ok = clinical.make_plan(ctx.findings, ctx.result, answers, ctx.audience, enabled)  # type: ignore[arg-type]
     except (clinical.InvalidPlanAnswers, clinical.ClinicalFailure):
         return _safety_net(request, ws, ctx.audience)
@@ -475,7 +482,7 @@ def program_download(request: Request, ws: WebSessionDep, fmt: str) -> Response:
         return stop or _redirect("/assess")
     enabled = clinical.enabled_instruments(request.app.state)
     try:
-        answers = clinical.parse_plan_answers(plan_answers_doc(_plan_draft(ctx.draft)))
+        answers = clinical.parse_plan_answers(plan_answers_doc(_plan_draft(ctx.draft), _asked(ctx, enabled)))
         plan, _ = clinical.make_plan(ctx.findings, ctx.result, answers, ctx.audience, enabled)  # type: ignore[arg-type]
     except (clinical.InvalidPlanAnswers, clinical.ClinicalFailure):
         plan, _ = clinical.make_plan(None, clinical.safety_net_result("plan"), None, ctx.audience, None)
@@ -496,7 +503,7 @@ def program_save(
         return stop or _redirect("/assess")
     plan_draft = _plan_draft(ctx.draft)
     enabled = clinical.enabled_instruments(request.app.state)
-    doc = plan_answers_doc(plan_draft)
+    doc = plan_answers_doc(plan_draft, _asked(ctx, enabled))
     try:
         answers = clinical.parse_plan_answers(doc)
         records = [
