@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from telespine.store.accounts import hash_password
@@ -94,7 +94,11 @@ def ensure_self_profile(db: Session, user: User) -> Profile:
 
 
 def _version_row(
-    assessment: Assessment, number: int, findings: dict[str, Any], result: TriageResult, by: User
+    assessment: Assessment,
+    number: int | ColumnElement[int],
+    findings: dict[str, Any],
+    result: TriageResult,
+    by: User,
 ) -> AssessmentVersion:
     return AssessmentVersion(
         assessment_id=assessment.id,
@@ -125,13 +129,23 @@ def save_assessment(
 def add_version(
     db: Session, *, assessment: Assessment, by: User, findings: dict[str, Any], result: TriageResult
 ) -> AssessmentVersion:
-    """A change to an assessment: always a new version, never an UPDATE of a saved one."""
-    last = db.scalar(
-        select(func.max(AssessmentVersion.version)).where(AssessmentVersion.assessment_id == assessment.id)
+    """A change to an assessment: always a new version, never an UPDATE of a saved one.
+
+    Concurrent changes of one assessment get consecutive numbers: PostgreSQL locks the assessment
+    row until commit, and the number is computed inside the INSERT itself, which SQLite (where
+    FOR UPDATE does nothing) runs under its single-writer lock. Reading the maximum first and
+    inserting later let parallel requests pick the same number (a 500 from the unique constraint).
+    """
+    db.execute(select(Assessment.id).where(Assessment.id == assessment.id).with_for_update())
+    next_number = (
+        select(func.coalesce(func.max(AssessmentVersion.version), 0) + 1)
+        .where(AssessmentVersion.assessment_id == assessment.id)
+        .scalar_subquery()
     )
-    row = _version_row(assessment, (last or 0) + 1, findings, result, by)
+    row = _version_row(assessment, next_number, findings, result, by)
     db.add(row)
     db.flush()
+    db.refresh(row, ["version"])
     db.refresh(assessment, ["versions"])
     return row
 

@@ -18,6 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from telespine.settings import Settings, get_settings
 from telespine.store.db import make_engine, make_sessionmaker
+from telespine.web.jsonbody import JsonBodyMiddleware
 from telespine.web.sessions import COOKIE_NAME, WebSession
 
 log = logging.getLogger("telespine.web")
@@ -156,7 +157,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> Response:
         if _is_api(request):
-            return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+            body: dict[str, Any] = {"detail": exc.detail}
+            errors = getattr(exc, "errors", None)
+            if errors is None and exc.status_code == 422:
+                errors = [{"field": "request", "problem": str(exc.detail)}]  # every 422 has the list
+            if errors is not None:
+                body["errors"] = errors
+            return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
         if exc.status_code == 401:
             return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
         return _error_page(request, exc.status_code, str(exc.detail))
@@ -227,6 +234,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(program_pages_router)
     app.include_router(care_pages_router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    json_checks: Any = JsonBodyMiddleware
+    app.add_middleware(json_checks)
     wrapped: Any = BodyLimitMiddleware
-    app.add_middleware(wrapped, max_bytes=settings.max_body_bytes)
+    app.add_middleware(wrapped, max_bytes=settings.max_body_bytes)  # added last: runs first
     return app

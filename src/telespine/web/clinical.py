@@ -26,6 +26,11 @@ _FALLBACK_RULE = FiredRule(
 )
 
 
+# Data texts name the emergency number only through this placeholder (the S7 decision); the web
+# fills in settings.emergency_number.
+EMERGENCY_PLACEHOLDER = "{emergency_number}"
+
+
 class ClinicalFailure(RuntimeError):
     """A domain package failed; the page must show the emergency safety net."""
 
@@ -81,6 +86,29 @@ def run_triage(doc: object) -> TriageResult:
     if not isinstance(result, TriageResult):
         return safety_net_result("triage returned no result")
     return result
+
+
+def parse_findings_json(raw: bytes) -> object:
+    """A findings body parsed strictly (triage's loads_findings: no duplicate keys, no deep nesting).
+
+    InvalidFindings names the problem; field "(document)" means the body is not a usable JSON document.
+    """
+    try:
+        from telespine.triage import FindingsError, loads_findings
+    except Exception as exc:  # the engine call that follows safety-nets; parse strictly here meanwhile
+        log.error("triage parser unavailable: %s", type(exc).__name__)
+        from telespine.web.jsonbody import JsonBodyProblem, strict_loads
+
+        try:
+            return strict_loads(raw)
+        except JsonBodyProblem as problem:
+            raise InvalidFindings(problem.field, problem.problem) from None
+        except (ValueError, UnicodeDecodeError):
+            raise InvalidFindings("(document)", "not valid JSON") from None
+    try:
+        return loads_findings(raw)
+    except FindingsError as exc:
+        raise InvalidFindings(str(exc.field), str(exc.problem)) from None
 
 
 def ruleset_ref() -> RulesetRef:
@@ -294,23 +322,28 @@ def guide_for(audience: str) -> Any | None:
         return None
 
 
-def advice_for(audience: str) -> dict[str, Any]:
-    """Per disposition: headline, what to do, by when and guide sections (triage's dispositions.yaml)."""
+def advice_for(audience: str, emergency_number: str | None = None) -> dict[str, Any]:
+    """Per disposition: headline, what to do, by when and guide sections (triage's dispositions.yaml).
+
+    Texts get the configured emergency number; without one they keep the {emergency_number}
+    placeholder, which the page templates fill in (telespine.web.templating), never a default.
+    """
     try:
         from telespine.triage.advice import load_advice
 
         data = load_advice()
         aud: Any = "pediatric" if audience == "pediatric" else "adult"
+        number = emergency_number or EMERGENCY_PLACEHOLDER
         out: dict[str, Any] = {
             d.value: {
-                "headline": data.for_(d).headline.for_(aud),
-                "what": data.for_(d).what.for_(aud),
-                "by_when": data.for_(d).by_when.for_(aud),
+                "headline": data.for_(d).headline.for_(aud, number),
+                "what": data.for_(d).what.for_(aud, number),
+                "by_when": data.for_(d).by_when.for_(aud, number),
                 "guide_sections": list(data.for_(d).guide_sections),
             }
             for d in Disposition
         }
-        out["footer"] = data.safety_net_footer.for_(aud)
+        out["footer"] = data.safety_net_footer.for_(aud, number)
         return out
     except Exception as exc:
         log.error("disposition advice unavailable: %s", type(exc).__name__)
@@ -556,4 +589,3 @@ def plan_file(plan: Any, fmt: str) -> bytes:
             datetime.now(UTC), plan.audience if plan.audience in ("adult", "pediatric") else "adult"
         )
         return render_pdf(fallback) if fmt == "pdf" else render_html(fallback).encode("utf-8")
-

@@ -19,6 +19,14 @@ CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
 
 
+class InvalidInput(HTTPException):
+    """A 422 that names the fields: the API answers {"detail": ..., "errors": [{field, problem}]}."""
+
+    def __init__(self, detail: str, errors: list[tuple[str, str]], status_code: int = 422) -> None:
+        super().__init__(status_code=status_code, detail=detail)
+        self.errors = [{"field": field, "problem": problem} for field, problem in errors]
+
+
 def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
@@ -97,7 +105,12 @@ async def csrf_protect(request: Request, ws: WebSessionDep) -> None:
         form = await request.form()
         value = form.get(CSRF_FIELD)
         sent = value if isinstance(value, str) else None
-    if ws.row is None or not sent or not hmac.compare_digest(sent, ws.csrf_token):
+    # Bytes, not str: compare_digest raises TypeError for non-ASCII str, and a token is ASCII hex.
+    if (
+        ws.row is None
+        or not sent
+        or not hmac.compare_digest(sent.encode("utf-8", "replace"), ws.csrf_token.encode("ascii"))
+    ):
         raise HTTPException(
             status_code=403,
             detail=(

@@ -35,7 +35,7 @@ def can_read_profile(user: User, profile: Profile) -> bool:
 
 def can_write_profile(user: User, profile: Profile) -> bool:
     """Only the account holder (or the parent, for a child) adds assessments and requests visits."""
-    return user.role in ("patient", "parent") and profile.owner_id == user.id
+    return can_save_assessments(user) and profile.owner_id == user.id
 
 
 def can_search_audit(user: User) -> bool:
@@ -44,6 +44,50 @@ def can_search_audit(user: User) -> bool:
 
 def can_manage_children(user: User) -> bool:
     return user.role == "parent"
+
+
+def can_save_assessments(user: User) -> bool:
+    """Patients and parents keep assessments; clinicians and admins never file one of their own."""
+    return user.role in ("patient", "parent")
+
+
+# A tele-visit fits only results that telemedicine can handle (audit S4): never an emergency,
+# urgent or prompt result, and never a safety net, whatever a hand-made request asks for.
+VISIT_DISPOSITIONS = frozenset({"telemedicine", "routine"})
+VISIT_REFUSED = (
+    "A tele-visit cannot be requested for this result: it needs care in person. "
+    "Follow the advice shown with the result."
+)
+
+
+def visit_fits(disposition: str, safety_net: bool) -> bool:
+    """True when a tele-visit may be requested for a result with this disposition."""
+    return not safety_net and disposition in VISIT_DISPOSITIONS
+
+
+def can_request_visit(user: User, assessment: Assessment) -> bool:
+    """The patient or parent, for an assessment whose latest result is telemedicine or routine."""
+    latest = assessment.latest
+    return can_write_profile(user, assessment.profile) and visit_fits(latest.disposition, latest.safety_net)
+
+
+def ensure_visit_allowed(user: User, assessment: Assessment) -> None:
+    """409 unless a tele-visit may be requested (callers have already checked write access)."""
+    if not can_request_visit(user, assessment):
+        raise HTTPException(status_code=409, detail=VISIT_REFUSED)
+
+
+def child_profile_for_check(db: Session, user: User) -> Profile:
+    """Where a check about a child is saved: a parent's child profile (made if there is none).
+
+    Never the adult's own record; other accounts are told to use a parent account.
+    """
+    if not can_manage_children(user):
+        raise HTTPException(
+            status_code=400, detail="To save a check about your child, sign in with a parent account."
+        )
+    children = [p for p in repo.profiles_of(db, user) if p.is_child]
+    return children[0] if children else repo.add_child(db, user, "My child")
 
 
 def readable_profile_ids(db: Session, user: User) -> list[str]:
@@ -66,7 +110,7 @@ def readable_assessments(db: Session, user: User) -> list[Assessment]:
 def load_profile_for_write(db: Session, user: User, profile_id: str | None) -> Profile:
     """The profile an assessment is saved to: the given one if the user may write it, else 404."""
     if profile_id is None:
-        if user.role not in ("patient", "parent"):
+        if not can_save_assessments(user):
             raise HTTPException(status_code=403, detail="Only patients and parents save assessments.")
         return repo.ensure_self_profile(db, user)
     profile = db.get(Profile, profile_id)
@@ -134,6 +178,13 @@ def get_writable_profile(profile_id: str, db: DbDep, user: RequiredUser) -> Prof
     if not can_write_profile(user, profile):
         raise HTTPException(status_code=403, detail="Only the patient or parent can add records here.")
     return profile
+
+
+def require_parent(user: RequiredUser) -> User:
+    """Dependency: a parent account (the only one that manages child profiles), else 403."""
+    if not can_manage_children(user):
+        raise HTTPException(status_code=403, detail="Only parent accounts manage child profiles.")
+    return user
 
 
 def require_admin(user: RequiredUser) -> User:
@@ -212,5 +263,6 @@ WritableAssessment = Annotated[Assessment, Depends(get_writable_assessment)]
 ReadableVisit = Annotated[VisitRequest, Depends(get_readable_visit)]
 AdminUser = Annotated[User, Depends(require_admin)]
 ClinicianUser = Annotated[User, Depends(require_clinician)]
+ParentUser = Annotated[User, Depends(require_parent)]
 ReadableProfile = Annotated[Profile, Depends(get_readable_profile)]
 WritableProfile = Annotated[Profile, Depends(get_writable_profile)]

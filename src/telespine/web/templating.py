@@ -9,6 +9,7 @@ from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 
 from telespine.settings import Settings
+from telespine.web.clinical import EMERGENCY_PLACEHOLDER
 
 HERE = Path(__file__).parent
 
@@ -26,6 +27,15 @@ def make_templates(settings: Settings) -> Jinja2Templates:
     env = templates.env
     env.autoescape = True
     env.globals["emergency_number"] = settings.emergency_number
+    number = settings.emergency_number
+
+    def finalize(value: Any) -> Any:
+        """Every printed text shows the configured emergency number, never the data placeholder."""
+        if isinstance(value, str) and EMERGENCY_PLACEHOLDER in value:
+            return value.replace(EMERGENCY_PLACEHOLDER, number)  # Markup.replace escapes the number
+        return value
+
+    env.finalize = finalize  # read when a template is compiled, so before the first render
     env.globals["disposition_labels"] = DISPOSITION_LABELS
     env.globals["is_development"] = settings.is_development
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response
+from sqlalchemy.exc import IntegrityError
 
 from telespine.store import repo
 from telespine.triage.types import TriageResult
@@ -29,12 +29,21 @@ from telespine.web.api.schemas import (
     VisitRead,
 )
 from telespine.web.auth import LoginRefused, authenticate
-from telespine.web.deps import CsrfDep, DbDep, RequiredUser, SettingsDep, WebSessionDep, remember
+from telespine.web.deps import (
+    CsrfDep,
+    DbDep,
+    InvalidInput,
+    RequiredUser,
+    SettingsDep,
+    WebSessionDep,
+    remember,
+)
 from telespine.web.policy import (
     AdminUser,
     ReadableAssessment,
     ReadableVisit,
     WritableAssessment,
+    ensure_visit_allowed,
     load_profile_for_write,
     readable_assessments,
 )
@@ -44,6 +53,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorOut},
     403: {"model": ErrorOut},
     404: {"model": ErrorOut},
+    409: {"model": ErrorOut},
     413: {"model": ErrorOut},
     422: {"model": ErrorOut},
     429: {"model": ErrorOut},
@@ -59,9 +69,8 @@ def ping() -> Ping:
 
 
 def _invalid(field: str, problem: str) -> HTTPException:
-    return HTTPException(
-        status_code=422,
-        detail=f"Invalid findings: {field or 'document'}: {problem}",
+    return InvalidInput(
+        f"Invalid findings: {field or 'document'}: {problem}", [(field or "findings", problem)]
     )
 
 
@@ -87,11 +96,14 @@ async def triage(request: Request) -> TriageResult:
     """Findings in, result out; stateless. Invalid findings get 422 naming the field."""
     if not request.headers.get("content-type", "").split(";")[0].strip().lower().endswith("json"):
         raise HTTPException(status_code=415, detail="Send the findings as application/json.")
-    raw = await request.body()
     try:
-        doc = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise HTTPException(status_code=400, detail="The body is not valid JSON.") from None
+        doc = clinical.parse_findings_json(await request.body())
+    except clinical.InvalidFindings as exc:
+        if exc.field == "(document)":  # not JSON, not UTF-8 or nested too deep: not a document at all
+            raise InvalidInput(
+                f"The body is not a valid JSON document: {exc.problem}", [("body", exc.problem)], 400
+            ) from None
+        raise _invalid(exc.field, exc.problem) from None  # e.g. a key given twice
     return _triage_or_422(doc)
 
 
@@ -172,7 +184,14 @@ def add_version(
 ) -> VersionRead:
     """A changed assessment is a new version; saved versions are never edited."""
     result = _triage_or_422(body.findings)
-    version = repo.add_version(db, assessment=assessment, by=user, findings=body.findings, result=result)
+    try:
+        version = repo.add_version(db, assessment=assessment, by=user, findings=body.findings, result=result)
+    except IntegrityError:
+        # Only if another process slipped in despite the row lock: the client may simply retry.
+        db.rollback()
+        raise HTTPException(
+            status_code=409, detail="Another change to this assessment was saved at the same time. Try again."
+        ) from None
     repo.audit(
         db,
         actor=user,
@@ -194,6 +213,8 @@ def add_version(
     tags=["visits"],
 )
 def request_visit(assessment: WritableAssessment, user: RequiredUser, db: DbDep) -> VisitRead:
+    """Ask for a tele-visit; 409 unless the latest result is telemedicine or routine."""
+    ensure_visit_allowed(user, assessment)
     visit = repo.request_visit(db, assessment=assessment, by=user)
     repo.audit(
         db,

@@ -20,13 +20,19 @@ from telespine.web import clinical, sessions
 from telespine.web.auth import LoginRefused, authenticate
 from telespine.web.deps import CsrfDep, DbDep, RequiredUser, SettingsDep, WebSessionDep, remember
 from telespine.web.policy import (
+    VISIT_REFUSED,
     AdminUser,
     ClinicianUser,
+    ParentUser,
     ReadableAssessment,
     WritableAssessment,
+    can_request_visit,
     can_write_profile,
+    child_profile_for_check,
+    ensure_visit_allowed,
     load_profile_for_write,
     readable_assessments,
+    visit_fits,
 )
 from telespine.web.sessions import WebSession
 
@@ -252,6 +258,7 @@ def assess_result(request: Request, db: DbDep, ws: WebSessionDep) -> Response:
             "profiles": profiles,
             "for_child": audience == "pediatric",
             "for_child_profile": draft.get("who") == "child",
+            "visit_allowed": visit_fits(result.disposition.value, result.safety_net),
             "last_question": draft["history"][-1] if draft["history"] else "",
         },
     )
@@ -287,17 +294,13 @@ def assess_save(
     if not draft["answers"]:
         return _redirect("/assess")
     findings, result = clinical.result_from_answers(draft["answers"])
+    if then == "visit" and not visit_fits(result.disposition.value, result.safety_net):
+        raise HTTPException(status_code=409, detail=VISIT_REFUSED)  # before saving anything
     if findings is None:
         findings = {"answers": draft["answers"]}  # the safety net is saved with what was answered
     if profile_id is None and draft.get("who") == "child":
         # A check about a child is never filed as the adult's own record.
-        if user.role != "parent":
-            raise HTTPException(
-                status_code=400,
-                detail="To save a check about your child, sign in with a parent account.",
-            )
-        children = [p for p in repo.profiles_of(db, user) if p.is_child]
-        profile_id = children[0].id if children else repo.add_child(db, user, "My child").id
+        profile_id = child_profile_for_check(db, user).id
     profile = load_profile_for_write(db, user, profile_id)
     if draft.get("saved_id"):
         assessment_id = str(draft["saved_id"])
@@ -318,6 +321,7 @@ def assess_save(
     if then == "visit":
         saved = repo.get_assessment(db, assessment_id)
         if saved is not None and can_write_profile(user, saved.profile):
+            ensure_visit_allowed(user, saved)
             visit = repo.request_visit(db, assessment=saved, by=user)
             repo.audit(
                 db,
@@ -358,7 +362,7 @@ def assessment_page(
             "assessment": assessment,
             "advice": clinical.advice_for(audience),
             "visits": repo.visits_for_assessment(db, assessment.id),
-            "can_write": can_write_profile(user, assessment.profile),
+            "can_visit": can_request_visit(user, assessment),
             "flash": FLASHES.get(flash or ""),
         },
     )
@@ -376,6 +380,7 @@ def assessment_plan(assessment: ReadableAssessment) -> Response:
 
 @router.post("/assessments/{assessment_id}/visit", dependencies=[CsrfDep])
 def assessment_visit(assessment: WritableAssessment, user: RequiredUser, db: DbDep) -> Response:
+    ensure_visit_allowed(user, assessment)
     visit = repo.request_visit(db, assessment=assessment, by=user)
     repo.audit(
         db,
@@ -415,10 +420,8 @@ def account(
 
 @router.post("/account/children", dependencies=[CsrfDep])
 def add_child(
-    user: RequiredUser, db: DbDep, child_name: Annotated[str, Form(min_length=1, max_length=200)]
+    user: ParentUser, db: DbDep, child_name: Annotated[str, Form(min_length=1, max_length=200)]
 ) -> Response:
-    if user.role != "parent":
-        raise HTTPException(status_code=403, detail="Only parent accounts manage child profiles.")
     child = repo.add_child(db, user, child_name.strip() or "My child")
     repo.audit(
         db, actor=user, action="create", object_type="profile", object_id=child.id, profile_id=child.id
