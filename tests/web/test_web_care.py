@@ -5,6 +5,7 @@ screened messages that raise the case and show the safety net, the diary with es
 from __future__ import annotations
 
 import datetime as dt
+import io
 import re
 import threading
 from collections.abc import Callable
@@ -13,6 +14,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from markupsafe import escape
+from pypdf import PdfReader
 
 from telespine.store.demo import demo_password
 from telespine.web.clinical_care import emergency_signs
@@ -179,6 +181,9 @@ def test_booking_visit_note_and_plan(
     assert "The visit is finished" in r.text and "Fever 38.2 two days" in r.text
     pdf = bob.get(f"/care/visits/{visit}/plan.pdf")
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    text = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.content)).pages)
+    assert "Warning signs" in text and "Age: 58" in text  # the program's plan for bob's findings
+    assert "GP today" in bob.get(f"/care/visits/{visit}").text  # the clinician's plan, shown to bob
     assert (
         bob.post(
             f"/care/visits/{visit}/note",

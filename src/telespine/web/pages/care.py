@@ -434,15 +434,23 @@ def visit_note(
 
 
 @router.get("/care/visits/{booking_id}/plan.pdf")
-def visit_plan(booking: ReadableBooking, db: DbDep) -> Response:
-    """The written plan after the visit (telespine.program); the safety-net plan if it cannot be built."""
+def visit_plan(request: Request, booking: ReadableBooking, db: DbDep) -> Response:
+    """The written plan after the visit: built by telespine.program from the latest version and the
+    plan answers the patient saved (the program pages' saved_plan); the safety-net plan on failure."""
+    from telespine.web.pages.program import saved_plan
+
     case = repo_care.get_case(db, booking.case_id)
     if case is None or booking.status != "finished":
         raise HTTPException(status_code=404, detail="Not found.")
-    latest = case.assessment.latest
-    result = TriageResult.model_validate(latest.result)
-    findings = latest.findings if "age_years" in latest.findings else None
-    data = clinical.written_plan_pdf(findings, result, _audience(case))
+    try:
+        plan, _ = saved_plan(request, db, case.assessment)
+        data = clinical.plan_file(plan, "pdf")
+    except Exception:  # never no plan: fall back to the plan from the findings alone (or the net)
+        latest = case.assessment.latest
+        findings = latest.findings if "age_years" in latest.findings else None
+        data = clinical.written_plan_pdf(
+            findings, TriageResult.model_validate(latest.result), _audience(case)
+        )
     return Response(
         data,
         media_type="application/pdf",
