@@ -172,3 +172,23 @@ def test_worker_gives_every_assessment_a_case_and_runs_the_time_rules(clean_db: 
             assert "care.no_improvement_6_weeks" in rules  # no diary at all: too little data is flagged
     finally:
         engine.dispose()
+
+
+def test_worker_command_once(clean_db: str, smtp: tuple[Inbox, int], monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from telespine.cli import app
+    from telespine.settings import get_settings
+
+    _patients(clean_db, 1)
+    _, port = smtp
+    monkeypatch.setenv("DATABASE_URL", clean_db)
+    monkeypatch.setenv("TELESPINE_ENV", "development")
+    monkeypatch.setenv("TELESPINE_SMTP_PORT", str(port))
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(app, ["worker", "--once"])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 0, result.output
+    assert "cases 1" in result.output and "failed 0" in result.output

@@ -299,7 +299,7 @@ def override(
 
 @router.post("/care/cases/{case_id}/acknowledge", dependencies=[CsrfDep])
 def acknowledge(case: ClinicianCase, user: RequiredUser, db: DbDep) -> Response:
-    repo_care.acknowledge(db, case, dt.datetime.now(dt.UTC).date())
+    repo_care.acknowledge(db, case, _local_today(case))
     _audit(db, user, "acknowledge", "case", case.id, case)
     db.commit()
     return _redirect(f"/care/cases/{case.id}?flash=ack")
