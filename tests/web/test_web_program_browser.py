@@ -270,3 +270,37 @@ def test_parent_of_a_child(page: Any, server: str) -> None:
     text = download_pdf_text(page)
     assert "aspirin" in text and "your child" in text.lower()
     assert IBUPROFEN_DOSE not in text and " mg " not in text
+
+
+def test_sign_up_and_save_the_plan(page: Any, server: str) -> None:
+    assess(page, server)
+    page.get_by_role("link", name="Build my plan").click()
+    answer_medicines_by_keyboard(page, {**dict.fromkeys(MEDICINE_FIELDS, "no"), "blood_thinners": "unknown"})
+    page.wait_for_url("**/assess/plan/q/startback")
+    skip(page)
+    page.wait_for_url("**/assess/plan/q/peg")
+    page.get_by_label(re.compile("your pain on average")).fill("6")
+    page.get_by_label(re.compile("enjoyment of life")).fill("5")
+    page.get_by_label(re.compile("general activity")).fill("7")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    for _ in range(2):
+        skip(page)
+    page.get_by_role("button", name="See my plan").click()
+    page.wait_for_url("**/assess/program")
+    page.get_by_role("link", name="create an account").click()
+    page.get_by_label("User name").fill("plan_pat")
+    page.get_by_label("Password").fill("walking helps my back")
+    page.get_by_role("button", name="Create account").click()
+    page.wait_for_url("**/assess/program")  # the answers were kept
+    page.get_by_role("button", name="Save my plan").click()
+    page.wait_for_url("**/assessments/*/program?flash=saved")
+    main = page.locator("main").inner_text()
+    assert "Your plan and your questionnaire scores are saved." in main
+    assert "We do not yet know how likely" in main  # STarT Back skipped: not assessed, never low
+    ibuprofen = page.locator("#medicine-ibuprofen").inner_text()
+    assert "Not sure about blood thinners" in ibuprofen and "mg" not in ibuprofen
+    assert "PEG" in main and "6 out of 10" in main
+    check_page(page, "program-saved")
+    text = download_pdf_text(page)
+    assert "We do not yet know how likely" in text and IBUPROFEN_DOSE not in text
