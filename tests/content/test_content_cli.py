@@ -106,3 +106,42 @@ def test_registered_in_the_real_cli() -> None:
 
     names = {c.name for c in app.registered_commands}
     assert "guide" in names
+
+
+def test_search_as_json(guide_app: typer.Typer) -> None:
+    code, out, _ = _run(guide_app, "--search", "numb legs", "--format", "json")
+    assert code == 0
+    doc = json.loads(out)
+    assert doc["query"] == "numb legs" and doc["audience"] is None
+    audiences = {hit["audience"] for hit in doc["hits"]}
+    assert audiences == {"adult", "pediatric"}
+    first = doc["hits"][0]
+    assert set(first) == {"condition", "audience", "section_id", "section_title", "snippet", "score"}
+    assert [h["score"] for h in doc["hits"]] == sorted((h["score"] for h in doc["hits"]), reverse=True)
+
+
+@pytest.mark.parametrize("audience", ["adult", "pediatric"])
+@pytest.mark.parametrize("fmt", ["text", "json"])
+def test_search_filters_by_audience(guide_app: typer.Typer, audience: str, fmt: str) -> None:
+    code, out, _ = _run(guide_app, "--search", "numb legs", "--audience", audience, "--format", fmt)
+    assert code == 0
+    other = "pediatric" if audience == "adult" else "adult"
+    if fmt == "json":
+        hits = json.loads(out)["hits"]
+        assert hits and {h["audience"] for h in hits} == {audience}
+    else:
+        assert f"back-pain ({audience}) #red-flags" in out and f"({other})" not in out
+
+
+def test_search_without_hits_as_json(guide_app: typer.Typer) -> None:
+    code, out, _ = _run(guide_app, "--search", "zyzzyva", "-f", "json")
+    assert code == 0 and json.loads(out)["hits"] == []
+
+
+@pytest.mark.parametrize(("args", "bad"), [
+    (["--search", "fever", "--format", "html"], "unknown search format 'html'"),
+    (["--search", "fever", "--audience", "elderly"], "unknown audience 'elderly'"),
+])
+def test_search_rejects_bad_options(guide_app: typer.Typer, args: list[str], bad: str) -> None:
+    code, out, err = _run(guide_app, *args)
+    assert code == 2 and bad in err and out == ""

@@ -74,3 +74,13 @@ def test_search_guides_public_api() -> None:
     hits = search_guides("school bag")
     assert hits and hits[0].audience == "pediatric"
     assert hits[0].section_title
+
+
+@pytest.mark.parametrize("audience", ["adult", "pediatric"])
+def test_search_guides_filters_by_audience(audience: str) -> None:
+    both = search_guides("fever")
+    only = search_guides("fever", audience=audience)  # type: ignore[arg-type]
+    assert {h.audience for h in both} == {"adult", "pediatric"}
+    assert only and {h.audience for h in only} == {audience}
+    mine = [h.section_id for h in both if h.audience == audience]
+    assert [h.section_id for h in only][: len(mine)] == mine  # same ranking, just the other audience left out
