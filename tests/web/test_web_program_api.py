@@ -178,3 +178,7 @@ def test_child_profiles_only_take_the_pain_score(api: Client) -> None:
         headers=carol,
     )
     assert r.status_code == 201
+    r = api.post(
+        f"/api/v1/profiles/{child['id']}/scores", json={"instrument": "nope", "responses": {}}, headers=carol
+    )
+    assert r.status_code == 422 and "instrument" in r.json()["detail"]

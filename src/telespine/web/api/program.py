@@ -119,6 +119,10 @@ def _score(request: Request, instrument_id: str, body: ScoreIn, audience: str | 
     try:
         return clinical.score_instrument(instrument_id, dict(body.responses), taken_at, enabled, audience)
     except LookupError:
+        if audience is not None:  # the id came in the body: name the field
+            raise HTTPException(
+                status_code=422, detail="Invalid request: instrument: unknown or switched off here"
+            ) from None
         raise HTTPException(status_code=404, detail="No such questionnaire.") from None
     except clinical.InvalidPlanAnswers as exc:
         raise HTTPException(status_code=422, detail=f"Invalid request: {exc.field}: {exc.problem}") from None
