@@ -308,3 +308,26 @@ def test_a_changed_age_drops_adult_questionnaires(db_url: str, make_client: Call
     assert page.status_code == 200 and "Your child's self-care plan" in page.text
     assert "psychologically informed care" not in page.text and "STarT Back" not in page.text
     assert "We could not finish" not in page.text
+
+
+def test_saved_plan_failure_shows_the_safety_net(
+    seeded_url: str, make_client: Callable[..., Client], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from telespine.store.demo import demo_password
+
+    client = make_client(seeded_url)
+    token = csrf_from(client.get("/login").text)
+    client.post("/login", data={"username": "alice", "password": demo_password("alice"), "csrf_token": token})
+    assessment_id = next(
+        a["id"] for a in client.get("/api/v1/assessments").json() if a["disposition"] == "telemedicine"
+    )
+    assert "Medicines for pain" in client.get(f"/assessments/{assessment_id}/program").text
+
+    def boom(*_: object, **__: object) -> None:
+        raise RuntimeError("medicine rules broken")
+
+    monkeypatch.setattr("telespine.program.plan.medicine_advice", boom)
+    page = client.get(f"/assessments/{assessment_id}/program")
+    assert "We could not finish the check" in page.text and "Medicines for pain" not in page.text
+    text = pdf_text(client.get(f"/api/v1/assessments/{assessment_id}/plan.pdf").content)
+    assert "We could not finish your assessment safely" in text
