@@ -400,6 +400,7 @@ def visit_page(
         {
             "booking": booking,
             "case": case,
+            "disposition": repo_care.effective_disposition(case, repo_care.latest_override(db, case)),
             "version": version,
             "note": note,
             "fields": repo_care.NOTE_FIELDS,
