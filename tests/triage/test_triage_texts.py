@@ -9,7 +9,7 @@ import pytest
 from telespine.content.readability import MAX_GRADE, reading_grade
 from telespine.triage import load_questionnaire, load_ruleset
 from telespine.triage.advice import load_advice
-from telespine.triage.engine import ENGINE_FAILURE
+from telespine.triage.engine import ENGINE_FAILURE, ENGINE_FAILURE_PARENT, safety_net_message
 from telespine.triage.types import Audience
 
 RS = load_ruleset()
@@ -19,14 +19,22 @@ ADVICE = load_advice()
 
 def _patient_texts() -> list[tuple[str, str]]:
     texts = [(r.id, r.reason) for r in RS.rules]
+    texts += [(r.id + ".parent", r.reason_parent) for r in RS.rules if r.audience == "all"]
     texts += [(r.id + ".title", r.title) for r in RS.rules]
     texts += [
         ("safety.unresolved_unknown", RS.unresolved_unknown.reason),
+        ("safety.unresolved_unknown.parent", RS.unresolved_unknown_for("pediatric").reason),
         ("safety.engine_failure", ENGINE_FAILURE.reason),
+        ("safety.engine_failure.parent", ENGINE_FAILURE_PARENT.reason),
+        ("safety.message.adult", safety_net_message("adult")),
+        ("safety.message.parent", safety_net_message("pediatric")),
     ]
+    audiences: tuple[Audience, ...] = ("adult", "pediatric")
     for disposition, item in ADVICE.dispositions.items():
-        for audience in ("adult", "pediatric"):
+        for audience in audiences:
             texts.append((f"{disposition}.what.{audience}", item.what.for_(audience)))
+    for audience in audiences:
+        texts.append((f"footer.{audience}", ADVICE.safety_net_footer.for_(audience)))
     return texts
 
 

@@ -51,7 +51,11 @@ class AdviceFile(_Strict):
 @cache
 def load_advice() -> AdviceFile:
     """Load dispositions.yaml; every disposition must be covered."""
-    text = resources.files("telespine.triage").joinpath("dispositions.yaml").read_text("utf-8")
+    return parse_advice(resources.files("telespine.triage").joinpath("dispositions.yaml").read_text("utf-8"))
+
+
+def parse_advice(text: str) -> AdviceFile:
+    """Check the text of a dispositions file (strict model, all dispositions, no written-out number)."""
     advice = AdviceFile.model_validate(yaml.safe_load(text))
     missing = [d.value for d in Disposition if d not in advice.dispositions]
     if missing:
