@@ -145,3 +145,20 @@ def test_search_without_hits_as_json(guide_app: typer.Typer) -> None:
 def test_search_rejects_bad_options(guide_app: typer.Typer, args: list[str], bad: str) -> None:
     code, out, err = _run(guide_app, *args)
     assert code == 2 and bad in err and out == ""
+
+
+def test_search_honours_the_condition(
+    guide_app: typer.Typer, guides_copy: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    doc = (guides_copy / "back-pain.adult.yaml").read_text(encoding="utf-8")
+    (guides_copy / "neck-pain.adult.yaml").write_text(
+        doc.replace("condition: back-pain", "condition: neck-pain", 1), encoding="utf-8"
+    )
+    monkeypatch.setenv("TELESPINE_GUIDES_DIR", str(guides_copy))
+    code, out, _ = _run(guide_app, "--search", "fever", "-f", "json")
+    assert {h["condition"] for h in json.loads(out)["hits"]} == {"back-pain", "neck-pain"}
+    code, out, _ = _run(guide_app, "neck-pain", "--search", "fever", "-f", "json")
+    assert code == 0 and json.loads(out)["condition"] == "neck-pain"
+    assert {h["condition"] for h in json.loads(out)["hits"]} == {"neck-pain"}
+    code, out, err = _run(guide_app, "hip-pain", "--search", "fever")
+    assert code == 2 and "unknown condition 'hip-pain'" in err

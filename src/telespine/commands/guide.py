@@ -80,11 +80,25 @@ def _snippet(snippet: str) -> Text:
     return text
 
 
-def _search(console: Console, query: str, guides_dir: Path | None, audience: str | None, fmt: str) -> None:
+def _search(
+    console: Console,
+    query: str,
+    guides_dir: Path | None,
+    audience: str | None,
+    condition: str | None,
+    fmt: str,
+) -> None:
+    if condition is not None:
+        conditions = sorted({c for c, _ in list_guides(guides_dir)})
+        if condition not in conditions:
+            raise UnknownGuideError("condition", condition, conditions)
     hits = search_guides(query, guides_dir, audience=cast(Audience | None, audience),
-                         emergency_number=emergency_number())
+                         emergency_number=emergency_number(), condition=condition)
     if fmt == "json":
-        doc = {"query": query, "audience": audience, "hits": [hit.model_dump(mode="json") for hit in hits]}
+        doc = {
+            "query": query, "condition": condition, "audience": audience,
+            "hits": [hit.model_dump(mode="json") for hit in hits],
+        }
         typer.echo(json.dumps(doc, indent=2, ensure_ascii=False))
         return
     if not hits:
@@ -105,7 +119,9 @@ def guide(
     ),
     fmt: str = typer.Option("text", "--format", "-f", help="text, md, json or html (search: text or json)."),
     out: Path | None = typer.Option(None, "--out", "-o", help="Write to this file instead of the screen."),
-    search: str | None = typer.Option(None, "--search", "-s", help="Search the guides for these words."),
+    search: str | None = typer.Option(
+        None, "--search", "-s", help="Search the guides (only CONDITION's, if given) for these words."
+    ),
 ) -> None:
     """Show a back-pain guide, list the guides, or search them."""
     console = Console()
@@ -118,7 +134,7 @@ def guide(
         if search is not None:
             if fmt not in SEARCH_FORMATS:
                 raise _fail(f"unknown search format {fmt!r}; choose one of: {', '.join(SEARCH_FORMATS)}")
-            _search(console, search, guides_dir, audience_opt, fmt)
+            _search(console, search, guides_dir, audience_opt, condition, fmt)
             return
         if condition is None:
             _list(console, guides_dir)

@@ -90,9 +90,13 @@ def search_guides(
     limit: int = 10,
     audience: Audience | None = None,
     emergency_number: str = DEFAULT_EMERGENCY_NUMBER,
+    condition: str | None = None,
 ) -> list[SearchHit]:
-    """Search every discovered guide (or only those for one audience); best hit first."""
-    guides = [g for g in load_all(guides_dir, emergency_number) if audience is None or g.audience == audience]
+    """Search every discovered guide, or only one audience's and/or one condition's; best hit first."""
+    guides = [
+        g for g in load_all(guides_dir, emergency_number)
+        if (audience is None or g.audience == audience) and (condition is None or g.condition == condition)
+    ]
     db = build_index(guides)
     try:
         return search_index(db, query, limit)
