@@ -8,6 +8,8 @@ from typing import Any
 import pytest
 import typer
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from telespine.content import emergency_advice, list_guides, load_guide
@@ -186,3 +188,26 @@ def test_a_written_out_emergency_number_is_rejected(guides_copy: Path, audience:
     with pytest.raises(GuideError, match=f"names the emergency number {number}") as info:
         load_guide_file(_write(guides_copy, doc))
     assert info.value.key == "emergency_line"
+
+
+# Written independently of checks.py's own word lists: common ways a dose is written.
+UNITS = ["mg", "ml", "mcg", "tablets", "tablet", "pills", "capsules", "drops", "puffs", "teaspoons", "doses"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    amount=st.one_of(st.integers(min_value=1, max_value=2000).map(str), st.sampled_from(["two", "half"])),
+    unit=st.sampled_from(UNITS),
+    joined=st.booleans(),
+    medicine=st.sampled_from(["ibuprofen", "paracetamol", "the medicine", "the syrup"]),
+)
+def test_any_amount_with_a_unit_is_a_dose(amount: str, unit: str, joined: bool, medicine: str) -> None:
+    written = f"{amount}{unit}" if joined and amount.isdigit() else f"{amount} {unit}"
+    assert dose_problems(f"Give your child {written} of {medicine}.")
+
+
+@settings(max_examples=40, deadline=None)
+@given(hours=st.integers(min_value=1, max_value=24), medicine=st.sampled_from(["ibuprofen", "medicine"]))
+def test_a_medicine_on_a_timetable_is_a_dose(hours: int, medicine: str) -> None:
+    assert dose_problems(f"Give the {medicine} every {hours} hours.")
+    assert dose_problems(f"Give the {medicine} {hours} times a day.")
