@@ -288,7 +288,7 @@ def test_any_crash_during_the_assessment_shows_the_safety_net(
     assert "We could not finish the check" in r.text and 'href="tel:911"' in r.text
     monkeypatch.undo()
 
-    def broken_advice(audience: str) -> Any:
+    def broken_advice(*args: object) -> Any:
         raise RuntimeError("template data broken")
 
     answer_all(client, "self", {})

@@ -162,13 +162,18 @@ def list_guides() -> list[tuple[str, str]]:
     return [(c, a) for c, a in loader.discover()]
 
 
-def load_guide(condition: str, audience: str) -> Any:
+def _number(emergency_number: str | None) -> str:
+    """The number to fill in; None keeps the placeholder for the page templates to fill."""
+    return emergency_number or EMERGENCY_PLACEHOLDER
+
+
+def load_guide(condition: str, audience: str, emergency_number: str | None = None) -> Any:
     """The guide, only for a (condition, audience) pair that exists: nothing else reaches the loader."""
     from telespine.content import loader
 
     if (condition, audience) not in set(list_guides()):
         raise GuideNotFound(f"{condition}/{audience}")
-    return loader.load_guide(condition, audience)
+    return loader.load_guide(condition, audience, emergency_number=_number(emergency_number))
 
 
 def guide_title(condition: str, audience: str) -> str:
@@ -178,26 +183,37 @@ def guide_title(condition: str, audience: str) -> str:
         return condition.replace("-", " ").capitalize()
 
 
-def guide_document(guide: Any) -> dict[str, Any]:
+def guide_document(guide: Any, emergency_number: str | None = None) -> dict[str, Any]:
     from telespine.content import render
 
-    doc: dict[str, Any] = render.guide_document(guide)
+    doc: dict[str, Any] = render.guide_document(guide, _number(emergency_number))
     return doc
 
 
-def guide_sections_html(guide: Any, level: int = 2) -> str:
+def guide_sections_html(guide: Any, level: int = 2, emergency_number: str | None = None) -> str:
     """The guide's sections as HTML (content's own escaping templates render them)."""
     from telespine.content import render
 
-    return render.render_html_sections(guide, level)
+    return render.render_html_sections(guide, level, emergency_number=_number(emergency_number))
 
 
-def search_guides(query: str, limit: int = 10) -> list[Any]:
+def guide_references(guide: Any) -> dict[str, Any]:
+    """Source key -> reference (title, short title, address) of every source the guide cites."""
+    try:
+        from telespine.content import render
+
+        return dict(render.references(guide))
+    except Exception as exc:  # citations are helpful, never a reason to fail a page
+        log.error("guide references unavailable: %s", type(exc).__name__)
+        return {}
+
+
+def search_guides(query: str, limit: int = 10, emergency_number: str | None = None) -> list[Any]:
     from telespine.content import search
 
     if not query.strip():
         return []
-    return list(search.search_guides(query[:200], limit=limit))
+    return list(search.search_guides(query[:200], limit=limit, emergency_number=_number(emergency_number)))
 
 
 # --- the adaptive questionnaire (telespine.triage.questionnaire) ----------------------------
@@ -314,10 +330,10 @@ def result_from_answers(answers: dict[str, Any]) -> tuple[dict[str, Any] | None,
         return None, safety_net_result("findings invalid")
 
 
-def guide_for(audience: str) -> Any | None:
+def guide_for(audience: str, emergency_number: str | None = None) -> Any | None:
     """The back-pain guide for this audience; never the adult guide for a child (doses, wording)."""
     try:
-        return load_guide("back-pain", audience)
+        return load_guide("back-pain", audience, emergency_number)
     except Exception:
         return None
 

@@ -242,14 +242,15 @@ def guides() -> list[GuideSummary]:
 
 
 @router.get("/guides/search", response_model=list[GuideHit], tags=["guides"])
-def search(q: Annotated[str, Query(min_length=1, max_length=200)]) -> list[GuideHit]:
-    return [GuideHit.model_validate(h.model_dump()) for h in clinical.search_guides(q)]
+def search(q: Annotated[str, Query(min_length=1, max_length=200)], settings: SettingsDep) -> list[GuideHit]:
+    hits = clinical.search_guides(q, emergency_number=settings.emergency_number)
+    return [GuideHit.model_validate(h.model_dump()) for h in hits]
 
 
 @router.get("/guides/{condition}/{audience}", response_model=GuideRead, tags=["guides"])
-def guide(condition: str, audience: str) -> GuideRead:
+def guide(condition: str, audience: str, settings: SettingsDep) -> GuideRead:
     try:
-        g = clinical.load_guide(condition, audience)
+        g = clinical.load_guide(condition, audience, settings.emergency_number)
     except clinical.GuideNotFound:
         raise HTTPException(status_code=404, detail="No such guide.") from None
     return GuideRead(
@@ -257,7 +258,7 @@ def guide(condition: str, audience: str) -> GuideRead:
         audience=g.audience,
         title=g.title,
         version=g.version,
-        document=clinical.guide_document(g),
+        document=clinical.guide_document(g, settings.emergency_number),
     )
 
 

@@ -47,6 +47,11 @@ def _render(request: Request, ws: WebSession, name: str, ctx: dict[str, Any], st
     return templates.TemplateResponse(request, name, {**base, **ctx}, status_code=status)
 
 
+def _emergency_number(request: Request) -> str:
+    """The deployment's emergency number (TELESPINE_EMERGENCY_NUMBER) for texts from the data."""
+    return str(request.app.state.settings.emergency_number)
+
+
 def _redirect(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303)
 
@@ -85,7 +90,9 @@ def _store_draft(db: DbDep, ws: WebSession, draft: dict[str, Any]) -> None:
 
 @router.get("/", response_class=HTMLResponse)
 def home(request: Request, ws: WebSessionDep) -> Response:
-    return _render(request, ws, "home.html", {"guide": clinical.guide_for("adult")})
+    return _render(
+        request, ws, "home.html", {"guide": clinical.guide_for("adult", _emergency_number(request))}
+    )
 
 
 @router.get("/assess", response_class=HTMLResponse)
@@ -204,8 +211,8 @@ def _emergency_page(
         {
             "result": result,
             "safety_net": result is None or result.safety_net,
-            "guide": clinical.guide_for(audience),
-            "advice": clinical.advice_for(audience),
+            "guide": clinical.guide_for(audience, _emergency_number(request)),
+            "advice": clinical.advice_for(audience, _emergency_number(request)),
             "last_question": last,
         },
     )
@@ -230,8 +237,8 @@ def assess_result(request: Request, db: DbDep, ws: WebSessionDep) -> Response:
     if result.safety_net or result.disposition is Disposition.EMERGENCY or step.kind == "failed":
         return _emergency_page(request, ws, draft, result)
     audience = clinical.audience_of(draft["answers"], _hint(draft))
-    guide = clinical.guide_for(audience)
-    advice = clinical.advice_for(audience)
+    guide = clinical.guide_for(audience, _emergency_number(request))
+    advice = clinical.advice_for(audience, _emergency_number(request))
     sections = []
     if guide is not None:
         for sid in advice.get(result.disposition.value, {}).get("guide_sections", []):
@@ -360,7 +367,7 @@ def assessment_page(
         "assessment.html",
         {
             "assessment": assessment,
-            "advice": clinical.advice_for(audience),
+            "advice": clinical.advice_for(audience, _emergency_number(request)),
             "visits": repo.visits_for_assessment(db, assessment.id),
             "can_visit": can_request_visit(user, assessment),
             "flash": FLASHES.get(flash or ""),
@@ -494,7 +501,7 @@ def guides(request: Request, ws: WebSessionDep) -> Response:
 def guides_search(
     request: Request, ws: WebSessionDep, q: Annotated[str, Query(max_length=200)] = ""
 ) -> Response:
-    hits = clinical.search_guides(q)
+    hits = clinical.search_guides(q, emergency_number=_emergency_number(request))
     if request.headers.get("hx-request") == "true":
         return _render(request, ws, "_search_results.html", {"q": q, "hits": hits})
     items = [
@@ -507,11 +514,14 @@ def guides_search(
 @router.get("/guides/{condition}/{audience}", response_class=HTMLResponse)
 def guide_page(request: Request, ws: WebSessionDep, condition: str, audience: str) -> Response:
     try:
-        guide = clinical.load_guide(condition, audience)
+        guide = clinical.load_guide(condition, audience, _emergency_number(request))
     except clinical.GuideNotFound:
         raise HTTPException(status_code=404, detail="There is no such guide.") from None
     return _render(
-        request, ws, "guide.html", {"guide": guide, "sections_html": clinical.guide_sections_html(guide, 2)}
+        request,
+        ws,
+        "guide.html",
+        {"guide": guide, "sections_html": clinical.guide_sections_html(guide, 2, _emergency_number(request))},
     )
 
 
