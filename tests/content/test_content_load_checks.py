@@ -211,3 +211,14 @@ def test_any_amount_with_a_unit_is_a_dose(amount: str, unit: str, joined: bool, 
 def test_a_medicine_on_a_timetable_is_a_dose(hours: int, medicine: str) -> None:
     assert dose_problems(f"Give the {medicine} every {hours} hours.")
     assert dose_problems(f"Give the {medicine} {hours} times a day.")
+
+
+def test_a_crash_while_loading_the_rules_is_a_guide_error(
+    guides_copy: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def crash() -> None:
+        raise RuntimeError("bug in the rule loader")
+
+    monkeypatch.setattr("telespine.content.checks.load_ruleset", crash)
+    with pytest.raises(GuideError, match="bug in the rule loader"):
+        load_guide_file(guides_copy / "back-pain.adult.yaml")

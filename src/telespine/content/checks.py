@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-from telespine.triage import RuleSetError, load_ruleset
+from telespine.triage import load_ruleset
 from telespine.triage.types import Disposition
 
 from .emergency import hard_coded_numbers
@@ -164,7 +164,7 @@ def aspirin_problems(text: str) -> list[str]:
 def _check_rules(path: Path, guide: Guide) -> None:
     try:
         ruleset = load_ruleset()
-    except RuleSetError as exc:
+    except Exception as exc:  # RuleSetError, or any bug in loading the rules
         # Without the rules a guide's red flags cannot be checked; treat the guide as unsafe.
         raise GuideError(path, f"cannot check red flags: the triage rules do not load ({exc})") from exc
     known = {rule.id: rule for rule in ruleset.rules}
