@@ -83,8 +83,7 @@ def evaluate(findings: Mapping[str, Any], ruleset: RuleSet | None = None) -> Tri
     if audience == "adult":
         fired = [rule.fired for rule in rs.candidates(audience, findings) if rule.test(findings)]
     else:  # a child's parent reads the result: every reason in the parent's voice
-        candidates = rs.candidates(audience, findings)
-        fired = [rule.fired_for(audience) for rule in candidates if rule.test(findings)]
+        fired = [rule.fired_parent for rule in rs.candidates(audience, findings) if rule.test(findings)]
     unresolved = [name for name, value in findings.items() if value == UNKNOWN]
     if unresolved:
         unresolved.sort()  # deterministic whatever the key order of the document

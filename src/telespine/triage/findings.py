@@ -167,6 +167,8 @@ def _has_non_finite(value: object) -> bool:
 
 def _check_depth(text: str, limit: int) -> None:
     # Counted before parsing so a hostile document never reaches the recursive parser.
+    if text.count("[") + text.count("{") <= limit:  # fast path (C speed): cannot be deeper
+        return
     depth = 0
     in_string = False
     escaped = False

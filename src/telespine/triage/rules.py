@@ -235,8 +235,8 @@ class Rule:
     test: Test = field(repr=False, compare=False)
     fired: FiredRule = field(repr=False, compare=False)
     # What a child's parent is told: reason_parent for adult.* rules, reason itself for child.* rules.
-    reason_parent: str = field(default="", repr=False)
-    fired_parent: FiredRule | None = field(default=None, repr=False, compare=False)
+    reason_parent: str = field(repr=False)
+    fired_parent: FiredRule = field(repr=False, compare=False)
 
     def applies_to(self, audience: Audience) -> bool:
         """Pediatric rules apply under 18 only; the others apply to everyone."""
@@ -248,9 +248,7 @@ class Rule:
 
     def fired_for(self, audience: Audience) -> FiredRule:
         """The fired-rule record for this audience (pediatric: the parent's wording)."""
-        if audience == "pediatric" and self.fired_parent is not None:
-            return self.fired_parent
-        return self.fired
+        return self.fired_parent if audience == "pediatric" else self.fired
 
 
 @dataclass(frozen=True, eq=False)  # identity equality/hash: a loaded rule set is a value object by version
