@@ -34,6 +34,7 @@ class Settings(BaseSettings):
     session_idle_minutes: int = Field(default=30, ge=1)
     session_absolute_hours: int = Field(default=12, ge=1)
     login_window_minutes: int = Field(default=15, ge=1)
+    # Failed sign-ins allowed per account *from one address* (and in all per address) in the window.
     login_max_failures_per_account: int = Field(default=5, ge=1)
     login_max_failures_per_ip: int = Field(default=20, ge=1)
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)

@@ -91,14 +91,19 @@ def test_audit_search_filters_by_actor_object_and_action(db) -> None:  # type: i
         db.flush()
 
 
-def test_failed_logins_are_counted_per_account_and_per_address(db) -> None:  # type: ignore[no-untyped-def]
+def test_failed_logins_are_counted_per_account_address_pair_and_per_address(db) -> None:  # type: ignore[no-untyped-def]
     for _ in range(3):
         repo.record_login_attempt(db, username="alice", ip="10.0.0.1", success=False)
     repo.record_login_attempt(db, username="bob", ip="10.0.0.1", success=False)
     repo.record_login_attempt(db, username="alice", ip="10.0.0.2", success=True)
+    for _ in range(2):
+        repo.record_login_attempt(db, username="alice", ip="10.0.0.3", success=False)
     db.commit()
-    assert repo.recent_failures(db, username="Alice", ip="10.0.0.1", window=timedelta(minutes=5)) == (3, 4)
-    assert repo.recent_failures(db, username="carol", ip="10.0.0.9", window=timedelta(minutes=5)) == (0, 0)
+    window = timedelta(minutes=5)
+    assert repo.recent_failures(db, username="Alice", ip="10.0.0.1", window=window) == (3, 4)
+    assert repo.recent_failures(db, username="alice", ip="10.0.0.3", window=window) == (2, 2)
+    assert repo.recent_failures(db, username="alice", ip="10.0.0.2", window=window) == (0, 0)
+    assert repo.recent_failures(db, username="carol", ip="10.0.0.9", window=window) == (0, 0)
 
 
 def test_password_hashes_are_argon2id_and_verify() -> None:

@@ -150,6 +150,33 @@ def test_login_rate_limited_per_account(
     assert "login failed: account=dana" in caplog.text
 
 
+def test_a_stranger_cannot_lock_a_user_out(make_client: Callable[..., Client], clean_db: str) -> None:
+    from fastapi.testclient import TestClient
+
+    from telespine.store import repo
+
+    engine = make_engine(clean_db)
+    with make_sessionmaker(engine)() as db:
+        repo.create_user(db, username="dana", password="dana has a long password", role="patient")
+        db.commit()
+    engine.dispose()
+    app = make_client(clean_db, login_max_failures_per_account=3).app
+    stranger = TestClient(app, base_url="https://testserver", client=("203.0.113.9", 4000))
+    for _ in range(3):
+        assert _login(stranger, "dana", "guessing a password").status_code == 401
+    assert _login(stranger, "dana", "guessing again here").status_code == 429
+    assert _login(stranger, "dana", "dana has a long password").status_code == 429  # that pair is locked
+    dana = TestClient(app, base_url="https://testserver", client=("198.51.100.7", 4000))
+    assert _login(dana, "dana", "dana has a long password").status_code == 303  # dana is not
+    # Her own typos count from her last good sign-in, so a success clears the slate.
+    for _ in range(2):
+        assert _login(dana, "dana", "typo in the password").status_code == 401
+    assert _login(dana, "dana", "dana has a long password").status_code == 303
+    for _ in range(2):
+        assert _login(dana, "dana", "typo in the password").status_code == 401
+    assert _login(dana, "dana", "dana has a long password").status_code == 303
+
+
 def test_login_rate_limited_per_address(make_client: Callable[..., Client], clean_db: str) -> None:
     client = make_client(clean_db, login_max_failures_per_ip=4)
     for i in range(4):

@@ -269,15 +269,29 @@ def record_login_attempt(db: Session, *, username: str, ip: str, success: bool) 
 
 
 def recent_failures(db: Session, *, username: str, ip: str, window: timedelta) -> tuple[int, int]:
-    """Failed logins in the window: (for this account name, from this address)."""
+    """Failed logins in the window: (for this account from this address, from this address).
+
+    Per (account, address) pair, not per account: failures from someone else's address must not
+    lock the real user out. The pair count restarts after a successful sign-in from that address.
+    """
+    name = username.strip().lower()[:64]
     since = utcnow() - window
-    by_user = db.scalar(
+    last_ok = db.scalar(
+        select(func.max(LoginAttempt.at)).where(
+            LoginAttempt.username == name,
+            LoginAttempt.ip == ip[:64],
+            LoginAttempt.success.is_(True),
+            LoginAttempt.at >= since,
+        )
+    )
+    by_pair = db.scalar(
         select(func.count())
         .select_from(LoginAttempt)
         .where(
-            LoginAttempt.username == username.strip().lower()[:64],
+            LoginAttempt.username == name,
+            LoginAttempt.ip == ip[:64],
             LoginAttempt.success.is_(False),
-            LoginAttempt.at >= since,
+            LoginAttempt.at >= (last_ok or since),
         )
     )
     by_ip = db.scalar(
@@ -285,7 +299,7 @@ def recent_failures(db: Session, *, username: str, ip: str, window: timedelta) -
         .select_from(LoginAttempt)
         .where(LoginAttempt.ip == ip[:64], LoginAttempt.success.is_(False), LoginAttempt.at >= since)
     )
-    return int(by_user or 0), int(by_ip or 0)
+    return int(by_pair or 0), int(by_ip or 0)
 
 
 def get_clinic(db: Session, clinic_id: str) -> Clinic | None:

@@ -1,4 +1,4 @@
-"""Login with rate limits per account and per address, both counted in the database."""
+"""Login with rate limits per (account, address) pair and per address, counted in the database."""
 
 from __future__ import annotations
 
@@ -28,8 +28,10 @@ def authenticate(db: Session, settings: Settings, *, username: str, password: st
     """The user for these credentials, or LoginRefused (401 wrong, 429 too many failures)."""
     name = username.strip().lower()[:64]
     window = timedelta(minutes=settings.login_window_minutes)
-    by_user, by_ip = repo.recent_failures(db, username=name, ip=ip, window=window)
-    if by_user >= settings.login_max_failures_per_account or by_ip >= settings.login_max_failures_per_ip:
+    # Limits per (account, address) and per address: a stranger's failures elsewhere never lock
+    # the real user out, while one address cannot try many passwords on one or many accounts.
+    by_pair, by_ip = repo.recent_failures(db, username=name, ip=ip, window=window)
+    if by_pair >= settings.login_max_failures_per_account or by_ip >= settings.login_max_failures_per_ip:
         log.warning("login throttled: account=%s ip=%s", name, ip)
         raise LoginRefused(
             f"Too many failed sign-ins. Wait {settings.login_window_minutes} minutes and try again.", 429
