@@ -139,3 +139,20 @@ def test_cli_default_number_is_911(monkeypatch: pytest.MonkeyPatch) -> None:
     doc = {"age_years": 30, "saddle_numbness": True}
     result = runner.invoke(app, ["triage", "-f", "-"], input=json.dumps(doc))
     assert "call 911" in " ".join(result.stdout.split())
+
+
+def test_assess_shows_only_the_configured_number(monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+
+    from rich.console import Console
+
+    from telespine.commands.assess import run_assessment
+
+    monkeypatch.setenv("TELESPINE_EMERGENCY_NUMBER", "000")
+    answers = iter(["40", "1", "yes"])  # age, sex, saddle numbness: emergency
+    buffer = io.StringIO()
+    code = run_assessment(lambda _prompt: next(answers), Console(file=buffer, width=400), "adult")
+    out = buffer.getvalue()
+    assert code == 0
+    assert "call 000" in out.lower()
+    assert set(NUMBERS.findall(out)) == {"000"}

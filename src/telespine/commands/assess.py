@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
-from telespine.commands.triage import EXIT_SAFETY_NET, render_result
+from telespine.commands.triage import EXIT_SAFETY_NET, emergency_number, render_result
 from telespine.triage import questionnaire as qn
 from telespine.triage import safety_net
 from telespine.triage.types import Audience, TriageResult
@@ -42,7 +42,7 @@ def _guide_sections(console: Console, result: TriageResult, audience: Audience) 
         from telespine.content import load_guide
         from telespine.triage.advice import load_advice
 
-        guide = load_guide(CONDITION, audience)
+        guide = load_guide(CONDITION, audience, emergency_number=emergency_number())
         wanted = load_advice().for_(result.disposition).guide_sections
     except Exception as exc:  # content is optional here: the result above already says what to do
         console.print(Text(f"\n(The guide is not available right now: {type(exc).__name__}.)", style="dim"))
