@@ -13,8 +13,34 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 PLACEHOLDER_SECRETS = frozenset(
     {"", "change-me", "changeme", "change_me", "secret", "dev", "development", "insecure", "please-change"}
 )
+# Words of template values ("change-me-change-me-...", "replace-with-your-secret"): a key that
+# contains one, with punctuation and case ignored, is a placeholder however long it is. Seven
+# letters or more, so that a random key (token_urlsafe) practically never contains one by chance.
+PLACEHOLDER_WORDS = (
+    "changeme",
+    "replaceme",
+    "replacewith",
+    "placeholder",
+    "yoursecret",
+    "yourkey",
+    "example",
+    "insecure",
+    "notsecret",
+)
 DEV_SECRET = "change-me"  # noqa: S105 -- the development placeholder that is refused elsewhere
 MIN_SECRET_LENGTH = 32
+MIN_SECRET_DISTINCT = 10  # "kkkk..." or "abcabc..." is long but not random
+
+
+def placeholder_secret(secret: str) -> bool:
+    """True for a secret that is empty, short, repetitive or looks like a template placeholder."""
+    folded = "".join(ch for ch in secret.lower() if ch.isalnum())
+    return (
+        secret.strip().lower() in PLACEHOLDER_SECRETS
+        or len(secret) < MIN_SECRET_LENGTH
+        or len(set(secret)) < MIN_SECRET_DISTINCT
+        or any(word in folded for word in PLACEHOLDER_WORDS)
+    )
 
 
 class Settings(BaseSettings):
@@ -52,12 +78,10 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _refuse_placeholder_secret(self) -> Settings:
         secret = self.secret_key.get_secret_value()
-        if self.env != "development" and (
-            secret.strip().lower() in PLACEHOLDER_SECRETS or len(secret) < MIN_SECRET_LENGTH
-        ):
+        if self.env != "development" and placeholder_secret(secret):
             raise ValueError(
-                f"TELESPINE_SECRET_KEY must be a random value of at least {MIN_SECRET_LENGTH} characters "
-                f"when TELESPINE_ENV={self.env} (for example: python -c 'import secrets; "
+                f"TELESPINE_SECRET_KEY must be a random value of at least {MIN_SECRET_LENGTH} characters, "
+                f"not a placeholder, when TELESPINE_ENV={self.env} (for example: python -c 'import secrets; "
                 "print(secrets.token_urlsafe(48))')"
             )
         return self

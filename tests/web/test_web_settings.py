@@ -9,11 +9,25 @@ from pydantic import ValidationError
 
 from telespine.settings import Settings
 
-GOOD_SECRET = "k" * 48
+GOOD_SECRET = "q7V2-mR9xLp4_Zt8sKw3NbY6hJc1FdGe5TuA0oXi"
 
 
 @pytest.mark.parametrize("env", ["production", "test"])
-@pytest.mark.parametrize("secret", ["change-me", "secret", "", "short-but-random-x1"])
+@pytest.mark.parametrize(
+    "secret",
+    [
+        "change-me",
+        "secret",
+        "",
+        "short-but-random-x1",
+        "change-me-change-me-change-me-change-me",
+        "CHANGE_ME_please_to_a_long_random_value_0123",
+        "replace-with-your-own-long-random-value-here",
+        "this-is-a-placeholder-for-the-real-key-12345",
+        "k" * 48,
+        "abcdabcdabcdabcdabcdabcdabcdabcdabcd",
+    ],
+)
 def test_placeholder_or_short_secret_refused_outside_development(
     monkeypatch: pytest.MonkeyPatch, env: str, secret: str
 ) -> None:

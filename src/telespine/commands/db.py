@@ -12,20 +12,33 @@ db_app = typer.Typer(help="Database schema migrations (Alembic).", no_args_is_he
 
 
 def _url() -> str:
-    from telespine.settings import get_settings
+    """The configured database URL, checked: a bad setting or database ends with one line, not a traceback."""
+    from pydantic import ValidationError
 
-    settings = get_settings()
+    from telespine.settings import get_settings
+    from telespine.store.db import DatabaseUnavailable, check_database
+
+    try:
+        settings = get_settings()
+    except ValidationError as exc:
+        console.print(f"[bold red]Settings error:[/] {exc.errors()[0]['msg']}", soft_wrap=True)
+        raise typer.Exit(2) from None
     url = settings.sqlalchemy_url
-    if url.startswith("sqlite"):
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        if url.startswith("sqlite"):
+            settings.data_dir.mkdir(parents=True, exist_ok=True)
+        check_database(url)
+    except (DatabaseUnavailable, OSError) as exc:
+        console.print(f"[bold red]Database error:[/] {exc}", soft_wrap=True, highlight=False)
+        raise typer.Exit(1) from None
     return url
 
 
 def _safe(url: str) -> str:
     """The URL without its password, for printing."""
-    from sqlalchemy.engine import make_url
+    from telespine.store.db import safe_url
 
-    return make_url(url).render_as_string(hide_password=True)
+    return safe_url(url)
 
 
 @db_app.command()

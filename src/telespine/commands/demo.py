@@ -43,12 +43,9 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def demo() -> None:
         """Add demo data (two clinics, patients, a parent with a child, clinicians, an admin)."""
-        from telespine.settings import get_settings
+        from telespine.commands.db import _url
         from telespine.store.db import upgrade
 
-        settings = get_settings()
-        url = settings.sqlalchemy_url
-        if url.startswith("sqlite"):
-            settings.data_dir.mkdir(parents=True, exist_ok=True)
+        url = _url()  # one-line errors for bad settings or an unusable database
         upgrade(url)
         print_logins(console, ensure_demo(url))

@@ -25,6 +25,15 @@ def _purge_sessions(settings: Settings) -> None:
         engine.dispose()
 
 
+def address(host: str, port: int) -> str:
+    """The address the server binds, as a URL: exactly the host it listens on (IPv6 in brackets)."""
+    shown = f"[{host}]" if ":" in host and not host.startswith("[") else host
+    url = f"http://{shown}:{port}/"
+    if host in ("0.0.0.0", "::", "[::]"):  # noqa: S104 -- only described here, chosen by the operator
+        return f"{url} (every address of this machine; here: http://127.0.0.1:{port}/)"
+    return url
+
+
 def register(app: typer.Typer) -> None:
     @app.command()
     def serve(
@@ -39,26 +48,39 @@ def register(app: typer.Typer) -> None:
 
         from telespine.commands.demo import ensure_demo, print_logins
         from telespine.settings import get_settings
-        from telespine.store.db import upgrade
+        from telespine.store.db import DatabaseUnavailable, check_database, safe_url, upgrade
 
         try:
             settings = get_settings()
         except ValidationError as exc:
-            console.print(f"[bold red]Settings error:[/] {exc.errors()[0]['msg']}")
+            console.print(f"[bold red]Settings error:[/] {exc.errors()[0]['msg']}", soft_wrap=True)
             raise typer.Exit(2) from None
         url = settings.sqlalchemy_url
-        if url.startswith("sqlite"):
-            settings.data_dir.mkdir(parents=True, exist_ok=True)
-        upgrade(url)
-        _purge_sessions(settings)
-        if settings.load_demo_data:
-            created = ensure_demo(url)
-            print_logins(console, created)
+        try:
+            if url.startswith("sqlite"):
+                settings.data_dir.mkdir(parents=True, exist_ok=True)
+            check_database(url)
+            upgrade(url)
+            _purge_sessions(settings)
+            if settings.load_demo_data:
+                created = ensure_demo(url)
+                print_logins(console, created)
+        except DatabaseUnavailable as exc:
+            console.print(f"[bold red]Database error:[/] {exc}", soft_wrap=True, markup=True, highlight=False)
+            raise typer.Exit(1) from None
+        except Exception as exc:  # a failed migration or data folder: one line, not a traceback
+            reason = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else ""
+            console.print(
+                f"[bold red]Start failed:[/] {type(exc).__name__}: {reason} ({safe_url(url)})",
+                soft_wrap=True,
+                highlight=False,
+            )
+            raise typer.Exit(1) from None
         bind_host = host or settings.host
         bind_port = port if port is not None else settings.port
-        shown = "localhost" if bind_host in ("127.0.0.1", "0.0.0.0") else bind_host  # noqa: S104
         console.print(
-            f"telespine ({settings.env}) on {url.split('://')[0]}: [bold]http://{shown}:{bind_port}/[/]"
+            f"telespine ({settings.env}) on {url.split('://')[0]}: [bold]{address(bind_host, bind_port)}[/]",
+            soft_wrap=True,
         )
         uvicorn.run(
             "telespine.web.asgi:app",

@@ -12,6 +12,7 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy.exc import NoSuchModuleError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
@@ -75,6 +76,48 @@ def _queue_sqlite_writers(factory: sessionmaker[Session]) -> None:
     def _give(session: Session, transaction: Any) -> None:
         if transaction.parent is None and session.info.pop(key, False):
             lock.release()
+
+
+class DatabaseUnavailable(RuntimeError):
+    """The configured database cannot be used; the message is one line and holds no password."""
+
+
+def safe_url(url: str) -> str:
+    """The URL without its password, for messages."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return "(an unreadable URL)"
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, ModuleNotFoundError):
+        return f"its driver ({exc.name}) is not installed; telespine runs on SQLite and PostgreSQL"
+    if isinstance(exc, NoSuchModuleError):
+        return "this kind of database is not supported; telespine runs on SQLite and PostgreSQL"
+    inner = getattr(exc, "orig", None) or exc
+    lines = [line.strip() for line in str(inner).splitlines() if line.strip()]
+    return (lines[0][:300] if lines else type(inner).__name__).rstrip(".")
+
+
+def check_database(url: str, timeout_seconds: int = 10) -> None:
+    """Connect once; DatabaseUnavailable (one line, no password) when the URL cannot be used."""
+    try:
+        connect_args: dict[str, Any] = {}
+        if url.startswith("postgresql"):
+            connect_args["connect_timeout"] = timeout_seconds  # an unreachable host fails in seconds
+        engine = make_engine(url, connect_args=connect_args) if connect_args else make_engine(url)
+    except Exception as exc:
+        raise DatabaseUnavailable(f"cannot use {safe_url(url)}: {_reason(exc)}") from None
+    try:
+        with engine.connect():
+            pass
+    except Exception as exc:
+        raise DatabaseUnavailable(f"cannot connect to {safe_url(url)}: {_reason(exc)}") from None
+    finally:
+        engine.dispose()
 
 
 def alembic_config(url: str) -> Config:
