@@ -254,3 +254,32 @@ def test_only_parents_add_children(make_client: Callable[..., Client], seeded_ur
     # The rule lives in the policy, not in the route.
     assert not policy.can_manage_children(SimpleNamespace(role="patient"))  # type: ignore[arg-type]
     assert policy.can_manage_children(SimpleNamespace(role="parent"))  # type: ignore[arg-type]
+
+
+# --- a safety-net save keeps findings and answers apart ---------------------------------------
+
+
+def test_safety_net_save_keeps_answers_out_of_the_findings(
+    make_client: Callable[..., Client], seeded_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from telespine.triage import questionnaire
+
+    client = make_client(seeded_url)
+    _sign_in(client, "bob")
+    calm = _answer_all(client, {})
+    r = client.post("/assess/save", data={"csrf_token": csrf_from(calm.text)})
+    saved = client.get(f"/api/v1/assessments/{r.url.path.rsplit('/', 1)[1]}").json()["latest"]
+    assert saved["findings"]["age_years"] == 35 and "answers" not in saved["findings"]
+    assert saved["answers"]["age_years"] == 35 and saved["safety_net"] is False
+
+    def broken(*args: object, **kwargs: object) -> Any:
+        raise ValueError("answers cannot become findings")
+
+    again = _answer_all(client, {})  # a new draft, not saved yet
+    monkeypatch.setattr(questionnaire, "findings_from_answers", broken)
+    r = client.post("/assess/save", data={"csrf_token": csrf_from(again.text)})
+    net = client.get(f"/api/v1/assessments/{r.url.path.rsplit('/', 1)[1]}").json()["latest"]
+    assert net["safety_net"] is True and net["disposition"] == "emergency"
+    assert net["findings"] == {}  # never a made-up findings document
+    assert net["answers"] == saved["answers"]
+    assert client.get(f"{r.url.path}/plan.pdf").headers["content-type"] == "application/pdf"

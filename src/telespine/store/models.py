@@ -136,7 +136,10 @@ class AssessmentVersion(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     assessment_id: Mapped[str] = mapped_column(ForeignKey("assessments.id"), index=True)
     version: Mapped[int] = mapped_column(Integer)
+    # A findings document ({} when the answers could not become one: the safety net was saved).
     findings: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # The questionnaire answers of a web assessment, as given (None for findings sent to the API).
+    answers: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     result: Mapped[dict[str, Any]] = mapped_column(JSON)
     disposition: Mapped[str] = mapped_column(String(16))
     safety_net: Mapped[bool] = mapped_column(Boolean, default=False)

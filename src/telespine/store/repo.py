@@ -99,11 +99,13 @@ def _version_row(
     findings: dict[str, Any],
     result: TriageResult,
     by: User,
+    answers: dict[str, Any] | None = None,
 ) -> AssessmentVersion:
     return AssessmentVersion(
         assessment_id=assessment.id,
         version=number,
         findings=dict(findings),
+        answers=dict(answers) if answers is not None else None,
         result=result.model_dump(mode="json"),
         disposition=result.disposition.value,
         safety_net=result.safety_net,
@@ -114,13 +116,23 @@ def _version_row(
 
 
 def save_assessment(
-    db: Session, *, profile: Profile, by: User, findings: dict[str, Any], result: TriageResult
+    db: Session,
+    *,
+    profile: Profile,
+    by: User,
+    findings: dict[str, Any],
+    result: TriageResult,
+    answers: dict[str, Any] | None = None,
 ) -> Assessment:
-    """A new assessment with version 1: the findings snapshot, the result and the rule-set version."""
+    """A new assessment with version 1: the findings snapshot, the result and the rule-set version.
+
+    findings is a findings document ({} when none could be made); answers, when given, are the
+    questionnaire answers it came from, stored in their own column.
+    """
     assessment = Assessment(profile_id=profile.id, created_by_id=by.id)
     db.add(assessment)
     db.flush()
-    db.add(_version_row(assessment, 1, findings, result, by))
+    db.add(_version_row(assessment, 1, findings, result, by, answers))
     db.flush()
     db.refresh(assessment, ["versions"])
     return assessment

@@ -82,7 +82,10 @@ class VersionCreate(_In):
 
 class VersionRead(BaseModel):
     version: int
-    findings: dict[str, Any]
+    findings: dict[str, Any] = Field(description="The findings document ({} if none could be made).")
+    answers: dict[str, Any] | None = Field(
+        default=None, description="The questionnaire answers of a web assessment, as given."
+    )
     result: TriageResult
     disposition: Disposition
     safety_net: bool
@@ -96,6 +99,7 @@ class VersionRead(BaseModel):
         return cls(
             version=v.version,
             findings=v.findings,
+            answers=v.answers,
             result=TriageResult.model_validate(v.result),
             disposition=Disposition(v.disposition),
             safety_net=v.safety_net,

@@ -304,7 +304,7 @@ def assess_save(
     if then == "visit" and not visit_fits(result.disposition.value, result.safety_net):
         raise HTTPException(status_code=409, detail=VISIT_REFUSED)  # before saving anything
     if findings is None:
-        findings = {"answers": draft["answers"]}  # the safety net is saved with what was answered
+        findings = {}  # no findings document could be made: the safety net is saved with the answers
     if profile_id is None and draft.get("who") == "child":
         # A check about a child is never filed as the adult's own record.
         profile_id = child_profile_for_check(db, user).id
@@ -312,7 +312,9 @@ def assess_save(
     if draft.get("saved_id"):
         assessment_id = str(draft["saved_id"])
     else:
-        assessment = repo.save_assessment(db, profile=profile, by=user, findings=findings, result=result)
+        assessment = repo.save_assessment(
+            db, profile=profile, by=user, findings=findings, result=result, answers=draft["answers"]
+        )
         repo.audit(
             db,
             actor=user,
