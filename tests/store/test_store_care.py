@@ -171,9 +171,15 @@ def test_diary_red_flag_retriages_once(world: dict[str, Any]) -> None:
         db.commit()
         assert again.escalations == [] and again.result is None
         assert case.assessment.latest.version == 2
-        # Reviewed: the old entry no longer fires, a new one does.
+        # Reviewed: nothing new fires; a different red flag later the same day still raises the case.
         repo_care.acknowledge(db, case, now.date())
-        assert repo_care.run_followup(db, case, now + dt.timedelta(days=1)).escalations == []
+        assert case.raised_at is None
+        quiet = repo_care.run_followup(db, case, now + dt.timedelta(hours=2))
+        assert quiet.escalations == [] and not quiet.raised and case.raised_at is None
+        later = now + dt.timedelta(hours=3)
+        _, follow = repo_care.add_diary_entry(db, case, patient, _entry(now.date(), 5, fever="yes"), later)
+        assert follow.raised and case.raised_at == later and case.assessment.latest.version == 3
+        assert case.assessment.latest.findings["fever"] is True
 
 
 def test_time_rules_with_a_frozen_clock(world: dict[str, Any]) -> None:

@@ -97,6 +97,22 @@ def test_queue_filters_and_claim(dave: Client, make_client: Callable[..., Client
     assert [c["id"] for c in api.get("/api/v1/queue", params={"mine": True}).json()] == [case]
 
 
+def test_visit_request_api_keeps_mode_and_times(
+    make_client: Callable[..., Client], seeded_url: str, dave: Client
+) -> None:
+    carol = bearer(make_client, seeded_url, "carol")
+    sam = case_of(dave, "Sam Carter")
+    r = carol.post(
+        f"/api/v1/cases/{sam}/visit-requests", json={"mode": "video", "preferred_times": "after school"}
+    )
+    assert r.status_code == 201 and r.json()["mode"] == "video"
+    assert "video, preferred times: after school" in dave.get(f"/care/cases/{sam}").text
+    assert carol.post(f"/api/v1/cases/{sam}/visit-requests", json={"mode": "fax"}).status_code == 422
+    bob = bearer(make_client, seeded_url, "bob")  # prompt: needs care in person, no tele-visit
+    refused = bob.post(f"/api/v1/cases/{case_of(dave, 'Bob Baker')}/visit-requests", json={"mode": "video"})
+    assert refused.status_code == 409 and "in person" in refused.json()["detail"]
+
+
 def test_chart_shows_findings_rules_scores_diary_messages_and_trail(dave: Client) -> None:
     case = case_of(dave, "Alice Archer")
     page = dave.get(f"/care/cases/{case}").text
@@ -146,13 +162,14 @@ def test_booking_visit_note_and_plan(
     bob = login(make_client, seeded_url, "bob")
     bob_case = next(i for i, n, _ in queue_rows(dave) if n == "Bob Baker")
     token = csrf_from(bob.get(f"/care/cases/{bob_case}").text)
+    page = bob.get(f"/care/cases/{bob_case}").text
+    assert "Ask for a tele-visit" not in page and "needs care in person" in page  # prompt: see a doctor
     r = bob.post(
         f"/care/cases/{bob_case}/visit-request",
         data={"mode": "phone", "preferred_times": "weekday mornings", "csrf_token": token},
     )
-    assert "Your tele-visit request was sent" in r.text
+    assert r.status_code == 409  # the clinician may still call; the patient is not offered a tele-visit
     chart = dave.get(f"/care/cases/{bob_case}").text
-    assert "phone, preferred times: weekday mornings" in chart
     token = csrf_from(chart)
     r = dave.post(
         f"/care/cases/{bob_case}/bookings",
@@ -335,19 +352,6 @@ def test_failures_raise_the_case_and_never_reassure(
     assert r.status_code == 200 and 'id="safety"' in r.text and "Thank you" not in r.text
     assert api.post(f"/api/v1/cases/{case}/diary", json=entry).status_code == 503
     assert "A diary entry could not be checked" in dave.get(f"/care/cases/{case}").text
-
-
-def test_visit_request_api_keeps_mode_and_times(
-    make_client: Callable[..., Client], seeded_url: str, dave: Client
-) -> None:
-    carol = bearer(make_client, seeded_url, "carol")
-    sam = case_of(dave, "Sam Carter")
-    r = carol.post(
-        f"/api/v1/cases/{sam}/visit-requests", json={"mode": "video", "preferred_times": "after school"}
-    )
-    assert r.status_code == 201 and r.json()["mode"] == "video"
-    assert "video, preferred times: after school" in dave.get(f"/care/cases/{sam}").text
-    assert carol.post(f"/api/v1/cases/{sam}/visit-requests", json={"mode": "fax"}).status_code == 422
 
 
 @pytest.mark.parametrize("who", ["alice", "carol"])

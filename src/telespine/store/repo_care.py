@@ -38,6 +38,7 @@ log = logging.getLogger("telespine.care")
 LEVEL = {d.value: d.level for d in Disposition}
 VISIT_MODES = ("video", "phone", "message")
 NOTE_FIELDS = ("subjective", "objective", "assessment", "plan")
+RED_FLAG_RULES = frozenset({"care.diary_red_flag", "care.text_red_flag"})
 
 
 class SlotTaken(Exception):
@@ -231,10 +232,15 @@ def raise_case(db: Session, case: CareCase, reason: str, now: dt.datetime | None
 
 
 def acknowledge(db: Session, case: CareCase, today: dt.date) -> None:
-    """A clinician has seen what raised the case: red flags up to today are handled."""
+    """A clinician has seen what raised the case: red flags before today are handled.
+
+    Only up to yesterday: the rules count by day, so "through today" would hide a red flag the
+    patient reports later today. Today's entries that were seen fire no new escalation anyway
+    (their keys are stored) and change no findings that are already merged.
+    """
     case.raised_at = None
     case.raised_reason = None
-    case.red_flags_reviewed_through = today
+    case.red_flags_reviewed_through = today - dt.timedelta(days=1)
     db.flush()
 
 
@@ -484,7 +490,12 @@ def add_diary_entry(
     row.created_at = now
     db.add(row)
     db.flush()
-    return row, run_followup(db, case, now, by=by)
+    follow = run_followup(db, case, now, by=by)
+    if not follow.raised and any(v != "no" for v in entry.red_flag_check.values()):
+        # A warning sign (or "not sure") always puts the case in front of a clinician again.
+        raise_case(db, case, "Red flag (or not sure) in today's diary.", now)
+        follow.raised = True
+    return row, follow
 
 
 def scores_for_case(db: Session, case: CareCase) -> list[Any]:
@@ -607,9 +618,17 @@ def run_followup(db: Session, case: CareCase, now: dt.datetime, by: User | None 
         if esc.action == "retriage":
             updates = merge_findings(updates, esc.updates)
     result: TriageResult | None = None
+    raised_now = False
+    if report.retriage is not None:
+        # Every unreviewed red flag, also one whose key was stored before (e.g. a second flag on
+        # the same day): merging is idempotent, so only something new changes the findings.
+        updates = merge_findings(updates, _all_updates(report))
     if updates:
         done = retriage(case.assessment.latest.findings, updates, flagged=True)
         if done.changed or done.result.disposition.value != case.assessment.latest.disposition:
+            if not new:
+                raise_case(db, case, "New red flag for a case already reviewed today.", now)
+                raised_now = True
             repo.add_version(
                 db,
                 assessment=case.assessment,
@@ -621,7 +640,18 @@ def run_followup(db: Session, case: CareCase, now: dt.datetime, by: User | None 
     if new:
         worst = min(new, key=lambda r: {"retriage": 0, "alert": 1, "review": 2}.get(r.action, 0))
         raise_case(db, case, worst.title, now)
-    return Followup(escalations=new, result=result, raised=bool(new))
+    return Followup(escalations=new, result=result, raised=bool(new) or raised_now)
+
+
+def _all_updates(report: Any) -> dict[str, Any]:
+    from telespine.care import merge_findings
+
+    out: dict[str, Any] = {}
+    for esc in report.escalations:
+        # Red flags only: the 12-week rule's week count grows weekly and is acted on by its key.
+        if esc.action == "retriage" and esc.rule_id in RED_FLAG_RULES:
+            out = merge_findings(out, esc.updates)
+    return out
 
 
 def escalations_for_case(db: Session, case: CareCase) -> list[EscalationRecord]:

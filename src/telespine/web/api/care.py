@@ -21,6 +21,7 @@ from telespine.web.policy import (
     PatientCase,
     ReadableCase,
     can_work_case,
+    ensure_visit_allowed,
 )
 
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -309,7 +310,9 @@ def diary(body: DiaryIn, case: PatientCase, user: RequiredUser, db: DbDep) -> Di
     "/cases/{case_id}/visit-requests", response_model=VisitRequestOut, status_code=201, dependencies=[CsrfDep]
 )
 def visit_request(body: VisitRequestIn, case: PatientCase, user: RequiredUser, db: DbDep) -> VisitRequestOut:
-    """Ask for a video, phone or message visit with preferred times."""
+    """Ask for a video, phone or message visit with preferred times (409 for a result that needs
+    care in person: only telemedicine and routine results, as in policy.visit_fits)."""
+    ensure_visit_allowed(user, case.assessment)
     visit = repo_care.request_visit(
         db, assessment=case.assessment, by=user, mode=body.mode, preferred_times=body.preferred_times
     )

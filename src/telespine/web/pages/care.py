@@ -31,7 +31,9 @@ from telespine.web.policy import (
     ReadableBooking,
     ReadableCase,
     can_work_case,
+    ensure_visit_allowed,
     readable_profile_ids,
+    visit_fits,
 )
 from telespine.web.sessions import WebSession
 
@@ -261,6 +263,7 @@ def case_page(
         contact=contact,
         questions=questions,
         can_write=user.role in ("patient", "parent"),
+        visit_allowed=visit_fits(version.disposition, version.safety_net),
         today=_local_today(case),
         zones=ZONES,
     )
@@ -335,6 +338,7 @@ def visit_request(
 ) -> Response:
     if mode not in repo_care.VISIT_MODES:
         raise HTTPException(status_code=422, detail="Choose video, phone or message.")
+    ensure_visit_allowed(user, case.assessment)  # never for a result that needs care in person
     visit = repo_care.request_visit(
         db, assessment=case.assessment, by=user, mode=mode, preferred_times=preferred_times
     )
