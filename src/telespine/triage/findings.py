@@ -119,6 +119,7 @@ def validate_findings(doc: object) -> dict[str, Any]:
     return dict(doc)
 
 
+
 MAX_DEPTH = 8
 
 
@@ -149,45 +150,16 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return out
 
 
-def _finite_float(literal: str) -> float | _NonFinite:
-    value = float(literal)
-    # 1e999 parses to infinity, which no range check can judge
-    return value if math.isfinite(value) else _NonFinite(literal)
-
-
-def _has_non_finite(value: object) -> bool:
-    if isinstance(value, _NonFinite):
-        return True
-    if isinstance(value, list):
-        return any(_has_non_finite(v) for v in value)
-    if isinstance(value, dict):
-        return any(_has_non_finite(v) for v in value.values())
-    return False
-
-
-def _check_depth(text: str, limit: int) -> None:
-    # Counted before parsing so a hostile document never reaches the recursive parser.
-    if text.count("[") + text.count("{") <= limit:  # fast path (C speed): cannot be deeper
-        return
-    depth = 0
-    in_string = False
-    escaped = False
-    for char in text:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif char == "\\":
-                escaped = True
-            elif char == '"':
-                in_string = False
-        elif char == '"':
-            in_string = True
-        elif char in "[{":
-            depth += 1
+def _too_deep(value: object, limit: int) -> bool:
+    """True when containers nest deeper than limit (iterative: no recursion on hostile input)."""
+    stack: list[tuple[object, int]] = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict | list):
             if depth > limit:
-                raise FindingsError("(document)", f"JSON nested more than {limit} levels deep")
-        elif char in "]}":
-            depth -= 1
+                return True
+            stack.extend((child, depth + 1) for child in (node.values() if isinstance(node, dict) else node))
+    return False
 
 
 def loads_findings(text: str | bytes, max_depth: int = MAX_DEPTH) -> object:
@@ -198,10 +170,19 @@ def loads_findings(text: str | bytes, max_depth: int = MAX_DEPTH) -> object:
         except UnicodeDecodeError as exc:
             raise FindingsError("(document)", f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     text = text.removeprefix("\ufeff")
-    _check_depth(text, max_depth)
+    leftover: list[str] = []  # non-finite numbers outside any object member (in a list, or alone)
+
+    def finite(literal: str) -> float | _NonFinite:
+        number = float(literal)
+        if math.isfinite(number):
+            return number
+        leftover.append(literal)  # 1e999 parses to infinity, which no range check can judge
+        return _NonFinite(literal)
+
+    too_deep = FindingsError("(document)", f"JSON nested more than {max_depth} levels deep")
     try:
         value: object = json.loads(
-            text, object_pairs_hook=_no_duplicates, parse_constant=_finite_float, parse_float=_finite_float
+            text, object_pairs_hook=_no_duplicates, parse_constant=finite, parse_float=finite
         )
     except _Rejected as exc:
         raise FindingsError(exc.field, exc.problem) from None
@@ -209,10 +190,13 @@ def loads_findings(text: str | bytes, max_depth: int = MAX_DEPTH) -> object:
         raise FindingsError(
             "(document)", f"not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})"
         ) from None
+    except RecursionError:  # the C parser stops hostile nesting (about 1,000 deep) by itself
+        raise too_deep from None
     except ValueError as exc:  # e.g. an integer longer than Python converts
         raise FindingsError("(document)", f"not valid JSON ({exc})") from None
-    except RecursionError:  # belt and braces: the depth check should make this unreachable
-        raise FindingsError("(document)", "JSON nested too deeply") from None
-    if _has_non_finite(value):  # a NaN in a list, or the whole document
-        raise FindingsError("(document)", "NaN and Infinity are not finite numbers")
+    if leftover:
+        raise FindingsError("(document)", f"{leftover[0]} is not a finite number")
+    # Counting brackets is C speed; only a document with more of them than the limit is walked.
+    if text.count("[") + text.count("{") > max_depth and _too_deep(value, max_depth):
+        raise too_deep
     return value
