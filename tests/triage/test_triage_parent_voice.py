@@ -128,3 +128,8 @@ def test_the_unknown_pseudo_rule_needs_a_parent_reason(tmp_path: Path) -> None:
     (rules / "ruleset.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
     with pytest.raises(RuleSetError, match="reason_parent"):
         load_ruleset(rules)
+
+
+@pytest.mark.parametrize("rule", [r for r in RS.rules if r.audience == "all"], ids=lambda r: r.id)
+def test_titles_shared_by_adults_and_children_address_no_one(rule: Any) -> None:
+    assert re.search(r"\byou(r)?\b", rule.title, re.IGNORECASE) is None, rule.title
