@@ -304,6 +304,14 @@ def test_diary_red_flag_shows_safety_net_and_retriages(
         },
     )  # unanswered questions count as "not sure", never as "no"
     assert r.status_code == 200 and 'id="safety"' in r.text
+    days = alice.get(f"/api/v1/cases/{case}/diary").json()
+    assert (
+        days[-1]["red_flag_check"]["leg_weakness"] == "yes"
+        and days[-1]["red_flag_check"]["fever"] == "unknown"
+    )
+    assert any(
+        m["body"].startswith("The exercises help") for m in alice.get(f"/api/v1/cases/{case}/messages").json()
+    )
     me = alice.get(f"/api/v1/cases/{case}").json()
     assert me["raised_at"] is not None and me["engine_disposition"] in ("emergency", "urgent", "prompt")
     bad = alice.post(

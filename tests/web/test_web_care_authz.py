@@ -98,6 +98,8 @@ def test_case_reads(clients: dict[str, Client], ids: dict[str, str], who: str) -
     c = clients[who]
     for case, table in ((ids["alice"], READ_ALICE), (ids["child"], READ_CHILD)):
         _check(c.get(f"/api/v1/cases/{case}"), table[who], who, "api case")
+        _check(c.get(f"/api/v1/cases/{case}/messages"), table[who], who, "api messages")
+        _check(c.get(f"/api/v1/cases/{case}/diary"), table[who], who, "api diary")
         page = table[who] if who != "anon" else PAGE_ANON
         _check(c.get(f"/care/cases/{case}"), page, who, "case page")
     visit = READ_ALICE[who] if who != "anon" else PAGE_ANON

@@ -328,3 +328,55 @@ def visit_request(body: VisitRequestIn, case: PatientCase, user: RequiredUser, d
     return VisitRequestOut(
         id=visit.id, status=visit.status, mode=body.mode, preferred_times=body.preferred_times
     )
+
+
+class MessageRead(BaseModel):
+    id: str
+    author: str
+    from_patient: bool
+    body: str
+    flagged: bool
+    created_at: dt.datetime
+
+
+class DiaryRead(BaseModel):
+    id: str
+    day: dt.date
+    pain: int
+    function: int
+    medicine_use: str
+    red_flag_check: dict[str, str]
+    note: str | None
+
+
+@router.get("/cases/{case_id}/messages", response_model=list[MessageRead])
+def read_messages(case: ReadableCase, db: DbDep) -> list[MessageRead]:
+    """The case's messages, oldest first (screening details are for the clinician's chart)."""
+    return [
+        MessageRead(
+            id=m.id,
+            author=m.author.display_name,
+            from_patient=m.from_patient,
+            body=m.body,
+            flagged=m.flagged,
+            created_at=m.created_at,
+        )
+        for m in repo_care.messages_for_case(db, case)
+    ]
+
+
+@router.get("/cases/{case_id}/diary", response_model=list[DiaryRead])
+def read_diary(case: ReadableCase, db: DbDep) -> list[DiaryRead]:
+    """The case's diary entries, oldest first."""
+    return [
+        DiaryRead(
+            id=d.id,
+            day=d.day,
+            pain=d.pain,
+            function=d.function,
+            medicine_use=d.medicine_use,
+            red_flag_check={str(k): str(v) for k, v in d.red_flag_check.items()},
+            note=d.note,
+        )
+        for d in repo_care.diary_for_case(db, case)
+    ]
