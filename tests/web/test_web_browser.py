@@ -179,6 +179,32 @@ def test_assessment_ends_in_an_emergency(page: Any, server: str) -> None:
     check_page(page, "emergency")
 
 
+@pytest.mark.parametrize(
+    ("special", "disposition"),
+    [
+        ({"fever": "yes"}, "prompt"),
+        ({"walking_difficulty": "yes"}, "urgent"),
+        ({"leg_numbness": "stable"}, "routine"),
+    ],
+)
+def test_every_result_page_is_accessible(
+    page: Any, server: str, special: dict[str, str], disposition: str
+) -> None:
+    start(page, server)
+    answer_by_keyboard(page, special)
+    assert page.url.endswith("/assess/result")
+    assert page.locator(f".disposition.{disposition}").count() == 1
+    has_visit = page.get_by_role("link", name="Request a tele-visit").count() > 0
+    assert has_visit == (disposition == "routine")  # never offered when care in person comes first
+    check_page(page, f"result-{disposition}")
+
+
+def test_pediatric_guide_page(page: Any, server: str) -> None:
+    page.goto(server + "/guides/back-pain/pediatric")
+    assert "child" in page.locator("h1").inner_text().lower()
+    check_page(page, "guide-back-pain-pediatric")
+
+
 def test_child_assessment(page: Any, server: str) -> None:
     start(page, server, "child")
     answer_by_keyboard(page, {}, age="8")
