@@ -46,6 +46,11 @@ def can_manage_children(user: User) -> bool:
     return user.role == "parent"
 
 
+def can_see_rule_details(user: User) -> bool:
+    """Clinicians see rule ids, rationales and sources on a saved assessment; patients see reasons."""
+    return user.role == "clinician"
+
+
 def can_save_assessments(user: User) -> bool:
     """Patients and parents keep assessments; clinicians and admins never file one of their own."""
     return user.role in ("patient", "parent")

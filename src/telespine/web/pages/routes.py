@@ -26,7 +26,10 @@ from telespine.web.policy import (
     ParentUser,
     ReadableAssessment,
     WritableAssessment,
+    can_manage_children,
     can_request_visit,
+    can_save_assessments,
+    can_see_rule_details,
     can_write_profile,
     child_profile_for_check,
     ensure_visit_allowed,
@@ -266,6 +269,8 @@ def assess_result(request: Request, db: DbDep, ws: WebSessionDep) -> Response:
             "for_child": audience == "pediatric",
             "for_child_profile": draft.get("who") == "child",
             "visit_allowed": visit_fits(result.disposition.value, result.safety_net),
+            "can_save": ws.user is not None and can_save_assessments(ws.user),
+            "can_save_child": ws.user is not None and can_manage_children(ws.user),
             "last_question": draft["history"][-1] if draft["history"] else "",
         },
     )
@@ -372,6 +377,7 @@ def assessment_page(
             "advice": clinical.advice_for(audience, _emergency_number(request)),
             "visits": repo.visits_for_assessment(db, assessment.id),
             "can_visit": can_request_visit(user, assessment),
+            "clinician_detail": can_see_rule_details(user),
             "flash": FLASHES.get(flash or ""),
         },
     )
@@ -422,6 +428,7 @@ def account(
         {
             "assessments": readable_assessments(db, user),
             "profiles": repo.profiles_of(db, user),
+            "can_add_children": can_manage_children(user),
             "flash": {"child": "Child added."}.get(flash or ""),
         },
     )
