@@ -297,3 +297,18 @@ def test_any_crash_during_the_assessment_shows_the_safety_net(
     unsafe.cookies = client.cookies
     r = unsafe.get("/assess/result")
     assert r.status_code == 500 and "We could not finish the check" in r.text and "tel:911" in r.text
+
+
+def test_every_guide_section_shown_cites_its_sources(client: Client) -> None:
+    guide_page = client.get("/guides/back-pain/adult").text
+    home = client.get("/").text
+    result = answer_all(client, "self", {}).text
+    for page in (home, result):
+        sections = re.findall(r"<section id=\"([\w-]+)\" aria-labelledby=.*?</section>", page, re.S)
+        assert sections
+        for body in re.findall(r"<section id=\"[\w-]+\" aria-labelledby=.*?</section>", page, re.S):
+            links = re.findall(r'href="/guides/back-pain/adult#(ref-[\w-]+)"', body)
+            assert "Sources:" in body and links, body[:200]
+            for anchor in links:  # every citation lands on an entry of the guide's reference list
+                assert f'id="{anchor}"' in guide_page
+    assert guide_page.count("Sources:") >= 3  # the guide page cites under each section too

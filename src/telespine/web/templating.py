@@ -9,7 +9,7 @@ from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 
 from telespine.settings import Settings
-from telespine.web.clinical import EMERGENCY_PLACEHOLDER
+from telespine.web.clinical import EMERGENCY_PLACEHOLDER, guide_references
 
 HERE = Path(__file__).parent
 
@@ -38,6 +38,7 @@ def make_templates(settings: Settings) -> Jinja2Templates:
     env.finalize = finalize  # read when a template is compiled, so before the first render
     env.globals["disposition_labels"] = DISPOSITION_LABELS
     env.globals["is_development"] = settings.is_development
+    env.globals["guide_references"] = guide_references  # "Sources:" under each guide section
 
     def trusted(html: str) -> Markup:
         """HTML produced by content's own autoescaping renderer."""
