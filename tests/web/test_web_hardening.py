@@ -283,3 +283,29 @@ def test_safety_net_save_keeps_answers_out_of_the_findings(
     assert net["findings"] == {}  # never a made-up findings document
     assert net["answers"] == saved["answers"]
     assert client.get(f"{r.url.path}/plan.pdf").headers["content-type"] == "application/pdf"
+
+
+def test_a_crash_during_a_childs_check_speaks_to_the_parent(
+    make_client: Callable[..., Client], seeded_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from telespine.web import clinical
+
+    client = make_client(seeded_url)
+    token = csrf_from(client.get("/assess").text)
+    client.post("/assess/start", data={"who": "child", "csrf_token": token})
+    client.post("/assess/q", data={"question_id": "age_years", "answer": "9", "csrf_token": token})
+
+    def broken(*args: object, **kwargs: object) -> Any:
+        raise TypeError("a bug in the result page")
+
+    monkeypatch.setattr(clinical, "result_from_answers", broken)
+    unsafe = TestClient(client.app, base_url="https://testserver", raise_server_exceptions=False)
+    unsafe.cookies = client.cookies
+    client.post("/assess/q", data={"question_id": "saddle_numbness", "answer": "no", "csrf_token": token})
+    r = unsafe.get("/assess/emergency")
+    assert r.status_code == 500 and "We could not finish the check" in r.text
+    assert "If your child has any of these signs" in r.text
+    guide = clinical.guide_for("pediatric", "911")
+    assert guide is not None and guide.emergency_line in r.text  # the parent's guide, not the adult's

@@ -178,10 +178,26 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             return _safety_net_page(request)  # never leave someone mid-assessment without advice
         return _error_page(request, 500, "Something went wrong on our side.")
 
+    def _audience_of_draft(request: Request) -> str:
+        """The audience of the assessment in progress: a child's check gets the parent's wording."""
+        from telespine.web import clinical
+
+        try:
+            ws: WebSession | None = getattr(request.state, "web_session", None)
+            draft = ws.data.get("assess") if ws is not None else None
+            if not isinstance(draft, dict):
+                return "adult"
+            hint = "pediatric" if draft.get("who") == "child" else "adult"
+            answers = draft.get("answers")
+            return clinical.audience_of(answers if isinstance(answers, dict) else {}, hint)
+        except Exception:
+            return "adult"
+
     def _safety_net_page(request: Request) -> Response:
         from telespine.web import clinical
 
         templates: Jinja2Templates = app.state.templates
+        audience = _audience_of_draft(request)
         try:
             return templates.TemplateResponse(
                 request,
@@ -191,18 +207,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     "csrf_token": "",
                     "result": None,
                     "safety_net": True,
-                    "guide": clinical.guide_for("adult", settings.emergency_number),
-                    "advice": clinical.advice_for("adult", settings.emergency_number),
+                    "for_child": audience == "pediatric",
+                    "guide": clinical.guide_for(audience, settings.emergency_number),
+                    "advice": clinical.advice_for(audience, settings.emergency_number),
                     "last_question": "",
                 },
                 status_code=500,
             )
         except Exception:
             number = html.escape(settings.emergency_number)
+            who = "you or your child have" if audience == "pediatric" else "you have"
             return HTMLResponse(
                 "<!doctype html><html lang='en'><title>Get help</title>"
                 "<h1>We could not finish the check.</h1>"
-                "<p>If you have severe pain, new weakness or numbness, trouble passing urine, "
+                f"<p>If {who} severe pain, new weakness or numbness, trouble passing urine, "
                 f"chest pain or a fever, call <a href='tel:{number}'>{number}</a> "
                 "or go to an emergency department now.</p>",
                 status_code=500,

@@ -17,9 +17,9 @@ _FALLBACK_RULE = FiredRule(
     id="safety.engine_failure",
     level=Disposition.EMERGENCY,
     title="The assessment could not be completed",
-    reason=(
-        "We could not finish checking your answers. To be safe, treat this as an emergency "
-        "if you have any of the warning signs listed on this page."
+    reason=(  # for an adult or a parent alike: the audience may be what failed
+        "We could not finish checking the answers. To be safe, treat this as an emergency "
+        "if you, or the child you are checking for, have any of the warning signs on this page."
     ),
     rationale="The triage engine failed; the safety net shows emergency advice instead of a result.",
     sources=["seed-004"],

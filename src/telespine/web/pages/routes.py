@@ -214,6 +214,7 @@ def _emergency_page(
         {
             "result": result,
             "safety_net": result is None or result.safety_net,
+            "for_child": audience == "pediatric",
             "guide": clinical.guide_for(audience, _emergency_number(request)),
             "advice": clinical.advice_for(audience, _emergency_number(request)),
             "last_question": last,
