@@ -312,3 +312,16 @@ def test_every_guide_section_shown_cites_its_sources(client: Client) -> None:
             for anchor in links:  # every citation lands on an entry of the guide's reference list
                 assert f'id="{anchor}"' in guide_page
     assert guide_page.count("Sources:") >= 3  # the guide page cites under each section too
+
+
+def test_reasons_on_a_childs_result_speak_to_the_parent(client: Client) -> None:
+    # Adult-and-child rules (fever, cancer history) fire for a 9-year-old: their reasons on the
+    # page must be the parent's wording (audit S6), never "you have" or "examine you".
+    r = answer_all(client, "child", {"fever": "yes", "cancer_history": "current_or_recent"}, age="9")
+    why = re.search(r"<h2[^>]*>Why</h2>(.*?)</ul>", r.text, re.S)
+    assert why, r.text[:500]
+    reasons = re.findall(r"<li>(.*?)</li>", why.group(1), re.S)
+    assert reasons
+    for reason in reasons:
+        assert "your child" in reason.lower(), reason
+        assert not re.search(r"\byou (have|had)\b|examine you\b|see you\b", reason), reason
