@@ -87,9 +87,17 @@ def test_bad_answer_is_explained_not_crashed(client: Client) -> None:
     assert r.status_code == 400
 
 
-def test_not_sure_is_never_reassuring(client: Client) -> None:
-    r = answer_all(client, "self", {"saddle_numbness": "unsure"})
-    assert 'class="disposition telemedicine"' not in r.text
+@pytest.mark.parametrize(
+    "question", ["saddle_numbness", "bladder", "fever", "walking_difficulty", "chest_pain_or_breathlessness"]
+)
+def test_not_sure_about_a_warning_sign_is_never_reassuring(client: Client, question: str) -> None:
+    # POLICY: "unknown" is never "no". Not only "not telemedicine": routine would be reassuring
+    # too, so the page must say prompt or more urgent (or be the emergency page).
+    r = answer_all(client, "self", {question: "unsure"})
+    if r.url.path == "/assess/emergency":
+        return
+    level = re.search(r'class="disposition (\w+)"', r.text)
+    assert level and level.group(1) in ("prompt", "urgent", "emergency"), (question, level)
     assert "You were not sure about" in r.text
 
 
