@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AliasChoices, Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 # Secrets that appear in examples and templates; none of them may protect a real deployment.
 PLACEHOLDER_SECRETS = frozenset(
@@ -74,6 +74,28 @@ class Settings(BaseSettings):
     smtp_password: SecretStr | None = None
     public_url: str = "http://127.0.0.1:8000"
     worker_poll_seconds: float = Field(default=60.0, gt=0)
+    # Questionnaires switched off in this deployment (TELESPINE_DISABLED_INSTRUMENTS=startback,peg);
+    # comma-separated, not JSON (NoDecode), and an unknown id stops the start.
+    disabled_instruments: Annotated[frozenset[str], NoDecode] = frozenset()
+
+    @field_validator("disabled_instruments", mode="before")
+    @classmethod
+    def _split_instruments(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return frozenset(p.strip().lower() for p in value.split(",") if p.strip())
+        return value
+
+    @field_validator("disabled_instruments")
+    @classmethod
+    def _known_instruments(cls, value: frozenset[str]) -> frozenset[str]:
+        from telespine.instruments import INSTRUMENT_IDS
+
+        unknown = sorted(value - set(INSTRUMENT_IDS))
+        if unknown:
+            raise ValueError(
+                f"unknown instrument id(s) {', '.join(unknown)}; known: {', '.join(sorted(INSTRUMENT_IDS))}"
+            )
+        return value
 
     @model_validator(mode="after")
     def _refuse_placeholder_secret(self) -> Settings:
@@ -85,6 +107,15 @@ class Settings(BaseSettings):
                 "print(secrets.token_urlsafe(48))')"
             )
         return self
+
+    @property
+    def enabled_instruments(self) -> frozenset[str] | None:
+        """The instruments this deployment allows; None when nothing is switched off."""
+        if not self.disabled_instruments:
+            return None
+        from telespine.instruments import INSTRUMENT_IDS
+
+        return frozenset(i for i in INSTRUMENT_IDS if i not in self.disabled_instruments)
 
     @property
     def is_development(self) -> bool:

@@ -17,7 +17,7 @@ from markupsafe import escape
 from pypdf import PdfReader
 
 from telespine.store.demo import demo_password
-from telespine.web.clinical_care import emergency_signs
+from telespine.web.clinical import emergency_signs
 from telespine.web.testing import csrf_from
 
 Client = TestClient
@@ -250,7 +250,7 @@ def test_flagged_message_raises_case_and_shows_safety_net(
         data={"body": "My son says he can't feel his bottom and he wet himself.", "csrf_token": token},
     )
     assert r.status_code == 200 and 'id="safety"' in r.text and "Do not wait for our reply" in r.text
-    child_sign = emergency_signs("pediatric")["signs"][0]
+    child_sign = emergency_signs("pediatric", "911")["signs"][0]
     assert str(escape(child_sign)) in r.text  # the parent gets the child's warning signs
     first = queue_rows(dave)[0]
     assert first[0] == sam and first[2] == "Emergency"
@@ -325,7 +325,7 @@ def test_failures_raise_the_case_and_never_reassure(
     make_client: Callable[..., Client], seeded_url: str, dave: Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import telespine.care
-    from telespine.web import clinical_care
+    from telespine.web import clinical
 
     def broken(*_: object, **__: object) -> None:
         raise RuntimeError("pipeline down")
@@ -352,7 +352,7 @@ def test_failures_raise_the_case_and_never_reassure(
     assert api.post(f"/api/v1/cases/{case}/diary", json=entry).status_code == 201
     assert "Follow-up rules could not run" in dave.get(f"/care/cases/{case}").text
     monkeypatch.undo()
-    monkeypatch.setattr(clinical_care, "diary_questions", broken)
+    monkeypatch.setattr(clinical, "diary_questions", broken)
     r = bob.post(
         f"/care/cases/{case}/diary",
         data={"pain": "2", "function": "8", "medicine_use": "none", "csrf_token": token},

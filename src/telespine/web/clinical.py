@@ -5,8 +5,6 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from pydantic_settings import BaseSettings, SettingsConfigDict
-
 from telespine.triage.types import Disposition, FiredRule, RulesetRef, TriageResult
 
 log = logging.getLogger("telespine.web")
@@ -396,30 +394,9 @@ PLAN_INSTRUMENTS: dict[str, tuple[str, ...]] = {
 }
 
 
-class ProgramSettings(BaseSettings):
-    """Deployment switches of the program part (TELESPINE_DISABLED_INSTRUMENTS=startback,peg)."""
-
-    model_config = SettingsConfigDict(env_prefix="TELESPINE_", extra="ignore", frozen=True)
-
-    disabled_instruments: str = ""
-
-    def enabled_instruments(self) -> frozenset[str] | None:
-        """The instruments this deployment allows; None when nothing is switched off."""
-        off = {p.strip().lower() for p in self.disabled_instruments.split(",") if p.strip()}
-        if not off:
-            return None
-        from telespine.instruments import INSTRUMENT_IDS
-
-        return frozenset(i for i in INSTRUMENT_IDS if i not in off)
-
-
 def enabled_instruments(state: Any) -> frozenset[str] | None:
-    """The enabled instruments of one app, read from the environment once per app."""
-    cached = getattr(state, "program_settings", None)
-    if not isinstance(cached, ProgramSettings):
-        cached = ProgramSettings()
-        state.program_settings = cached
-    return cached.enabled_instruments()
+    """The enabled instruments of one app (Settings.disabled_instruments, checked at start)."""
+    return state.settings.enabled_instruments  # type: ignore[no-any-return]
 
 
 class InvalidPlanAnswers(ValueError):
@@ -605,3 +582,63 @@ def plan_file(plan: Any, fmt: str) -> bytes:
             datetime.now(UTC), plan.audience if plan.audience in ("adult", "pediatric") else "adult"
         )
         return render_pdf(fallback) if fmt == "pdf" else render_html(fallback).encode("utf-8")
+
+
+# --- follow-up (telespine.care): diary questions, entries, emergency signs --------------------
+
+
+def emergency_signs(audience: str, emergency_number: str) -> dict[str, Any]:
+    """The emergency line and warning signs for a safety-net panel; built-in text if content fails."""
+    try:
+        from telespine.content import emergency_advice
+
+        adv = emergency_advice(
+            "pediatric" if audience == "pediatric" else "adult", emergency_number=emergency_number
+        )
+        return {"line": adv.line, "signs": list(adv.signs)}
+    except Exception as exc:
+        log.error("emergency advice unavailable: %s", type(exc).__name__)
+        return {
+            "line": f"Call {emergency_number} or go to an emergency department now.",
+            "signs": [
+                "New numbness around the groin or bottom",
+                "New trouble passing urine, or wetting or soiling yourself",
+                "New weakness in the legs, or legs giving way",
+            ],
+        }
+
+
+def diary_questions(audience: str) -> list[dict[str, str]]:
+    """The short red-flag check of the diary (id, text) in the audience's wording."""
+    from telespine.care import load_escalation_rules
+
+    rules = load_escalation_rules()
+    return [
+        {"id": q.id, "text": q.text_pediatric if audience == "pediatric" else q.text}
+        for q in rules.red_flag_check
+    ]
+
+
+class DiaryProblem(ValueError):
+    """A diary entry that does not fit the model: the form shows the problem."""
+
+
+def diary_entry(doc: dict[str, Any]) -> Any:
+    """A validated telespine.care.DiaryEntry; unanswered red-flag questions count as "unknown"."""
+    from pydantic import ValidationError
+
+    from telespine.care import DiaryEntry
+
+    try:
+        asked = [q["id"] for q in diary_questions("adult")]
+    except Exception as exc:
+        raise ClinicalFailure(type(exc).__name__) from None
+    answers = doc.get("red_flag_check") or {}
+    check = {
+        qid: answers.get(qid) if answers.get(qid) in ("yes", "no", "unknown") else "unknown" for qid in asked
+    }
+    try:
+        return DiaryEntry.model_validate({**doc, "red_flag_check": check}, strict=False)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise DiaryProblem(f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}") from None

@@ -11,9 +11,9 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from telespine.store import repo, repo_care
 from telespine.store.models_care import CareCase
 from telespine.triage.types import Disposition
-from telespine.web import clinical_care
+from telespine.web import clinical
 from telespine.web.api.schemas import ErrorOut
-from telespine.web.deps import CsrfDep, DbDep, RequiredUser
+from telespine.web.deps import CsrfDep, DbDep, RequiredUser, SettingsDep
 from telespine.web.policy import (
     ClinicianCase,
     ClinicianUser,
@@ -248,7 +248,9 @@ def _audience(case: CareCase) -> str:
 
 
 @router.post("/cases/{case_id}/messages", response_model=MessageOut, status_code=201, dependencies=[CsrfDep])
-def message(body: MessageIn, case: ReadableCase, user: RequiredUser, db: DbDep) -> MessageOut:
+def message(
+    body: MessageIn, case: ReadableCase, user: RequiredUser, db: DbDep, settings: SettingsDep
+) -> MessageOut:
     """A message; a patient's is screened and a flagged one re-triages and raises the case."""
     if user.role in ("patient", "parent"):
         if case.assessment.profile.owner_id != user.id:
@@ -260,7 +262,9 @@ def message(body: MessageIn, case: ReadableCase, user: RequiredUser, db: DbDep) 
         db, actor=user, action="create", object_type="message", object_id=msg.id, profile_id=case.profile_id
     )
     db.commit()
-    signs = clinical_care.emergency_signs(_audience(case))["signs"] if msg.flagged else []
+    signs = (
+        clinical.emergency_signs(_audience(case), settings.emergency_number)["signs"] if msg.flagged else []
+    )
     return MessageOut(
         id=msg.id,
         flagged=msg.flagged,
@@ -271,13 +275,13 @@ def message(body: MessageIn, case: ReadableCase, user: RequiredUser, db: DbDep) 
 
 
 @router.post("/cases/{case_id}/diary", response_model=DiaryOut, status_code=201, dependencies=[CsrfDep])
-def diary(body: DiaryIn, case: PatientCase, user: RequiredUser, db: DbDep) -> DiaryOut:
+def diary(body: DiaryIn, case: PatientCase, user: RequiredUser, db: DbDep, settings: SettingsDep) -> DiaryOut:
     """A diary entry; the escalation rules run at once (re-triage, review, alert)."""
     try:
-        entry = clinical_care.diary_entry(body.model_dump())
-    except clinical_care.DiaryProblem as exc:
+        entry = clinical.diary_entry(body.model_dump())
+    except clinical.DiaryProblem as exc:
         raise HTTPException(status_code=422, detail=f"Invalid diary entry: {exc}") from None
-    except clinical_care.ClinicalFailure:
+    except clinical.ClinicalFailure:
         repo_care.raise_case(db, case, "A diary entry could not be checked: contact the patient.")
         db.commit()
         raise HTTPException(
@@ -297,7 +301,9 @@ def diary(body: DiaryIn, case: PatientCase, user: RequiredUser, db: DbDep) -> Di
     latest = case.assessment.latest
     red = any(v != "no" for v in entry.red_flag_check.values())
     urgent = Disposition(latest.disposition).level <= 2 and follow.result is not None
-    signs = clinical_care.emergency_signs(_audience(case))["signs"] if red or urgent else []
+    signs = (
+        clinical.emergency_signs(_audience(case), settings.emergency_number)["signs"] if red or urgent else []
+    )
     return DiaryOut(
         id=row.id,
         escalations=[e.rule_id for e in follow.escalations],
