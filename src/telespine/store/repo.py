@@ -21,6 +21,7 @@ from telespine.store.models import (
     VisitRequest,
     utcnow,
 )
+from telespine.store.models_care import CareCase
 from telespine.triage.types import TriageResult
 
 
@@ -127,12 +128,22 @@ def save_assessment(
     """A new assessment with version 1: the findings snapshot, the result and the rule-set version.
 
     findings is a findings document ({} when none could be made); answers, when given, are the
-    questionnaire answers it came from, stored in their own column.
+    questionnaire answers it came from, stored in their own column. The assessment's care case
+    (telespine.store.models_care.CareCase) is created with it.
     """
     assessment = Assessment(profile_id=profile.id, created_by_id=by.id)
     db.add(assessment)
     db.flush()
     db.add(_version_row(assessment, 1, findings, result, by, answers))
+    # Its care case is made in the same step, so pages that only read never have to write one.
+    db.add(
+        CareCase(
+            assessment_id=assessment.id,
+            profile_id=profile.id,
+            clinic_id=profile.clinic_id,
+            treatment_started_on=assessment.created_at.date(),
+        )
+    )
     db.flush()
     db.refresh(assessment, ["versions"])
     return assessment

@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from telespine.store import repo
-from telespine.store.models import Assessment, AssessmentVersion, Profile, User, VisitRequest, utcnow
+from telespine.store.models import Assessment, AssessmentVersion, User, VisitRequest, utcnow
 from telespine.store.models_care import (
     CareCase,
     CareMessage,
@@ -49,7 +49,7 @@ class SlotTaken(Exception):
 
 
 def ensure_case(db: Session, assessment: Assessment) -> CareCase:
-    """The case of an assessment, made on first use (treatment starts the day it was saved)."""
+    """The case of an assessment (repo.save_assessment makes it); made here only as a repair."""
     case = db.scalar(select(CareCase).where(CareCase.assessment_id == assessment.id))
     if case is not None:
         return case
@@ -67,23 +67,14 @@ def ensure_case(db: Session, assessment: Assessment) -> CareCase:
     return case
 
 
-def sync_clinic_cases(db: Session, clinic_id: str) -> None:
-    """Give every assessment of the clinic a case (assessments saved before the queue existed)."""
-    missing = db.scalars(
-        select(Assessment)
-        .join(Profile, Assessment.profile_id == Profile.id)
-        .outerjoin(CareCase, CareCase.assessment_id == Assessment.id)
-        .where(Profile.clinic_id == clinic_id, CareCase.id.is_(None))
-        .options(selectinload(Assessment.profile))
-    ).all()
-    for assessment in missing:
-        ensure_case(db, assessment)
-    if missing:
-        db.flush()
+def case_for_assessment(db: Session, assessment_id: str) -> CareCase | None:
+    """The case of an assessment, or None (read only)."""
+    return db.scalar(select(CareCase).where(CareCase.assessment_id == assessment_id))
 
 
 def sync_all_cases(db: Session) -> int:
-    """Give every assessment a case (the worker's rules must see assessments nobody opened yet)."""
+    """Give every assessment a case: a repair for rows made outside repo.save_assessment (the
+    worker runs it; saving makes the case and migration 0005 backfilled older assessments)."""
     missing = db.scalars(
         select(Assessment)
         .outerjoin(CareCase, CareCase.assessment_id == Assessment.id)
@@ -147,7 +138,6 @@ def queue(db: Session, clinician: User, filters: QueueFilter | None = None) -> l
     f = filters or QueueFilter()
     if clinician.clinic_id is None:
         return []
-    sync_clinic_cases(db, clinician.clinic_id)
     query = (
         select(CareCase)
         .where(CareCase.clinic_id == clinician.clinic_id)
@@ -666,9 +656,6 @@ def cases_for_profile(db: Session, profile_ids: Sequence[str]) -> list[CareCase]
     """Cases of the given profiles (the patient's own and children's), newest first."""
     if not profile_ids:
         return []
-    for a in repo.assessments_for_profiles(db, profile_ids):
-        ensure_case(db, a)
-    db.flush()
     return list(
         db.scalars(
             select(CareCase)

@@ -20,7 +20,7 @@ from telespine.store import repo, repo_care
 from telespine.store.models import AuditEvent, User
 from telespine.store.models_care import CareCase
 from telespine.triage.types import Disposition, TriageResult
-from telespine.web import clinical, clinical_care
+from telespine.web import clinical
 from telespine.web.deps import CsrfDep, DbDep, RequiredUser, WebSessionDep
 from telespine.web.policy import (
     ClinicianCase,
@@ -208,8 +208,9 @@ def my_cases(request: Request, user: RequiredUser, db: DbDep, ws: WebSessionDep)
 
 @router.get("/care/assessments/{assessment_id}")
 def case_of_assessment(assessment: ReadableAssessment, db: DbDep) -> Response:
-    case = repo_care.ensure_case(db, assessment)
-    db.commit()
+    case = repo_care.case_for_assessment(db, assessment.id)  # made on save: a GET never writes
+    if case is None:
+        raise HTTPException(status_code=404, detail="Not found.")
     return _redirect(f"/care/cases/{case.id}")
 
 
@@ -242,7 +243,7 @@ def case_page(
     }
     alert_msg = next((m for m in ctx["messages"] if m.id == alert and m.flagged), None) if alert else None
     if alert == "diary" or alert_msg is not None:
-        ctx["safety"] = clinical_care.emergency_signs(audience)
+        ctx["safety"] = clinical.emergency_signs(audience, request.app.state.settings.emergency_number)
     if can_work_case(user, case):
         override = repo_care.latest_override(db, case)
         ctx.update(
@@ -256,7 +257,7 @@ def case_page(
         return _render(request, ws, "care_chart.html", ctx)
     contact = repo_care.contact_of(db, user.id)
     try:
-        questions = clinical_care.diary_questions(audience)
+        questions = clinical.diary_questions(audience)
     except Exception:
         questions = []
     ctx.update(
@@ -500,10 +501,10 @@ async def diary(request: Request, case: PatientCase, user: RequiredUser, db: DbD
         "note": str(form.get("note") or "")[:4000] or None,
     }
     try:
-        entry = clinical_care.diary_entry(doc)
-    except clinical_care.DiaryProblem as exc:
+        entry = clinical.diary_entry(doc)
+    except clinical.DiaryProblem as exc:
         raise HTTPException(status_code=422, detail=f"Please check the diary entry: {exc}") from None
-    except clinical_care.ClinicalFailure:
+    except clinical.ClinicalFailure:
         # The check itself is broken: never a calm "saved"; a clinician must look, the patient gets the net.
         repo_care.raise_case(db, case, "A diary entry could not be checked: contact the patient.")
         db.commit()
