@@ -117,6 +117,7 @@ def _redirect(url: str) -> RedirectResponse:
 
 def _safety_net(request: Request, ws: WebSession, audience: str) -> Response:
     """The emergency safety-net page: shown whenever the program code fails."""
+    number = request.app.state.settings.emergency_number
     return _render(
         request,
         ws,
@@ -124,8 +125,9 @@ def _safety_net(request: Request, ws: WebSession, audience: str) -> Response:
         {
             "result": None,
             "safety_net": True,
-            "guide": clinical.guide_for(audience),
-            "advice": clinical.advice_for(audience),
+            "for_child": audience == "pediatric",
+            "guide": clinical.guide_for(audience, number),
+            "advice": clinical.advice_for(audience, number),
             "last_question": "",
         },
     )
@@ -489,6 +491,74 @@ def program_download(request: Request, ws: WebSessionDep, fmt: str) -> Response:
     return _file(clinical.plan_file(plan, fmt), fmt)
 
 
+class PlanSaveFailed(RuntimeError):
+    """The draft's plan answers could not be checked or scored: show the emergency safety net."""
+
+
+class DraftPlan:
+    """The plan answers and score records of a draft, checked and ready to store with an assessment."""
+
+    def __init__(self, answers: Any, records: list[Any]) -> None:
+        self.answers = answers
+        self.records = records
+
+    def store(self, db: DbDep, user: User, assessment: Assessment) -> None:
+        """Store the score records (each with its time) and the plan answers: append-only, audited."""
+        rows = repo_program.add_scores(
+            db, profile=assessment.profile, by=user, records=self.records, assessment=assessment
+        )
+        saved = repo_program.add_plan_answers(
+            db, assessment=assessment, by=user, answers=self.answers.model_dump(mode="json")
+        )
+        for row in rows:
+            repo.audit(
+                db,
+                actor=user,
+                action="create",
+                object_type="score_record",
+                object_id=row.id,
+                profile_id=assessment.profile_id,
+            )
+        repo.audit(
+            db,
+            actor=user,
+            action="create",
+            object_type="plan_answers",
+            object_id=saved.id,
+            profile_id=assessment.profile_id,
+        )
+
+
+def draft_plan(request: Request, draft: dict[str, Any]) -> DraftPlan | None:
+    """The plan part of a draft, checked and scored (the one save step of the result page's "Save"
+    and of the program page); None when there is none to save: the result gets no program, or no
+    plan question was answered. PlanSaveFailed when the answers cannot be checked."""
+    ctx = _Context(draft)
+    plan = draft.get("plan")
+    if not ctx.ready or not isinstance(plan, dict):
+        return None
+    enabled = clinical.enabled_instruments(request.app.state)
+    doc = plan_answers_doc(_plan_draft(draft), _asked(ctx, enabled))
+    if not (doc["medicines"] or doc["questionnaires"] or doc["choices"]):
+        return None
+    try:
+        answers = clinical.parse_plan_answers(doc)
+        records = [
+            clinical.score_instrument(q.instrument, dict(q.responses), q.taken_at, enabled, ctx.audience)
+            for q in answers.questionnaires
+        ]
+    except (clinical.InvalidPlanAnswers, LookupError, clinical.ClinicalFailure):
+        raise PlanSaveFailed from None
+    return DraftPlan(answers, records)
+
+
+def mark_plan_saved(draft: dict[str, Any], assessment_id: str) -> dict[str, Any]:
+    """The draft after a save: it points at the saved assessment, and its plan at what was stored."""
+    plan = _plan_draft(draft)
+    plan["saved_for"] = assessment_id
+    return {**draft, "saved_id": assessment_id, "plan": plan}
+
+
 @router.post("/assess/program/save", dependencies=[CsrfDep])
 def program_save(
     request: Request,
@@ -501,45 +571,15 @@ def program_save(
     ctx, stop = _guard(request, ws)
     if stop or ctx is None:
         return stop or _redirect("/assess")
-    plan_draft = _plan_draft(ctx.draft)
-    enabled = clinical.enabled_instruments(request.app.state)
-    doc = plan_answers_doc(plan_draft, _asked(ctx, enabled))
     try:
-        answers = clinical.parse_plan_answers(doc)
-        records = [
-            clinical.score_instrument(q.instrument, dict(q.responses), q.taken_at, enabled, ctx.audience)
-            for q in answers.questionnaires
-        ]
-    except (clinical.InvalidPlanAnswers, LookupError, clinical.ClinicalFailure):
+        # An empty plan is still a plan the person chose to save: store the (empty) answers.
+        prepared = draft_plan(request, ctx.draft) or DraftPlan(clinical.parse_plan_answers({}), [])
+    except (PlanSaveFailed, clinical.InvalidPlanAnswers):
         return _safety_net(request, ws, ctx.audience)
     assessment = _saved_assessment(db, user, ctx, profile_id)
-    rows = repo_program.add_scores(
-        db, profile=assessment.profile, by=user, records=records, assessment=assessment
-    )
-    saved = repo_program.add_plan_answers(
-        db, assessment=assessment, by=user, answers=answers.model_dump(mode="json")
-    )
-    for row in rows:
-        repo.audit(
-            db,
-            actor=user,
-            action="create",
-            object_type="score_record",
-            object_id=row.id,
-            profile_id=assessment.profile_id,
-        )
-    repo.audit(
-        db,
-        actor=user,
-        action="create",
-        object_type="plan_answers",
-        object_id=saved.id,
-        profile_id=assessment.profile_id,
-    )
+    prepared.store(db, user, assessment)
     db.commit()
-    draft = {**ctx.draft, "saved_id": assessment.id}
-    plan_draft["saved_for"] = assessment.id
-    sessions.save_data(db, ws, {**ws.data, DRAFT: {**draft, "plan": plan_draft}})
+    sessions.save_data(db, ws, {**ws.data, DRAFT: mark_plan_saved(ctx.draft, assessment.id)})
     return _redirect(f"/assessments/{assessment.id}/program?flash=saved")
 
 
@@ -563,8 +603,9 @@ def _saved_assessment(db: DbDep, user: User, ctx: _Context, profile_id: str | No
         db,
         profile=profile,
         by=user,
-        findings=ctx.findings or {"answers": ctx.answers},
+        findings=ctx.findings or {},
         result=ctx.result or clinical.safety_net_result("no result"),
+        answers=ctx.answers,
     )
     repo.audit(
         db,

@@ -13,12 +13,13 @@ from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from telespine.store import repo
+from telespine.store import repo, repo_program
 from telespine.store.accounts import PasswordRejected, check_new_password
 from telespine.triage.types import Disposition, TriageResult
 from telespine.web import clinical, sessions
 from telespine.web.auth import LoginRefused, authenticate
 from telespine.web.deps import CsrfDep, DbDep, RequiredUser, SettingsDep, WebSessionDep, remember
+from telespine.web.pages.program import PlanSaveFailed, draft_plan, mark_plan_saved, saved_program_download
 from telespine.web.policy import (
     VISIT_REFUSED,
     AdminUser,
@@ -296,6 +297,7 @@ def assess_plan(ws: WebSessionDep) -> Response:
 
 @router.post("/assess/save", dependencies=[CsrfDep])
 def assess_save(
+    request: Request,
     db: DbDep,
     ws: WebSessionDep,
     user: RequiredUser,
@@ -315,8 +317,20 @@ def assess_save(
         # A check about a child is never filed as the adult's own record.
         profile_id = child_profile_for_check(db, user).id
     profile = load_profile_for_write(db, user, profile_id)
+    try:
+        # The plan answers and questionnaire scores of the draft, if any: the program page's save step.
+        plan = draft_plan(request, draft)
+    except PlanSaveFailed:
+        return _emergency_page(request, ws, draft, None)
+    saved_plan_for = draft["plan"].get("saved_for") if isinstance(draft.get("plan"), dict) else None
     if draft.get("saved_id"):
         assessment_id = str(draft["saved_id"])
+        existing = repo.get_assessment(db, assessment_id)
+        stale = plan is not None and saved_plan_for != assessment_id  # plan changed since it was saved
+        if plan is not None and stale and existing is not None and can_write_profile(user, existing.profile):
+            plan.store(db, user, existing)
+            db.commit()
+            _store_draft(db, ws, mark_plan_saved(draft, assessment_id))
     else:
         assessment = repo.save_assessment(
             db, profile=profile, by=user, findings=findings, result=result, answers=draft["answers"]
@@ -329,10 +343,12 @@ def assess_save(
             object_id=assessment.id,
             profile_id=profile.id,
         )
+        if plan is not None:
+            plan.store(db, user, assessment)
         db.commit()
         assessment_id = assessment.id
         draft["saved_id"] = assessment_id
-        _store_draft(db, ws, draft)
+        _store_draft(db, ws, mark_plan_saved(draft, assessment_id) if plan is not None else draft)
     if then == "visit":
         saved = repo.get_assessment(db, assessment_id)
         if saved is not None and can_write_profile(user, saved.profile):
@@ -377,6 +393,7 @@ def assessment_page(
             "assessment": assessment,
             "advice": clinical.advice_for(audience, _emergency_number(request)),
             "visits": repo.visits_for_assessment(db, assessment.id),
+            "has_program": repo_program.latest_plan_answers(db, assessment.id) is not None,
             "can_visit": can_request_visit(user, assessment),
             "clinician_detail": can_see_rule_details(user),
             "flash": FLASHES.get(flash or ""),
@@ -385,13 +402,10 @@ def assessment_page(
 
 
 @router.get("/assessments/{assessment_id}/plan.pdf")
-def assessment_plan(assessment: ReadableAssessment) -> Response:
-    """The written plan of a saved assessment, from its stored findings and result."""
-    latest = assessment.latest
-    result = TriageResult.model_validate(latest.result)
-    findings = latest.findings if "age_years" in latest.findings else None
-    audience = "pediatric" if assessment.profile.is_child else "adult"
-    return _pdf(clinical.written_plan_pdf(findings, result, audience), "telespine-plan.pdf")
+def assessment_plan(request: Request, assessment: ReadableAssessment, db: DbDep) -> Response:
+    """The written plan of a saved assessment: the same file as /assessments/<id>/program.pdf,
+    built from the stored findings, result and plan answers."""
+    return saved_program_download(request, assessment, db, "pdf")
 
 
 @router.post("/assessments/{assessment_id}/visit", dependencies=[CsrfDep])
