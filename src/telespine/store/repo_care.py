@@ -45,6 +45,39 @@ class SlotTaken(Exception):
     """The clinician already has a visit booked at this time."""
 
 
+class BadSlot(ValueError):
+    """A visit time off the slot grid, in the past or more than a year ahead (a 422)."""
+
+
+SLOT_MINUTES = 20  # default of Settings.visit_slot_minutes
+BOOKING_HORIZON = dt.timedelta(days=365)
+
+
+def check_slot(
+    slot_start: dt.datetime, now: dt.datetime | None = None, slot_minutes: int = SLOT_MINUTES
+) -> dt.datetime:
+    """The slot start in UTC, or BadSlot: on the grid (minutes since midnight UTC a multiple of
+    slot_minutes, seconds 0), not before now and at most a year ahead. Naive times are UTC.
+
+    On a fixed grid with bookings no longer than a slot, two visits of one clinician overlap
+    only when they start at the same time, which the UNIQUE (clinician, slot_start) refuses.
+    """
+    now = now or dt.datetime.now(dt.UTC)
+    if slot_start.tzinfo is None:
+        slot_start = slot_start.replace(tzinfo=dt.UTC)
+    try:
+        when = slot_start.astimezone(dt.UTC)
+    except (OverflowError, ValueError):  # e.g. 0001-01-01T00:00+14:00
+        raise BadSlot("The visit time is out of range.") from None
+    if when < now or when > now + BOOKING_HORIZON:
+        raise BadSlot("Choose a visit time between now and one year ahead.")
+    if when.second or when.microsecond or (when.hour * 60 + when.minute) % slot_minutes:
+        raise BadSlot(
+            f"Visits start every {slot_minutes} minutes (for example at :00 or :{slot_minutes:02d})."
+        )
+    return when
+
+
 # --- cases and the queue -------------------------------------------------------------------
 
 
@@ -113,6 +146,28 @@ def effective_disposition(case: CareCase, override: DispositionOverride | None) 
     if override is not None and override.assessment_version == latest.version:
         return override.to_disposition
     return latest.disposition
+
+
+def more_urgent(a: str, b: str) -> str:
+    """The more urgent of two dispositions (an unknown value counts as emergency)."""
+    return a if LEVEL.get(a, 1) <= LEVEL.get(b, 1) else b
+
+
+def patient_disposition(case: CareCase, override: DispositionOverride | None) -> str:
+    """What the patient is shown: the more urgent of the engine's latest result and the latest
+    override (of any version). A clinician can make it more urgent, never less urgent than the
+    engine's result; the chart shows both."""
+    engine = case.assessment.latest.disposition
+    return engine if override is None else more_urgent(engine, override.to_disposition)
+
+
+def patient_disposition_for_assessment(db: Session, assessment_id: str) -> str | None:
+    """patient_disposition of an assessment's case; None when it has no case or no override."""
+    case = case_for_assessment(db, assessment_id)
+    if case is None:
+        return None
+    override = latest_override(db, case)
+    return None if override is None else patient_disposition(case, override)
 
 
 @dataclass
@@ -221,6 +276,29 @@ def raise_case(db: Session, case: CareCase, reason: str, now: dt.datetime | None
     db.flush()
 
 
+def raise_after_failure(db: Session, case_id: str, reason: str) -> bool:
+    """Best effort after a failed save: roll back, then raise the case in a new transaction.
+
+    Used when a message or diary entry could not be stored: a clinician must still look, and the
+    caller shows the safety net whatever this returns (False when even this failed).
+    """
+    try:
+        db.rollback()
+        case = db.get(CareCase, case_id)
+        if case is None:
+            return False
+        raise_case(db, case, reason)
+        db.commit()
+        return True
+    except Exception as exc:  # the database itself may be down: the caller still shows the net
+        log.error("could not raise case after a failed save: %s", type(exc).__name__)
+        try:
+            db.rollback()
+        except Exception:
+            log.error("rollback failed too")
+        return False
+
+
 def acknowledge(db: Session, case: CareCase, today: dt.date) -> None:
     """A clinician has seen what raised the case: red flags before today are handled.
 
@@ -315,19 +393,26 @@ def book_visit(
     slot_start: dt.datetime,
     mode: str,
     visit_request: VisitRequest | None = None,
-    minutes: int = 20,
+    minutes: int | None = None,
+    now: dt.datetime | None = None,
+    slot_minutes: int = SLOT_MINUTES,
 ) -> VisitBooking:
     """Book a slot; the UNIQUE (clinician, slot start) refuses a second booking (SlotTaken).
+
+    BadSlot for a time off the grid, out of range, or a visit longer than one slot.
 
     The check happens in the database, so two concurrent requests cannot both win. The caller
     commits; a failed insert is rolled back inside a savepoint so the session stays usable.
     """
+    length = slot_minutes if minutes is None else minutes
+    if not 5 <= length <= slot_minutes:
+        raise BadSlot(f"A visit lasts at most one slot ({slot_minutes} minutes).")
     booking = VisitBooking(
         case_id=case.id,
         clinician_id=clinician.id,
-        slot_start=slot_start.astimezone(dt.UTC).replace(second=0, microsecond=0),
+        slot_start=check_slot(slot_start, now, slot_minutes),
         mode=mode,
-        minutes=minutes,
+        minutes=length,
         visit_request_id=visit_request.id if visit_request else None,
     )
     try:
@@ -460,6 +545,26 @@ def diary_for_case(db: Session, case: CareCase) -> list[DiaryRecord]:
             .order_by(DiaryRecord.day, DiaryRecord.created_at)
         ).all()
     )
+
+
+def local_today(case: CareCase, now: dt.datetime | None = None) -> dt.date:
+    """Today in the patient's time zone (UTC when the stored zone is unknown)."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    now = now or dt.datetime.now(dt.UTC)
+    try:
+        return now.astimezone(ZoneInfo(case.timezone)).date()
+    except (ZoneInfoNotFoundError, ValueError):
+        return now.astimezone(dt.UTC).date()
+
+
+def diary_day_problem(case: CareCase, day: dt.date, now: dt.datetime | None = None) -> str | None:
+    """Why a diary day is refused: before the day before treatment started, or after today."""
+    first = case.treatment_started_on - dt.timedelta(days=1)
+    today = local_today(case, now)
+    if day < first or day > today:
+        return f"The day must be between {first.isoformat()} and today ({today.isoformat()})."
+    return None
 
 
 def add_diary_entry(

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from typing import Any, Literal
 
 from fastapi import APIRouter, HTTPException
+from fastapi.responses import JSONResponse
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from telespine.store import repo, repo_care
@@ -28,6 +30,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorOut} for code in (400, 401, 403, 404, 409, 413, 422, 429, 503)
 }
 router = APIRouter(prefix="/api/v1", responses=ERRORS, tags=["care"])
+log = logging.getLogger("telespine.care")
 
 
 class _In(BaseModel):
@@ -45,9 +48,16 @@ class CaseRead(BaseModel):
     raised_at: dt.datetime | None
     raised_reason: str | None
     waiting_since: dt.datetime | None = None
+    patient_disposition: str | None = None  # what the patient is shown (single reads only)
 
     @classmethod
-    def of(cls, case: CareCase, disposition: str, waiting_since: dt.datetime | None = None) -> CaseRead:
+    def of(
+        cls,
+        case: CareCase,
+        disposition: str,
+        waiting_since: dt.datetime | None = None,
+        patient_disposition: str | None = None,
+    ) -> CaseRead:
         latest = case.assessment.latest
         return cls(
             id=case.id,
@@ -60,6 +70,7 @@ class CaseRead(BaseModel):
             raised_at=case.raised_at,
             raised_reason=case.raised_reason,
             waiting_since=waiting_since,
+            patient_disposition=patient_disposition,
         )
 
 
@@ -86,9 +97,9 @@ class FeedbackRow(BaseModel):
 
 
 class BookingIn(_In):
-    slot_start: AwareDatetime
+    slot_start: AwareDatetime  # with an offset; on the slot grid, between now and a year ahead
     mode: Literal["video", "phone", "message"] = "video"
-    minutes: int = Field(default=20, ge=5, le=120)
+    minutes: int | None = Field(default=None, ge=5, le=60)  # default and maximum: one slot
 
 
 class BookingOut(BaseModel):
@@ -159,8 +170,14 @@ def queue(
 
 
 @router.get("/cases/{case_id}", response_model=CaseRead)
-def read_case(case: ReadableCase, db: DbDep) -> CaseRead:
-    return CaseRead.of(case, repo_care.effective_disposition(case, repo_care.latest_override(db, case)))
+def read_case(case: ReadableCase, user: RequiredUser, db: DbDep) -> CaseRead:
+    """A case; `disposition` is the clinician's view for clinicians, and for patients and parents
+    the more urgent of the engine's result and a clinician's override (never less urgent)."""
+    override = repo_care.latest_override(db, case)
+    shown = repo_care.patient_disposition(case, override)
+    if can_work_case(user, case):
+        return CaseRead.of(case, repo_care.effective_disposition(case, override), patient_disposition=shown)
+    return CaseRead.of(case, shown, patient_disposition=shown)
 
 
 @router.post("/cases/{case_id}/claim", response_model=ClaimOut, dependencies=[CsrfDep])
@@ -213,12 +230,23 @@ def ruleset_feedback(user: FeedbackReader, db: DbDep) -> list[FeedbackRow]:
 
 
 @router.post("/cases/{case_id}/bookings", response_model=BookingOut, status_code=201, dependencies=[CsrfDep])
-def book(body: BookingIn, case: ClinicianCase, user: RequiredUser, db: DbDep) -> BookingOut:
-    """Book a slot; 409 when the clinician already has a visit starting at that time."""
+def book(
+    body: BookingIn, case: ClinicianCase, user: RequiredUser, db: DbDep, settings: SettingsDep
+) -> BookingOut:
+    """Book a slot on the grid; 409 when the clinician already has that slot, 422 off the grid."""
     try:
         booking = repo_care.book_visit(
-            db, case=case, clinician=user, slot_start=body.slot_start, mode=body.mode, minutes=body.minutes
+            db,
+            case=case,
+            clinician=user,
+            slot_start=body.slot_start,
+            mode=body.mode,
+            minutes=body.minutes,
+            slot_minutes=settings.visit_slot_minutes,
         )
+    except repo_care.BadSlot as exc:
+        db.rollback()
+        raise HTTPException(status_code=422, detail=str(exc)) from None
     except repo_care.SlotTaken:
         db.rollback()
         raise HTTPException(
@@ -238,6 +266,19 @@ def book(body: BookingIn, case: ClinicianCase, user: RequiredUser, db: DbDep) ->
     )
 
 
+def _save_failed(audience: str, emergency_number: str, what: str) -> JSONResponse:
+    """503 with the emergency safety net: the save failed, so the patient must not wait on it."""
+    try:
+        signs = clinical.emergency_signs(audience, emergency_number)["signs"]
+    except Exception:
+        signs = []
+    detail = (
+        f"{what} If you have a warning sign or feel very unwell, call {emergency_number} now. "
+        "Your care team has been asked to contact you."
+    )
+    return JSONResponse({"detail": detail, "safety_net": signs}, status_code=503)
+
+
 def _audience(case: CareCase) -> str:
     age = case.assessment.latest.findings.get("age_years")
     return (
@@ -250,18 +291,29 @@ def _audience(case: CareCase) -> str:
 @router.post("/cases/{case_id}/messages", response_model=MessageOut, status_code=201, dependencies=[CsrfDep])
 def message(
     body: MessageIn, case: ReadableCase, user: RequiredUser, db: DbDep, settings: SettingsDep
-) -> MessageOut:
+) -> MessageOut | JSONResponse:
     """A message; a patient's is screened and a flagged one re-triages and raises the case."""
     if user.role in ("patient", "parent"):
         if case.assessment.profile.owner_id != user.id:
             raise HTTPException(status_code=403, detail="Only the patient or parent can do this.")
     elif not can_work_case(user, case):
         raise HTTPException(status_code=404, detail="Not found.")
-    msg, follow = repo_care.post_message(db, case, user, body.body)
-    repo.audit(
-        db, actor=user, action="create", object_type="message", object_id=msg.id, profile_id=case.profile_id
-    )
-    db.commit()
+    audience, case_id = _audience(case), case.id
+    try:
+        msg, follow = repo_care.post_message(db, case, user, body.body)
+        repo.audit(
+            db,
+            actor=user,
+            action="create",
+            object_type="message",
+            object_id=msg.id,
+            profile_id=case.profile_id,
+        )
+        db.commit()
+    except Exception:  # never lose a message silently: raise the case, show the safety net
+        log.exception("saving a message failed")
+        repo_care.raise_after_failure(db, case_id, "A message could not be saved: contact the patient.")
+        return _save_failed(audience, settings.emergency_number, "Your message could not be saved.")
     signs = (
         clinical.emergency_signs(_audience(case), settings.emergency_number)["signs"] if msg.flagged else []
     )
@@ -275,8 +327,20 @@ def message(
 
 
 @router.post("/cases/{case_id}/diary", response_model=DiaryOut, status_code=201, dependencies=[CsrfDep])
-def diary(body: DiaryIn, case: PatientCase, user: RequiredUser, db: DbDep, settings: SettingsDep) -> DiaryOut:
+def diary(
+    body: DiaryIn, case: PatientCase, user: RequiredUser, db: DbDep, settings: SettingsDep
+) -> DiaryOut | JSONResponse:
     """A diary entry; the escalation rules run at once (re-triage, review, alert)."""
+    problem = repo_care.diary_day_problem(case, body.day)
+    if problem:
+        raise HTTPException(status_code=422, detail=problem)
+    try:
+        known = {q["id"] for q in clinical.diary_questions(_audience(case))}
+    except Exception:
+        known = set(body.red_flag_check)  # the check cannot load: diary_entry below fails safe
+    unknown_keys = sorted(set(body.red_flag_check) - known)
+    if unknown_keys:
+        raise HTTPException(status_code=422, detail=f"Unknown question in red_flag_check: {unknown_keys[0]}")
     try:
         entry = clinical.diary_entry(body.model_dump())
     except clinical.DiaryProblem as exc:
@@ -288,16 +352,22 @@ def diary(body: DiaryIn, case: PatientCase, user: RequiredUser, db: DbDep, setti
             status_code=503,
             detail="Your entry could not be checked. If you have a warning sign, call the emergency number.",
         ) from None
-    row, follow = repo_care.add_diary_entry(db, case, user, entry)
-    repo.audit(
-        db,
-        actor=user,
-        action="create",
-        object_type="diary_entry",
-        object_id=row.id,
-        profile_id=case.profile_id,
-    )
-    db.commit()
+    audience, case_id = _audience(case), case.id
+    try:
+        row, follow = repo_care.add_diary_entry(db, case, user, entry)
+        repo.audit(
+            db,
+            actor=user,
+            action="create",
+            object_type="diary_entry",
+            object_id=row.id,
+            profile_id=case.profile_id,
+        )
+        db.commit()
+    except Exception:  # never a calm error: raise the case, show the safety net
+        log.exception("saving a diary entry failed")
+        repo_care.raise_after_failure(db, case_id, "A diary entry could not be saved: contact the patient.")
+        return _save_failed(audience, settings.emergency_number, "Your diary entry could not be saved.")
     latest = case.assessment.latest
     red = any(v != "no" for v in entry.red_flag_check.values())
     urgent = Disposition(latest.disposition).level <= 2 and follow.result is not None

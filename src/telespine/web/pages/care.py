@@ -9,8 +9,8 @@ telespine.web.policy; clinical decisions from telespine.care via telespine.store
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -38,6 +38,7 @@ from telespine.web.policy import (
 from telespine.web.sessions import WebSession
 
 router = APIRouter(include_in_schema=False)
+log = logging.getLogger("telespine.care")
 
 FLASHES = {
     "claimed": "You claimed this case.",
@@ -99,10 +100,7 @@ ZONES = (
 
 
 def _local_today(case: CareCase) -> dt.date:
-    try:
-        return dt.datetime.now(ZoneInfo(case.timezone)).date()
-    except (ZoneInfoNotFoundError, ValueError):
-        return dt.datetime.now(dt.UTC).date()
+    return repo_care.local_today(case)
 
 
 def _audit(db: DbDep, user: User, action: str, object_type: str, object_id: str, case: CareCase) -> None:
@@ -203,7 +201,8 @@ def my_cases(request: Request, user: RequiredUser, db: DbDep, ws: WebSessionDep)
     cases = repo_care.cases_for_profile(db, readable_profile_ids(db, user))
     repo.audit(db, actor=user, action="list", object_type="case", detail=f"{len(cases)} items")
     db.commit()
-    return _render(request, ws, "care_mine.html", {"cases": cases})
+    shown = {c.id: repo_care.patient_disposition(c, repo_care.latest_override(db, c)) for c in cases}
+    return _render(request, ws, "care_mine.html", {"cases": cases, "shown": shown})
 
 
 @router.get("/care/assessments/{assessment_id}")
@@ -240,9 +239,10 @@ def case_page(
         "scores": scores,
         "chart": score_chart(scores),
         "flash": FLASHES.get(flash),
+        "save_failed": alert == "failed",
     }
     alert_msg = next((m for m in ctx["messages"] if m.id == alert and m.flagged), None) if alert else None
-    if alert == "diary" or alert_msg is not None:
+    if alert in ("diary", "failed") or alert_msg is not None:
         ctx["safety"] = clinical.emergency_signs(audience, request.app.state.settings.emergency_number)
     if can_work_case(user, case):
         override = repo_care.latest_override(db, case)
@@ -260,11 +260,15 @@ def case_page(
         questions = clinical.diary_questions(audience)
     except Exception:
         questions = []
+    # The patient sees the more urgent of the engine's result and a clinician's override.
+    shown = repo_care.patient_disposition(case, repo_care.latest_override(db, case))
     ctx.update(
         contact=contact,
         questions=questions,
         can_write=user.role in ("patient", "parent"),
-        visit_allowed=visit_fits(version.disposition, version.safety_net),
+        shown_disposition=shown,
+        raised_by_clinician=shown != version.disposition,
+        visit_allowed=visit_fits(shown, version.safety_net),
         today=_local_today(case),
         zones=ZONES,
     )
@@ -326,7 +330,7 @@ def parse_slot(value: str) -> dt.datetime:
         when = dt.datetime.fromisoformat(value.strip())
     except ValueError:
         raise HTTPException(status_code=422, detail="Give the visit time as date and time.") from None
-    return when.replace(tzinfo=dt.UTC) if when.tzinfo is None else when.astimezone(dt.UTC)
+    return when.replace(tzinfo=dt.UTC) if when.tzinfo is None else when  # book_visit checks the range
 
 
 @router.post("/care/cases/{case_id}/visit-request", dependencies=[CsrfDep])
@@ -364,7 +368,22 @@ def book(
     req = next((v for v, _ in repo_care.visit_requests_for_case(db, case) if v.id == visit_request_id), None)
     try:
         booking = repo_care.book_visit(
-            db, case=case, clinician=user, slot_start=parse_slot(slot_start), mode=mode, visit_request=req
+            db,
+            case=case,
+            clinician=user,
+            slot_start=parse_slot(slot_start),
+            mode=mode,
+            visit_request=req,
+            slot_minutes=request.app.state.settings.visit_slot_minutes,
+        )
+    except repo_care.BadSlot as exc:
+        db.rollback()
+        return _render(
+            request,
+            ws,
+            "error.html",
+            {"status": 422, "message": f"{exc} Go back and choose another time."},
+            422,
         )
     except repo_care.SlotTaken:
         db.rollback()
@@ -479,9 +498,15 @@ def send_message(
             raise HTTPException(status_code=403, detail="Only the patient or parent can do this.")
     elif not can_work_case(user, case):
         raise HTTPException(status_code=404, detail="Not found.")
-    msg, _ = repo_care.post_message(db, case, user, body)
-    _audit(db, user, "create", "message", msg.id, case)
-    db.commit()
+    case_id = case.id
+    try:
+        msg, _ = repo_care.post_message(db, case, user, body)
+        _audit(db, user, "create", "message", msg.id, case)
+        db.commit()
+    except Exception:  # never a plain error page: raise the case, show the safety net
+        log.exception("saving a message failed")
+        repo_care.raise_after_failure(db, case_id, "A message could not be saved: contact the patient.")
+        return _redirect(f"/care/cases/{case_id}?alert=failed#safety")
     if msg.flagged:
         # The safety net shows at once, on the page the patient lands on.
         return _redirect(f"/care/cases/{case.id}?flash=sent&alert={msg.id}#safety")
@@ -492,14 +517,32 @@ def send_message(
 async def diary(request: Request, case: PatientCase, user: RequiredUser, db: DbDep) -> Response:
     form = await request.form()
     answers = {k.removeprefix("rf_"): str(v) for k, v in form.items() if k.startswith("rf_")}
-    doc = {
-        "day": str(form.get("day") or _local_today(case).isoformat()),
+    day_text = str(form.get("day") or _local_today(case).isoformat())
+    doc: dict[str, Any] = {
+        "day": day_text,
         "pain": str(form.get("pain", "")),
         "function": str(form.get("function", "")),
         "medicine_use": str(form.get("medicine_use", "")),
         "red_flag_check": answers,
         "note": str(form.get("note") or "")[:4000] or None,
     }
+    try:
+        day = dt.date.fromisoformat(day_text)
+    except ValueError:
+        raise HTTPException(
+            status_code=422, detail="Please check the diary entry: give the day as a date."
+        ) from None
+    problem = repo_care.diary_day_problem(case, day)
+    if problem:
+        raise HTTPException(status_code=422, detail=f"Please check the diary entry: {problem}")
+    try:
+        known = {q["id"] for q in clinical.diary_questions(_audience(case))}
+    except Exception:
+        known = set(answers)  # the check cannot load: diary_entry below fails safe
+    if set(answers) - known:
+        raise HTTPException(
+            status_code=422, detail="Please check the diary entry: an unknown question was sent."
+        )
     try:
         entry = clinical.diary_entry(doc)
     except clinical.DiaryProblem as exc:
@@ -509,9 +552,15 @@ async def diary(request: Request, case: PatientCase, user: RequiredUser, db: DbD
         repo_care.raise_case(db, case, "A diary entry could not be checked: contact the patient.")
         db.commit()
         return _redirect(f"/care/cases/{case.id}?alert=diary#safety")
-    row, follow = repo_care.add_diary_entry(db, case, user, entry)
-    _audit(db, user, "create", "diary_entry", row.id, case)
-    db.commit()
+    case_id = case.id
+    try:
+        row, follow = repo_care.add_diary_entry(db, case, user, entry)
+        _audit(db, user, "create", "diary_entry", row.id, case)
+        db.commit()
+    except Exception:  # never a plain error page: raise the case, show the safety net
+        log.exception("saving a diary entry failed")
+        repo_care.raise_after_failure(db, case_id, "A diary entry could not be saved: contact the patient.")
+        return _redirect(f"/care/cases/{case_id}?alert=failed#safety")
     red = any(v in ("yes", "unknown") for v in entry.red_flag_check.values())
     urgent = follow.result is not None and follow.result.disposition.level <= 2
     if red or urgent:
