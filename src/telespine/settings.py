@@ -64,6 +64,9 @@ class Settings(BaseSettings):
     login_max_failures_per_account: int = Field(default=5, ge=1)
     login_max_failures_per_ip: int = Field(default=20, ge=1)
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    # Tele-visit slot grid (minutes; divides an hour): bookings start on it, so the UNIQUE
+    # (clinician, slot_start) rules out every overlap.
+    visit_slot_minutes: int = Field(default=20, ge=5, le=60, multiple_of=5)
     demo_data: bool | None = None  # None: load demo data in development only
     # Reminder e-mails (the `telespine worker` process); links in e-mails start with public_url.
     smtp_host: str = "127.0.0.1"
@@ -77,6 +80,13 @@ class Settings(BaseSettings):
     # Questionnaires switched off in this deployment (TELESPINE_DISABLED_INSTRUMENTS=startback,peg);
     # comma-separated, not JSON (NoDecode), and an unknown id stops the start.
     disabled_instruments: Annotated[frozenset[str], NoDecode] = frozenset()
+
+    @field_validator("visit_slot_minutes")
+    @classmethod
+    def _slot_divides_hour(cls, value: int) -> int:
+        if 60 % value:
+            raise ValueError("must divide 60 (5, 10, 15, 20, 30 or 60)")
+        return value
 
     @field_validator("disabled_instruments", mode="before")
     @classmethod
