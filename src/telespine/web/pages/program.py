@@ -533,9 +533,10 @@ def draft_plan(request: Request, draft: dict[str, Any]) -> DraftPlan | None:
     """The plan part of a draft, checked and scored (the one save step of the result page's "Save"
     and of the program page); None when there is none to save: the result gets no program, or no
     plan question was answered. PlanSaveFailed when the answers cannot be checked."""
+    if not isinstance(draft.get("plan"), dict):
+        return None  # no plan page was answered: nothing to check
     ctx = _Context(draft)
-    plan = draft.get("plan")
-    if not ctx.ready or not isinstance(plan, dict):
+    if not ctx.ready:
         return None
     enabled = clinical.enabled_instruments(request.app.state)
     doc = plan_answers_doc(_plan_draft(draft), _asked(ctx, enabled))
