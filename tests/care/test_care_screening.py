@@ -47,6 +47,12 @@ def test_phrasing_table_case(case: dict[str, Any], pipeline: Pipeline) -> None:
     affirmed = {m.concept for m in result.flags}
     # Sensitivity first: every expected red flag must be affirmed, in every case.
     assert set(case["expect"]) <= affirmed, f"missed red flag(s): {set(case['expect']) - affirmed}"
+    if case.get("uncertain"):
+        # Hedged: each expected flag is uncertain and sets "unknown" wherever the finding allows it.
+        for flag in result.flags:
+            if flag.concept in case["expect"]:
+                assert flag.uncertain, flag
+                assert "unknown" in flag.sets.values(), flag.sets
     if case.get("accepted_overflag"):
         return
     assert affirmed == set(case["expect"]), f"unexpected flag(s): {affirmed - set(case['expect'])}"
@@ -59,7 +65,9 @@ def test_phrasing_table_summary(pipeline: Pipeline, capsys: pytest.CaptureFixtur
     """Report agreement over the table; no affirmed red flag may be missed anywhere."""
     assert len(CASES) >= 60
     groups = {c["group"] for c in CASES}
-    assert {"affirmed", "negated", "hypothetical", "historical", "family", "mixed", "none"} <= groups
+    wanted = {"affirmed", "negated", "hypothetical", "historical", "family", "mixed", "none", "uncertain"}
+    assert wanted <= groups
+    assert sum(c["group"] == "uncertain" for c in CASES) >= 12
     exact = missed = overflagged = 0
     lines = []
     for case in CASES:
@@ -267,3 +275,92 @@ def test_concurrent_screening_gives_the_same_results(pipeline: Pipeline) -> None
     for thread in threads:
         thread.join()
     assert all(results[n] == expected for n in range(4))
+
+
+# --- hedged mentions (uncertain) and messages the rules cannot read ----------------------------
+
+ADULT_FINDINGS: dict[str, Any] = {"age_years": 40, "pain_score": 4}
+
+
+@pytest.mark.parametrize(
+    ("text", "finding"),
+    [
+        ("I don't think I can feel my groin.", "saddle_numbness"),
+        ("I am not sure if I can feel my bottom.", "saddle_numbness"),
+        ("Maybe my leg is weaker.", "leg_weakness"),
+        ("I might have wet myself.", "bladder"),
+        ("Not sure whether I can pee properly.", "bladder"),
+    ],
+)
+def test_a_hedged_red_flag_is_unknown_and_retriages_to_at_least_prompt(
+    text: str, finding: str, pipeline: Pipeline
+) -> None:
+    from telespine.care.retriage import retriage_message
+    from telespine.triage.types import Disposition
+
+    result = screen_message(text, pipeline=pipeline)
+    assert result.needs_review
+    assert result.findings_update()[finding] == "unknown"
+    done = retriage_message(ADULT_FINDINGS, result)
+    assert not done.result.safety_net
+    assert done.result.disposition.level <= Disposition.PROMPT.level
+    assert finding in done.result.unresolved
+
+
+@pytest.mark.parametrize(
+    "text", ["No numbness.", "I can feel my groin fine.", "I can pee normally.", "My bottom is not numb."]
+)
+def test_a_plain_denial_stays_unflagged(text: str, pipeline: Pipeline) -> None:
+    result = screen_message(text, pipeline=pipeline)
+    assert result.flags == [] and not result.needs_review
+
+
+def test_a_hedged_question_stays_hypothetical(pipeline: Pipeline) -> None:
+    # A question about what to do stays ignored: a hedge inside it does not make it a symptom.
+    result = screen_message("What should I do if I'm not sure I can pee?", pipeline=pipeline)
+    assert result.flags == []
+    assert [m.reasons for m in result.ignored] == [["hypothetical"]]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Ich kann meine Leiste nicht fühlen.",
+        "No puedo sentir mis piernas y tengo fiebre.",
+        "Je ne peux plus uriner depuis hier soir.",
+    ],
+)
+def test_a_message_in_another_language_goes_to_a_clinician(text: str, pipeline: Pipeline) -> None:
+    result = screen_message(text, pipeline=pipeline)
+    assert result.status == "unrecognised_language"
+    assert result.needs_review and result.error
+
+
+def test_every_english_table_row_reads_as_english(pipeline: Pipeline) -> None:
+    """The heuristic's margin: every table row scores well above the threshold."""
+    rules = pipeline.rules
+    shares = []
+    for case in CASES:
+        known, total = screening_module._known_share(pipeline.nlp(case["text"].lower()), rules)
+        if total >= rules.language_check.min_words:
+            shares.append(known / total)
+    assert min(shares) >= 0.5 > rules.language_check.min_known_share
+
+
+def test_short_messages_are_not_judged_by_language(pipeline: Pipeline) -> None:
+    assert screen_message("Ok thanks", pipeline=pipeline).status == "ok"
+
+
+def test_an_unreadable_message_raises_a_review_escalation(pipeline: Pipeline) -> None:
+    import datetime as dt
+
+    from telespine.care import CaseState, ScreenedText, evaluate_case
+
+    case = CaseState(case_id="c-1", findings=ADULT_FINDINGS, treatment_started_on=dt.date(2026, 5, 1),
+                     timezone="UTC")
+    text = ScreenedText(ref="m-1", day=dt.date(2026, 5, 3), source="message",
+                        screening=screen_message("Ich kann meine Leiste nicht fühlen.", pipeline=pipeline))
+    report = evaluate_case(case, [], [], dt.datetime(2026, 5, 3, 12, tzinfo=dt.UTC), screened=[text])
+    [escalation] = report.escalations
+    assert escalation.action == "review"
+    assert "read it yourself" in escalation.details

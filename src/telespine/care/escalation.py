@@ -339,7 +339,7 @@ def evaluate_case(
                 if text.day > today or (reviewed is not None and text.day <= reviewed):
                     continue
                 result = text.screening
-                if result.status == "error":
+                if result.status != "ok":  # a failure or a message in another language
                     fire(rule, text.ref, f"{text.source} of {text.day}: screening failed ({result.error}); "
                          "read it yourself", action=rule.failed_action)
                 elif result.flags:

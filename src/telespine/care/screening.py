@@ -23,7 +23,8 @@ IgnoreReason = Literal["negated", "hypothetical", "historical", "family"]
 TokenPattern = list[dict[str, Any]]
 
 # ConText categories that make a mention not count, and the name we report for each.
-# POSSIBLE_EXISTENCE is deliberately absent: "I think I have a fever" still counts (sensitivity first).
+# POSSIBLE_EXISTENCE is deliberately absent: a hedged mention ("I think I have a fever", "I don't
+# think I can feel my groin") counts, with its findings set to "unknown" (POLICY.md rule 3).
 _IGNORING: dict[str, IgnoreReason] = {
     "NEGATED_EXISTENCE": "negated",
     "HYPOTHETICAL": "hypothetical",
@@ -55,6 +56,9 @@ class Concept(_Strict):
     sources: list[str] = Field(min_length=1)
     phrases: list[str] = []
     patterns: list[TokenPattern] = []
+    # Phrasings that deny the symptom when said plainly ("I can feel my groin"). They count only
+    # when hedged or negated ("I'm not sure I can feel my groin"), and then as "unknown".
+    absent_phrases: list[str] = []
 
     @model_validator(mode="after")
     def _has_matchers(self) -> Concept:
@@ -97,11 +101,20 @@ class DefaultContext(_Strict):
     drop_literals: list[str] = []
 
 
+class LanguageCheck(_Strict):
+    """When a message has too few words the rules know to be read as English text."""
+
+    min_words: int = Field(ge=1)
+    min_known_share: float = Field(gt=0, lt=1)
+    rationale: str = Field(min_length=1)  # a pragmatic threshold, not a clinical rule: no source
+
+
 class ScreeningRules(_Strict):
     """The whole screening rule file (data/screening.yaml)."""
 
     version: str
     sources: list[str] = Field(min_length=1)
+    language_check: LanguageCheck
     default_context: DefaultContext
     context: list[ContextRuleSpec]
     terminators: list[Terminator]
@@ -157,11 +170,11 @@ class IgnoredMention(Mention):
 class Screening(_Strict):
     """The result of screening one message.
 
-    needs_review is True when any red flag is affirmed or when screening failed: a failure must
-    never read as "no flag".
+    needs_review is True when any red flag is affirmed, when screening failed, or when the message
+    is mostly not English (status "unrecognised_language"): neither may read as "no flag".
     """
 
-    status: Literal["ok", "error"]
+    status: Literal["ok", "error", "unrecognised_language"]
     audience: Audience
     flags: list[Mention]
     modifiers: list[Mention]
@@ -172,7 +185,7 @@ class Screening(_Strict):
     @property
     def needs_review(self) -> bool:
         """True when a clinician must look at the message."""
-        return self.status == "error" or bool(self.flags)
+        return self.status != "ok" or bool(self.flags)
 
     def findings_update(self) -> dict[str, FindingValue]:
         """The findings that the affirmed mentions set, merged most-urgent-wins."""
@@ -213,6 +226,7 @@ def build_pipeline(rules: ScreeningRules) -> Pipeline:
     targets = []
     for concept in rules.concepts:
         targets += [TargetRule(phrase, concept.id) for phrase in concept.phrases]
+        targets += [TargetRule(phrase, concept.id + _ABSENT) for phrase in concept.absent_phrases]
         targets += [
             TargetRule(f"{concept.id}#{n}", concept.id, pattern=pattern)
             for n, pattern in enumerate(concept.patterns)
@@ -273,6 +287,9 @@ def _distinct(spans: Any) -> list[Any]:
     return kept
 
 
+_ABSENT = ":absent"  # label suffix of a concept's absent_phrases
+
+
 _load_lock = threading.Lock()
 _run_lock = threading.Lock()
 _pipeline: Pipeline | None = None
@@ -303,6 +320,43 @@ def _ignore_reasons(ent: Any, audience: Audience) -> tuple[list[IgnoreReason], b
     return reasons, uncertain
 
 
+def _unknown_values(sets: Mapping[str, bool | str]) -> dict[str, bool | str]:
+    """A hedged mention's findings: "unknown" where the finding allows it, else the stated value."""
+    order = load_merge_order()
+    return {
+        finding: "unknown" if "unknown" in order.order_of(finding) else value
+        for finding, value in sets.items()
+    }
+
+
+def _rule_words(rules: ScreeningRules) -> frozenset[str]:
+    """Every word the rules use (phrases and context triggers), lower-case."""
+    words: set[str] = set()
+    texts = [spec.literal for spec in rules.context]
+    for concept in rules.concepts:
+        texts += concept.phrases + concept.absent_phrases
+    for text in texts:
+        words.update(w.strip("'") for w in text.lower().split())
+    return frozenset(words)
+
+
+_WORDS: dict[int, frozenset[str]] = {}
+
+
+def _known_share(doc: Any, rules: ScreeningRules) -> tuple[int, int]:
+    """How many alphabetic words are English stop words or words of the rules, out of how many.
+
+    A plain English message is full of stop words ("I", "my", "the", "and", "can"); a message in
+    another language has almost none, and the phrase rules cannot read it.
+    """
+    words = _WORDS.get(id(rules))
+    if words is None:
+        words = _WORDS.setdefault(id(rules), _rule_words(rules))
+    alpha = [t for t in doc if t.is_alpha]
+    known = [t for t in alpha if t.is_stop or t.lower_ in words or t.norm_ in words]
+    return len(known), len(alpha)
+
+
 def _normalise(text: str) -> str:
     # Lower-case so "CAN'T PEE" tokenises like "can't pee"; only when offsets stay the same.
     lowered = text.lower()
@@ -328,12 +382,27 @@ def screen_message(text: str, audience: Audience = "adult", pipeline: Pipeline |
         modifiers: list[Mention] = []
         ignored: list[IgnoredMention] = []
         for ent in _distinct(doc.spans.get(_GROUP, [])):
-            concept = pipe.rules.concept(ent.label_)
+            absent = ent.label_.endswith(_ABSENT)
+            concept = pipe.rules.concept(ent.label_.removesuffix(_ABSENT))
             reasons, uncertain = _ignore_reasons(ent, audience)
+            sets: dict[str, bool | str] = dict(concept.sets)
+            if absent:
+                if uncertain or "negated" in reasons:
+                    # "I don't think I can feel my groin": a hedged or denied absence is unknown.
+                    reasons = [r for r in reasons if r != "negated"]
+                    uncertain = True
+                else:
+                    # "I can feel my groin fine" says the symptom is not there.
+                    reasons = [*reasons, "negated"] if "negated" not in reasons else reasons
+            elif uncertain and "negated" in reasons:
+                # "I don't think I have a fever": a hedge is never a no (POLICY.md rule 3).
+                reasons = [r for r in reasons if r != "negated"]
+            if uncertain:
+                sets = _unknown_values(sets)
             fields: dict[str, Any] = {
                 "concept": concept.id,
                 "kind": concept.kind,
-                "sets": dict(concept.sets),
+                "sets": sets,
                 "text": text[ent.start_char : ent.end_char],
                 "start": ent.start_char,
                 "end": ent.end_char,
@@ -345,9 +414,17 @@ def screen_message(text: str, audience: Audience = "adult", pipeline: Pipeline |
                 flags.append(Mention(**fields))
             else:
                 modifiers.append(Mention(**fields))
+        status: Literal["ok", "unrecognised_language"] = "ok"
+        error = None
+        known, total = _known_share(doc, pipe.rules)
+        check = pipe.rules.language_check
+        if not flags and total >= check.min_words and known < check.min_known_share * total:
+            # The phrase rules are English: a message they cannot read goes to a person.
+            status = "unrecognised_language"
+            error = f"only {known} of {total} words are known English words; read it yourself"
         return Screening(
-            status="ok", audience=audience, flags=flags, modifiers=modifiers, ignored=ignored,
-            rules_version=version,
+            status=status, audience=audience, flags=flags, modifiers=modifiers, ignored=ignored,
+            rules_version=version, error=error,
         )
     except Exception as exc:  # any failure must reach a clinician, never read as "no flag"
         safe_audience: Audience = "pediatric" if audience == "pediatric" else "adult"
