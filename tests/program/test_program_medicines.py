@@ -10,8 +10,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from telespine.program.medicines import (
-    NSAID_CAUTION_FIELDS,
-    PREGNANT_STAGES,
     MedicineAdvice,
     MedicineAnswers,
     MedicineQuestions,
@@ -23,6 +21,13 @@ from telespine.triage.types import audience_for_age
 DOSE = re.compile(r"\d\s*(mg|g|ml|mcg)\b", re.IGNORECASE)
 OPIOIDS = re.compile(r"opioid|codeine|tramadol|morphine|oxycodone|dihydrocodeine", re.IGNORECASE)
 FIELDS = list(MedicineAnswers.model_fields)
+# The expected rules, written out here so that a change to medicines.yaml must change a test too.
+NSAID_CAUTION_FIELDS = (
+    "stomach_ulcer_or_bleeding", "kidney_disease", "heart_disease", "liver_disease", "blood_thinners",
+    "asthma_worse_with_nsaids", "other_pain_medicines",
+)
+PARACETAMOL_CAUTION_FIELDS = ("liver_disease", "other_pain_medicines")
+PREGNANT_STAGES = ("trimester_1", "trimester_2", "trimester_3")
 ALL_NO = dict.fromkeys(FIELDS, "no")
 
 
@@ -178,3 +183,95 @@ def test_questions_cover_every_answer_with_not_sure() -> None:
     doc["questions"][1]["options"] = doc["questions"][1]["options"][:2]  # drop "Not sure"
     with pytest.raises(ValueError):
         MedicineQuestions.model_validate(doc)
+
+
+# --- the rules are data (program/data/medicines.yaml) ---------------------------------------------
+
+
+def _medicine_doc() -> dict[str, Any]:
+    from importlib import resources
+
+    import yaml
+
+    text = resources.files("telespine.program").joinpath("data", "medicines.yaml").read_text(encoding="utf-8")
+    doc: dict[str, Any] = yaml.safe_load(text)
+    return doc
+
+
+def test_the_rules_in_the_data_file_are_the_expected_rules() -> None:
+    from telespine.program.medicines import load_medicine_texts
+
+    rules = load_medicine_texts().rules
+    assert tuple(rules.medicines["ibuprofen"].cautions) == NSAID_CAUTION_FIELDS
+    assert tuple(rules.medicines["paracetamol"].cautions) == PARACETAMOL_CAUTION_FIELDS
+    assert rules.medicines["ibuprofen"].older_adult_age == 65
+    assert rules.medicines["paracetamol"].older_adult_age is None
+    assert tuple(rules.pregnancy.pregnant_stages) == PREGNANT_STAGES
+    assert (rules.children.under_age, rules.children.no_aspirin_under_age) == (18, 16)
+
+
+def test_every_medicine_rule_cites_known_sources() -> None:
+    from telespine.content import load_sources
+    from telespine.program.medicines import load_medicine_texts
+
+    known = set(load_sources().sources)
+    rules = load_medicine_texts().rules
+    for rule in [*rules.medicines.values(), rules.pregnancy, rules.children]:
+        assert rule.sources and set(rule.sources) <= known, rule
+
+
+@pytest.mark.parametrize(
+    ("path", "value"),
+    [
+        (("rules", "medicines", "ibuprofen", "max_age"), 70),  # unknown key
+        (("rules", "medicines", "ibuprofen", "cautions"), ["pregnancy"]),  # not a yes/no answer
+        (("rules", "medicines", "ibuprofen", "cautions"), ["kidney"]),  # no such answer
+        (("rules", "medicines", "ibuprofen", "in_pregnancy"), "dose"),  # never a dose in pregnancy
+        (("rules", "children", "no_aspirin_under_age"), 12),  # the warning text says 16
+        (("rules", "medicines", "ibuprofen", "sources"), []),
+    ],
+)
+def test_the_rules_file_is_strict(path: tuple[str, ...], value: Any) -> None:
+    from pydantic import ValidationError
+
+    from telespine.program.medicines import MedicineTexts
+
+    doc = _medicine_doc()
+    node = doc
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = value
+    with pytest.raises(ValidationError):
+        MedicineTexts.model_validate(doc)
+
+
+def test_a_rule_without_paracetamol_is_rejected() -> None:
+    from pydantic import ValidationError
+
+    from telespine.program.medicines import MedicineTexts
+
+    doc = _medicine_doc()
+    del doc["rules"]["medicines"]["paracetamol"]
+    with pytest.raises(ValidationError):
+        MedicineTexts.model_validate(doc)
+
+
+@pytest.mark.parametrize("age", [3, 12, 17])
+def test_a_child_never_gets_a_dose_even_if_called_an_adult(age: int) -> None:
+    advice = medicine_advice(MedicineAnswers(**ALL_NO), {"age_years": age, "sex": "male"}, "adult")
+    assert advice.audience == "pediatric"
+    assert all(i.status != "dose" and not i.dose for i in advice.items)
+    assert any("aspirin" in w.lower() for w in advice.warnings)
+
+
+def test_the_age_caution_follows_the_data(monkeypatch: pytest.MonkeyPatch) -> None:
+    from telespine.program import medicines
+
+    texts = medicines.load_medicine_texts()
+    ibu_rule = texts.rules.medicines["ibuprofen"].model_copy(update={"older_adult_age": 50})
+    rules = texts.rules.model_copy(update={"medicines": {**texts.rules.medicines, "ibuprofen": ibu_rule}})
+    monkeypatch.setattr(medicines, "load_medicine_texts", lambda: texts.model_copy(update={"rules": rules}))
+    advice = medicine_advice(MedicineAnswers(**ALL_NO), {"age_years": 55, "sex": "male"}, "adult")
+    ibu = item(advice, "ibuprofen")
+    assert ibu.status == "ask_first"
+    assert [c.id for c in ibu.cautions] == ["age_50_or_over"]

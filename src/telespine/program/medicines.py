@@ -15,10 +15,8 @@ from telespine.triage.types import Audience
 
 YesNoUnknown = Literal["yes", "no", "unknown"]
 Pregnancy = Literal["no", "trimester_1", "trimester_2", "trimester_3", "breastfeeding", "unknown"]
-PREGNANT_STAGES = ("trimester_1", "trimester_2", "trimester_3")
 Status = Literal["dose", "ask_first", "avoid"]
 MedicineId = Literal["paracetamol", "ibuprofen"]
-OLDER_ADULT_AGE = 65
 
 
 class _Strict(BaseModel):
@@ -38,8 +36,8 @@ class MedicineAnswers(_Strict):
     other_pain_medicines: YesNoUnknown = "unknown"
 
 
-# Which answers are NSAID cautions and which are paracetamol cautions (NHS medicines pages, BNF).
-NSAID_CAUTION_FIELDS = (
+# The yes/no/unknown answers a medicine rule may list as cautions (every field but pregnancy).
+CautionField = Literal[
     "stomach_ulcer_or_bleeding",
     "kidney_disease",
     "heart_disease",
@@ -47,9 +45,7 @@ NSAID_CAUTION_FIELDS = (
     "blood_thinners",
     "asthma_worse_with_nsaids",
     "other_pain_medicines",
-)
-# Other pain medicines may already contain paracetamol; liver disease changes the safe dose.
-PARACETAMOL_CAUTION_FIELDS = ("liver_disease", "other_pain_medicines")
+]
 
 
 # ---- question wording as data ----
@@ -124,6 +120,46 @@ class AudienceList(_Strict):
         return self.adult if audience == "adult" else self.pediatric
 
 
+class MedicineRule(_Strict):
+    """When one medicine's dose becomes "ask first" or "avoid", with its sources."""
+
+    cautions: list[CautionField]
+    older_adult_age: int | None = Field(ge=18)
+    breastfeeding_is_caution: bool
+    unknown_pregnancy_is_caution: bool
+    in_pregnancy: Literal["ask_first", "avoid"]
+    sources: list[str] = Field(min_length=1)
+
+
+class PregnancyRule(_Strict):
+    """Which pregnancy answers mean pregnant now."""
+
+    pregnant_stages: list[Literal["trimester_1", "trimester_2", "trimester_3"]] = Field(min_length=1)
+    sources: list[str] = Field(min_length=1)
+
+
+class ChildrenRule(_Strict):
+    """The ages that make someone a child and that rule out aspirin."""
+
+    under_age: int = Field(ge=1)
+    no_aspirin_under_age: int = Field(ge=1)
+    sources: list[str] = Field(min_length=1)
+
+
+class MedicineRules(_Strict):
+    """The decision rules of the medicine file."""
+
+    medicines: dict[MedicineId, MedicineRule]
+    pregnancy: PregnancyRule
+    children: ChildrenRule
+
+    @model_validator(mode="after")
+    def _every_medicine(self) -> MedicineRules:
+        if set(self.medicines) != set(get_args(MedicineId)):
+            raise ValueError(f"rules must cover exactly {sorted(get_args(MedicineId))}")
+        return self
+
+
 class MedicineTexts(_Strict):
     """The medicine advice file."""
 
@@ -132,6 +168,26 @@ class MedicineTexts(_Strict):
     warnings: AudienceList
     sources: list[str] = Field(min_length=1)
     medicines: dict[MedicineId, MedicineText]
+    rules: MedicineRules
+
+    @model_validator(mode="after")
+    def _texts_match_rules(self) -> MedicineTexts:
+        if set(self.medicines) != set(self.rules.medicines):
+            raise ValueError("every medicine needs texts and rules")
+        age = str(self.rules.children.no_aspirin_under_age)
+        aspirin = [w for w in self.warnings.pediatric if "aspirin" in w.lower()]
+        # The parent's warning must exist and state the age the rule uses.
+        if not aspirin or not all(age in w for w in aspirin):
+            raise ValueError(f"the pediatric aspirin warning must say under {age}")
+        return self
+
+    def all_sources(self) -> list[str]:
+        """The file's sources and those of every rule, sorted."""
+        rules = self.rules
+        keys = set(self.sources) | set(rules.pregnancy.sources) | set(rules.children.sources)
+        for rule in rules.medicines.values():
+            keys |= set(rule.sources)
+        return sorted(keys)
 
 
 class MedicineDataError(Exception):
@@ -209,10 +265,12 @@ class MedicineAdvice(_Strict):
         return out
 
 
-def _effective_pregnancy(answers: MedicineAnswers, findings: Mapping[str, object]) -> Pregnancy:
+def _effective_pregnancy(
+    answers: MedicineAnswers, findings: Mapping[str, object], rule: PregnancyRule
+) -> Pregnancy:
     """Combine the medicine answer with the findings: a pregnant finding wins, male means no."""
-    if findings.get("pregnant") is True and answers.pregnancy not in PREGNANT_STAGES:
-        return "trimester_1" if answers.pregnancy in ("no", "unknown") else answers.pregnancy
+    if findings.get("pregnant") is True and answers.pregnancy not in rule.pregnant_stages:
+        return rule.pregnant_stages[0] if answers.pregnancy in ("no", "unknown") else answers.pregnancy
     if findings.get("pregnant") == "unknown" and answers.pregnancy in ("no", "unknown"):
         # The findings are less sure than the answer: stay careful.
         return "unknown"
@@ -223,7 +281,7 @@ def _effective_pregnancy(answers: MedicineAnswers, findings: Mapping[str, object
 
 def _cautions(
     answers: MedicineAnswers,
-    fields: tuple[str, ...],
+    fields: list[CautionField],
     questions: MedicineQuestions,
 ) -> list[Caution]:
     out: list[Caution] = []
@@ -244,34 +302,38 @@ def medicine_advice(
 ) -> MedicineAdvice:
     """Medicine advice from the answers, the findings (age, sex, pregnancy) and the audience."""
     texts = load_medicine_texts()
+    rules = texts.rules
     questions = load_medicine_questions()
-    age = findings.get("age_years")
-    pregnancy = _effective_pregnancy(answers, findings)
-    pregnant = pregnancy in PREGNANT_STAGES
+    raw_age = findings.get("age_years")
+    # An age we cannot read is None: it counts as old enough for every age caution.
+    age = float(raw_age) if isinstance(raw_age, int | float) and not isinstance(raw_age, bool) else None
+    if age is not None and age < rules.children.under_age:
+        audience = "pediatric"  # a child never gets an adult dose, whatever the caller said
+    pregnancy = _effective_pregnancy(answers, findings, rules.pregnancy)
+    pregnant = pregnancy in rules.pregnancy.pregnant_stages
 
-    nsaid_cautions = _cautions(answers, NSAID_CAUTION_FIELDS, questions)
-    para_cautions = _cautions(answers, PARACETAMOL_CAUTION_FIELDS, questions)
-    # An age we cannot read counts as a caution too.
-    if not isinstance(age, int | float) or isinstance(age, bool) or age >= OLDER_ADULT_AGE:
-        nsaid_cautions.append(Caution(id="age_65_or_over", text="Age 65 or over", answer="findings"))
-    if pregnancy == "breastfeeding":
-        nsaid_cautions.append(Caution(id="pregnancy", text="Breastfeeding", answer="yes"))
-    elif pregnancy == "unknown":
-        caution = Caution(id="pregnancy", text="Not sure about pregnancy", answer="unknown")
-        nsaid_cautions.append(caution)
-        para_cautions.append(caution)
-    elif pregnant:
-        preg = Caution(id="pregnancy", text="Pregnancy", answer="yes")
-        nsaid_cautions.append(preg)
-        para_cautions.append(preg)
+    cautions: dict[MedicineId, list[Caution]] = {}
+    for med_id, rule in rules.medicines.items():
+        found = _cautions(answers, rule.cautions, questions)
+        older = rule.older_adult_age
+        if older is not None and (age is None or age >= older):
+            found.append(Caution(id=f"age_{older}_or_over", text=f"Age {older} or over", answer="findings"))
+        if pregnancy == "breastfeeding" and rule.breastfeeding_is_caution:
+            found.append(Caution(id="pregnancy", text="Breastfeeding", answer="yes"))
+        elif pregnancy == "unknown" and rule.unknown_pregnancy_is_caution:
+            found.append(Caution(id="pregnancy", text="Not sure about pregnancy", answer="unknown"))
+        elif pregnant:
+            found.append(Caution(id="pregnancy", text="Pregnancy", answer="yes"))
+        cautions[med_id] = found
 
     items: list[MedicineItem] = []
     plan: tuple[tuple[MedicineId, list[Caution]], ...] = (
-        ("paracetamol", para_cautions),
-        ("ibuprofen", nsaid_cautions),
+        ("paracetamol", cautions["paracetamol"]),
+        ("ibuprofen", cautions["ibuprofen"]),
     )
     for med_id, med_cautions in plan:
         med = texts.medicines[med_id]
+        in_pregnancy = rules.medicines[med_id].in_pregnancy
         status: Status
         advice: list[str] = []
         dose: list[str] = []
@@ -279,17 +341,13 @@ def medicine_advice(
             # Children never get a dose: a pharmacist works it out from age and weight.
             about = med.pediatric.about
             if pregnant:
-                status, advice = (
-                    ("avoid" if med_id == "ibuprofen" else "ask_first"),
-                    [med.pediatric.pregnancy],
-                )
+                status, advice = in_pregnancy, [med.pediatric.pregnancy]
             else:
                 status, advice = "ask_first", [med.pediatric.ask_first]
         else:
             about = med.adult.about
             if pregnant:
-                status = "avoid" if med_id == "ibuprofen" else "ask_first"
-                advice = [med.adult.pregnancy]
+                status, advice = in_pregnancy, [med.adult.pregnancy]
             elif med_cautions:
                 status, advice = "ask_first", [med.adult.ask_first]
             else:
@@ -311,5 +369,5 @@ def medicine_advice(
         general=texts.general.for_(audience),
         items=items,
         warnings=texts.warnings.for_(audience),
-        sources=sorted(texts.sources),
+        sources=texts.all_sources(),
     )
