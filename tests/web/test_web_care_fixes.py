@@ -175,6 +175,17 @@ def test_patient_sees_more_urgent_override_never_less_urgent(
     assert read["disposition"] == "urgent" and read["engine_disposition"] == "telemedicine"
     page = login(make_client, seeded_url, "alice").get(f"/care/cases/{alice_case}").text
     assert 'class="disposition urgent"' in page and "Your clinician looked at your case" in page
+    assessment = read["assessment_id"]
+    saved = login(make_client, seeded_url, "alice").get(f"/assessments/{assessment}").text
+    assert 'class="disposition urgent"' in saved and 'action="/assessments/' not in saved  # no visit form
+    got = alice.get(f"/api/v1/assessments/{assessment}").json()
+    assert got["disposition"] == "urgent" and got["latest"]["disposition"] == "telemedicine"
+    listed = {a["id"]: a["disposition"] for a in alice.get("/api/v1/assessments").json()}
+    assert listed[assessment] == "urgent"
+    # an urgent result needs care in person: no tele-visit request
+    r = alice.post(f"/api/v1/cases/{alice_case}/visit-requests", json={"mode": "video"})
+    assert r.status_code == 409
+    assert alice.post(f"/api/v1/assessments/{assessment}/visit-requests", json={}).status_code == 409
     # a less urgent override does not lower what the patient is told
     assert (
         dave.post(

@@ -10,7 +10,7 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from telespine.store import repo, repo_care
 from telespine.store.models import Assessment, Profile, User, VisitRequest
@@ -70,10 +70,21 @@ def visit_fits(disposition: str, safety_net: bool) -> bool:
     return not safety_net and disposition in VISIT_DISPOSITIONS
 
 
+def shown_disposition(assessment: Assessment) -> str:
+    """What the patient is told: the more urgent of the latest engine result and a clinician's
+    latest override (repo_care.patient_disposition); the engine's when there is no override."""
+    db = object_session(assessment)
+    shown = repo_care.patient_disposition_for_assessment(db, assessment.id) if db is not None else None
+    return shown or assessment.latest.disposition
+
+
 def can_request_visit(user: User, assessment: Assessment) -> bool:
-    """The patient or parent, for an assessment whose latest result is telemedicine or routine."""
+    """The patient or parent, for an assessment whose latest result (or a clinician's more urgent
+    override of it) is telemedicine or routine."""
     latest = assessment.latest
-    return can_write_profile(user, assessment.profile) and visit_fits(latest.disposition, latest.safety_net)
+    return can_write_profile(user, assessment.profile) and visit_fits(
+        shown_disposition(assessment), latest.safety_net
+    )
 
 
 def ensure_visit_allowed(user: User, assessment: Assessment) -> None:

@@ -46,6 +46,7 @@ from telespine.web.policy import (
     ensure_visit_allowed,
     load_profile_for_write,
     readable_assessments,
+    shown_disposition,
 )
 
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -164,12 +165,12 @@ def create_assessment(body: AssessmentCreate, user: RequiredUser, db: DbDep) -> 
 @router.get("/assessments", response_model=list[AssessmentSummary], tags=["assessments"])
 def list_assessments(user: RequiredUser, db: DbDep) -> list[AssessmentSummary]:
     """Your own and your children's assessments; a clinician's: their clinic's."""
-    return [AssessmentSummary.of(a) for a in readable_assessments(db, user)]
+    return [AssessmentSummary.of(a, shown_disposition(a)) for a in readable_assessments(db, user)]
 
 
 @router.get("/assessments/{assessment_id}", response_model=AssessmentRead, tags=["assessments"])
 def read_assessment(assessment: ReadableAssessment) -> AssessmentRead:
-    return AssessmentRead.of(assessment)
+    return AssessmentRead.of(assessment, shown_disposition(assessment))
 
 
 @router.post(

@@ -118,14 +118,15 @@ class AssessmentSummary(BaseModel):
     disposition: Disposition
 
     @classmethod
-    def of(cls, a: Assessment) -> AssessmentSummary:
+    def of(cls, a: Assessment, shown: str | None = None) -> AssessmentSummary:
+        """shown: the more urgent of the engine's and a clinician's override (policy.shown_disposition)."""
         latest = a.latest
         return cls(
             id=a.id,
             profile_id=a.profile_id,
             created_at=a.created_at,
             version=latest.version,
-            disposition=Disposition(latest.disposition),
+            disposition=Disposition(shown or latest.disposition),
         )
 
 
@@ -135,12 +136,20 @@ class AssessmentRead(BaseModel):
     created_at: datetime
     latest: VersionRead
     versions: list[VersionRead]
+    # What the person is told: the more urgent of latest.disposition (the engine's) and a
+    # clinician's latest override; never less urgent than the engine's.
+    disposition: Disposition | None = None
 
     @classmethod
-    def of(cls, a: Assessment) -> AssessmentRead:
+    def of(cls, a: Assessment, shown: str | None = None) -> AssessmentRead:
         versions = [VersionRead.of(v) for v in a.versions]
         return cls(
-            id=a.id, profile_id=a.profile_id, created_at=a.created_at, latest=versions[-1], versions=versions
+            id=a.id,
+            profile_id=a.profile_id,
+            created_at=a.created_at,
+            latest=versions[-1],
+            versions=versions,
+            disposition=Disposition(shown or a.latest.disposition),
         )
 
 

@@ -36,6 +36,7 @@ from telespine.web.policy import (
     ensure_visit_allowed,
     load_profile_for_write,
     readable_assessments,
+    shown_disposition,
     visit_fits,
 )
 from telespine.web.sessions import WebSession
@@ -395,6 +396,7 @@ def assessment_page(
             "visits": repo.visits_for_assessment(db, assessment.id),
             "has_program": repo_program.latest_plan_answers(db, assessment.id) is not None,
             "can_visit": can_request_visit(user, assessment),
+            "shown_disposition": shown_disposition(assessment),
             "clinician_detail": can_see_rule_details(user),
             "flash": FLASHES.get(flash or ""),
         },
