@@ -364,3 +364,21 @@ def test_an_unreadable_message_raises_a_review_escalation(pipeline: Pipeline) ->
     [escalation] = report.escalations
     assert escalation.action == "review"
     assert "read it yourself" in escalation.details
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I think I'm overreacting and I wet myself.",
+        "I wet myself maybe twice today.",
+        "Maybe it's nothing so I can't pee since lunch.",
+        "I might be silly because I can't feel my groin.",
+        "I can't pee, hard to say why.",
+        "I don't think it matters, I can't feel my groin.",
+    ],
+)
+def test_a_hedge_about_something_else_keeps_the_full_value(text: str, pipeline: Pipeline) -> None:
+    """A hedge must not soften a plain report after "and", "so", "because" or a comma."""
+    [flag] = screen_message(text, pipeline=pipeline).flags
+    assert not flag.uncertain
+    assert "unknown" not in flag.sets.values()
