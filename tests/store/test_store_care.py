@@ -70,7 +70,9 @@ def world(clean_db: str) -> Any:
 
 
 def test_booking_race_exactly_one_wins(world: dict[str, Any]) -> None:
-    slot = dt.datetime(2026, 12, 1, 10, 0, tzinfo=dt.UTC)
+    slot = (dt.datetime.now(dt.UTC) + dt.timedelta(days=7)).replace(
+        hour=10, minute=0, second=0, microsecond=0
+    )
     barrier = threading.Barrier(2)
     outcomes: list[str] = []
 

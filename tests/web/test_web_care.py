@@ -32,6 +32,9 @@ CHECK = (
 )
 QUEUE_ROW = re.compile(r'<h2><a href="/care/cases/(\w+)">([^<]+)</a>:\s*([^<(]+)')
 
+# Visit times must lie between now and a year ahead, on the slot grid: a day a month from now.
+SOON = (dt.datetime.now(dt.UTC) + dt.timedelta(days=30)).date().isoformat()
+
 
 def login(make_client: Callable[..., Client], url: str, name: str) -> Client:
     client = make_client(url)
@@ -173,14 +176,14 @@ def test_booking_visit_note_and_plan(
     token = csrf_from(chart)
     r = dave.post(
         f"/care/cases/{bob_case}/bookings",
-        data={"slot_start": "2026-12-02T09:00", "mode": "phone", "csrf_token": token},
+        data={"slot_start": f"{SOON}T09:00", "mode": "phone", "csrf_token": token},
     )
     assert r.status_code == 200 and "The visit is booked." in r.text and "Pre-visit summary" in r.text
     assert "Reported at assessment" in r.text and "fever" in r.text  # the note template is filled
     visit = str(r.url).split("/care/visits/")[1].split("?")[0]
     twice = dave.post(
         f"/care/cases/{bob_case}/bookings",
-        data={"slot_start": "2026-12-02T09:00", "mode": "video", "csrf_token": token},
+        data={"slot_start": f"{SOON}T09:00", "mode": "video", "csrf_token": token},
     )
     assert twice.status_code == 409 and "already have a visit booked" in twice.text
     assert bob.get(f"/care/visits/{visit}/plan.pdf").status_code == 404  # not finished yet
@@ -221,7 +224,7 @@ def test_booking_race_over_the_api_one_201_one_409(
 
     def book(client: Client, case: str) -> None:
         barrier.wait()
-        r = client.post(f"/api/v1/cases/{case}/bookings", json={"slot_start": "2026-12-03T14:00:00Z"})
+        r = client.post(f"/api/v1/cases/{case}/bookings", json={"slot_start": f"{SOON}T14:00:00Z"})
         codes.append(r.status_code)
         bodies.append(r.json())
 

@@ -47,7 +47,9 @@ def ids(seeded_url: str) -> dict[str, str]:
                 db,
                 case=alice,
                 clinician=dave,
-                slot_start=dt.datetime(2026, 12, 9, 9, tzinfo=dt.UTC),
+                slot_start=(dt.datetime.now(dt.UTC) + dt.timedelta(days=9)).replace(
+                    hour=9, minute=0, second=0, microsecond=0
+                ),
                 mode="video",
             )
             repo_care.save_note(db, booking, {"plan": "walks"}, finish=True)
@@ -73,6 +75,11 @@ def clients(seeded_url: str) -> dict[str, Client]:
         client.cookies.clear()
         out[name] = client
     return out
+
+
+def _day(days: int) -> str:
+    """A date `days` ahead: visit times must lie between now and a year ahead."""
+    return (dt.datetime.now(dt.UTC) + dt.timedelta(days=days)).date().isoformat()
 
 
 def _expect(base: dict[str, int], **changes: int) -> dict[str, int]:
@@ -115,17 +122,17 @@ def test_clinician_actions(clients: dict[str, Client], ids: dict[str, str], who:
     ok = {"dr_dave"}
     api = [
         (f"/api/v1/cases/{case}/claim", None, 200),
-        (f"/api/v1/cases/{case}/overrides", {"disposition": "prompt", "reason": "authz walk"}, 201),
-        (f"/api/v1/cases/{case}/bookings", {"slot_start": f"2026-12-1{len(who) % 10}T08:00:00Z"}, 201),
+        (f"/api/v1/cases/{case}/overrides", {"disposition": "routine", "reason": "authz walk"}, 201),
+        (f"/api/v1/cases/{case}/bookings", {"slot_start": f"{_day(10 + len(who) % 10)}T08:00:00Z"}, 201),
     ]
     for path, body, success in api:
         want = success if who in ok else NONE[who]
         _check(c.post(path, json=body) if body else c.post(path), want, who, path)
     pages = [
         (f"/care/cases/{case}/claim", {}),
-        (f"/care/cases/{case}/override", {"disposition": "prompt", "reason": "authz walk"}),
+        (f"/care/cases/{case}/override", {"disposition": "routine", "reason": "authz walk"}),
         (f"/care/cases/{case}/acknowledge", {}),
-        (f"/care/cases/{case}/bookings", {"slot_start": f"2026-12-2{len(who) % 10}T08:00"}),
+        (f"/care/cases/{case}/bookings", {"slot_start": f"{_day(20 + len(who) % 10)}T08:00"}),
         (f"/care/visits/{ids['visit']}/note", {"plan": "x"}),
     ]
     for path, form in pages:

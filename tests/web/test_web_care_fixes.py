@@ -197,6 +197,8 @@ def test_patient_sees_more_urgent_override_never_less_urgent(
     bob = bearer(make_client, seeded_url, "bob")
     assert bob.get(f"/api/v1/cases/{bob_case}").json()["disposition"] == "prompt"
     assert dave.get(f"/api/v1/cases/{bob_case}").json()["patient_disposition"] == "prompt"
+    chart = dave_web.get(f"/care/cases/{bob_case}").text
+    assert "The patient is told: See a doctor in 1 to 3 days" in chart
 
 
 # --- 3 and 4. bookings ---------------------------------------------------------------------------

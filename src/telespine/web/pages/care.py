@@ -253,6 +253,8 @@ def case_page(
             trail=list(db.scalars(_trail_query(case.profile_id)).all()),
             dispositions=[d.value for d in Disposition],
             versions=case.assessment.versions,
+            slot_minutes=request.app.state.settings.visit_slot_minutes,
+            patient_disposition=repo_care.patient_disposition(case, override),
         )
         return _render(request, ws, "care_chart.html", ctx)
     contact = repo_care.contact_of(db, user.id)
