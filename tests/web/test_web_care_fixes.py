@@ -115,6 +115,17 @@ def test_nul_in_json_and_forms_is_422_naming_the_field(
         files={"body": (None, "pain\x00"), "csrf_token": (None, token)},
     )
     assert r.status_code == 422
+    # ids and queries in the address: a NUL reached PostgreSQL as a parameter (a 500)
+    for path in (
+        "/api/v1/cases/%00",
+        "/care/cases/a%00b",
+        "/api/v1/queue?disposition=%00",
+        "/guides/search?q=%00",
+    ):
+        r = carol.get(path)
+        assert r.status_code == 400 and r.json()["errors"] == [
+            {"field": "url", "problem": "control character"}
+        ]
     messages = carol.get(f"/api/v1/cases/{sam}/messages").json()
     assert all("\x00" not in m["body"] for m in messages) and len(messages) >= 1
 

@@ -137,6 +137,17 @@ def _is_json(media: bytes) -> bool:
     return media == b"application/json" or media.endswith(b"+json")
 
 
+def _address_has_control(scope: Scope) -> bool:
+    """True when the (decoded) path or a query parameter holds a forbidden control character."""
+    if bad_control(str(scope.get("path", ""))):
+        return True
+    query = bytes(scope.get("query_string", b"")).decode("latin-1")
+    return any(
+        bad_control(k) or bad_control(v)
+        for k, v in parse_qsl(query, keep_blank_values=True, encoding="utf-8", errors="replace")
+    )
+
+
 def form_control_field(body: bytes, media: bytes) -> str | None:
     """The name of the first form field whose name or value holds a forbidden control character."""
     if media == b"application/x-www-form-urlencoded":
@@ -193,6 +204,16 @@ class JsonBodyMiddleware:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
+            return
+        if _address_has_control(scope):
+            # An id or query with NUL reached PostgreSQL as a query parameter: a DataError (500).
+            await JSONResponse(
+                {
+                    "detail": "The address holds a control character.",
+                    "errors": [{"field": "url", "problem": "control character"}],
+                },
+                status_code=400,
+            )(scope, receive, send)
             return
         media = _media(scope)
         is_form = media in (b"application/x-www-form-urlencoded", b"multipart/form-data")
