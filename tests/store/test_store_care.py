@@ -246,3 +246,28 @@ def test_case_per_assessment_is_unique(world: dict[str, Any]) -> None:
         assert a is not None
         assert repo_care.ensure_case(db, a).id == repo_care.ensure_case(db, a).id
         assert db.scalar(select(func.count()).select_from(DispositionOverride)) == 0
+
+
+def test_check_slot_grid_range_and_naive_times() -> None:
+    now = dt.datetime(2026, 11, 23, 9, 5, tzinfo=dt.UTC)
+    ok = repo_care.check_slot(dt.datetime(2026, 11, 24, 10, 40, tzinfo=dt.UTC), now)
+    assert ok == dt.datetime(2026, 11, 24, 10, 40, tzinfo=dt.UTC)
+    # naive times are read as UTC; other offsets are converted before the grid check
+    assert repo_care.check_slot(dt.datetime(2026, 11, 24, 10, 40), now) == ok
+    plus2 = dt.timezone(dt.timedelta(hours=2))
+    assert repo_care.check_slot(dt.datetime(2026, 11, 24, 12, 40, tzinfo=plus2), now) == ok
+    half = dt.timezone(dt.timedelta(hours=5, minutes=30))  # 16:10 +05:30 is 10:40 UTC
+    assert repo_care.check_slot(dt.datetime(2026, 11, 24, 16, 10, tzinfo=half), now) == ok
+    for bad in (
+        dt.datetime(2026, 11, 24, 10, 50, tzinfo=dt.UTC),  # overlaps 10:40-11:00
+        dt.datetime(2026, 11, 24, 10, 40, 1, tzinfo=dt.UTC),
+        dt.datetime(2026, 11, 23, 9, 0, tzinfo=dt.UTC),  # already begun
+        dt.datetime(2027, 11, 24, 10, 40, tzinfo=dt.UTC),  # more than 365 days ahead
+        dt.datetime(1, 1, 1, tzinfo=dt.timezone(dt.timedelta(hours=14))),  # OverflowError before
+        dt.datetime(9999, 12, 31, 23, 40, tzinfo=dt.timezone(dt.timedelta(hours=-14))),
+    ):
+        with pytest.raises(repo_care.BadSlot):
+            repo_care.check_slot(bad, now)
+    assert repo_care.check_slot(dt.datetime(2026, 11, 24, 10, 30, tzinfo=dt.UTC), now, slot_minutes=30)
+    with pytest.raises(repo_care.BadSlot):
+        repo_care.check_slot(ok, now, slot_minutes=30)
