@@ -141,6 +141,18 @@ def test_high_risk_adult_with_kidney_disease(db_url: str, make_client: Callable[
     assert "Ask a pharmacist or doctor" in text and IBUPROFEN_DOSE not in text
 
 
+def test_result_page_download_uses_the_plan_answers(db_url: str, make_client: Callable[..., Client]) -> None:
+    client = make_client(db_url)
+    token = assess(client)
+    no_plan_yet = pdf_text(client.get("/assess/plan.pdf").content)
+    assert "low risk" not in no_plan_yet  # no questionnaire answered yet
+    medicines = {**dict.fromkeys(MEDICINE_FIELDS, "no"), "kidney_disease": "yes"}
+    build_plan(client, token, medicines, {"startback": LOW_RISK})
+    text = pdf_text(client.get("/assess/plan.pdf").content)  # the result page's link
+    assert "low risk" in text and "Ask a pharmacist or doctor" in text
+    assert IBUPROFEN_DOSE not in text
+
+
 def test_parent_of_a_child_gets_the_parent_version(db_url: str, make_client: Callable[..., Client]) -> None:
     client = make_client(db_url)
     token = assess(client, who="child", age="10")

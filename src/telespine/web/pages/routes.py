@@ -291,6 +291,9 @@ def assess_plan(ws: WebSessionDep) -> Response:
     draft = _draft(ws)
     if not draft["answers"]:
         return _redirect("/assess")
+    if isinstance(draft.get("plan"), dict) and draft["plan"]:
+        # The person has started their plan: one file, built with their plan answers.
+        return _redirect("/assess/program.pdf")
     findings, result = clinical.result_from_answers(draft["answers"])
     audience = clinical.audience_of(draft["answers"], _hint(draft))
     return _pdf(clinical.written_plan_pdf(findings, result, audience), "telespine-plan.pdf")
