@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -109,11 +110,32 @@ class LanguageCheck(_Strict):
     rationale: str = Field(min_length=1)  # a pragmatic threshold, not a clinical rule: no source
 
 
+class SpellingToken(_Strict):
+    """One token of a spelling: its text and the NORM the phrase rules match on."""
+
+    orth: str = Field(min_length=1)
+    norm: str = Field(min_length=1)
+
+
+class Spelling(_Strict):
+    """A texting form or misspelling ("cnt") split into tokens that read as the usual words."""
+
+    text: str = Field(min_length=1)
+    tokens: list[SpellingToken] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _splits_the_text(self) -> Spelling:
+        if "".join(t.orth for t in self.tokens) != self.text or self.text != self.text.lower():
+            raise ValueError(f"spelling {self.text!r}: the tokens must spell the lower-case text")
+        return self
+
+
 class ScreeningRules(_Strict):
     """The whole screening rule file (data/screening.yaml)."""
 
     version: str
     sources: list[str] = Field(min_length=1)
+    spellings: list[Spelling] = []
     language_check: LanguageCheck
     default_context: DefaultContext
     context: list[ContextRuleSpec]
@@ -214,6 +236,12 @@ def build_pipeline(rules: ScreeningRules) -> Pipeline:
     from medspacy.target_matcher import TargetRule
 
     nlp = medspacy.load(medspacy_enable=["medspacy_pyrush"])
+    from spacy.symbols import NORM, ORTH
+
+    # "cnt" and "carnt" tokenise like "cant" ("ca" + "nt", NORM "can" + "not"), so every phrase
+    # written with "can't" also matches them.
+    for spelling in rules.spellings:
+        nlp.tokenizer.add_special_case(spelling.text, [{ORTH: t.orth, NORM: t.norm} for t in spelling.tokens])
     # NORM folds "can't", "cannot" and "cant" to "can not", so one phrase covers all spellings.
     # Overlapping matches are all kept (a span group, not doc.ents): "my leg went weak suddenly"
     # is both a weak leg and a sudden one, and the merge then keeps the more urgent finding.
@@ -357,10 +385,60 @@ def _known_share(doc: Any, rules: ScreeningRules) -> tuple[int, int]:
     return len(known), len(alpha)
 
 
-def _normalise(text: str) -> str:
-    # Lower-case so "CAN'T PEE" tokenises like "can't pee"; only when offsets stay the same.
-    lowered = text.lower()
-    return lowered if len(lowered) == len(text) else text
+# Characters with no look of their own that NFKC keeps and that are not format characters (Cf):
+# combining grapheme joiner, Hangul fillers, Khmer inherent vowels, variation selectors.
+_INVISIBLE = frozenset(
+    [0x034F, 0x115F, 0x1160, 0x17B4, 0x17B5, 0x3164, 0xFFA0, *range(0x180B, 0x1810), *range(0xFE00, 0xFE10),
+     *range(0xE0100, 0xE01F0)]
+)
+# Typographic apostrophes, so "can’t" tokenises like "can't".
+_APOSTROPHES = {"\u2018": "'", "\u2019": "'", "\u02bc": "'", "\u2032": "'"}
+_LINE_BREAKS = frozenset("\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")
+
+
+def _clusters(text: str) -> list[tuple[str, int, int]]:
+    """Visible characters with their combining marks, and their span in text; invisibles dropped."""
+    clusters: list[tuple[str, int, int]] = []
+    for i, char in enumerate(text):
+        category = unicodedata.category(char)
+        if category == "Cf" or ord(char) in _INVISIBLE:
+            continue  # zero-width space/joiner, soft hyphen, BOM, bidi marks: hide nothing
+        if category.startswith("M") and clusters and not clusters[-1][0].isspace():
+            mark, start, _ = clusters[-1]
+            clusters[-1] = (mark + char, start, i + 1)
+            continue
+        if char in _LINE_BREAKS:
+            char = "\n"
+        elif category.startswith("C") or char.isspace():
+            char = " "  # other control characters and every other space are a plain space
+        clusters.append((char, i, i + 1))
+    return clusters
+
+
+def normalise_text(text: str) -> tuple[str, list[tuple[int, int]]]:
+    """Text as the rules read it, and for each of its characters the span it came from in text.
+
+    Unicode NFKC, lower case, format and other invisible characters removed, control characters
+    as spaces, runs of spaces collapsed (a run with a line break becomes one line break, which
+    PyRuSH reads as a sentence end). The spans keep the original text for display.
+    """
+    out: list[str] = []
+    spans: list[tuple[int, int]] = []
+    for cluster, start, end in _clusters(text):
+        if cluster.isspace():
+            if not out:
+                continue
+            if out[-1] in (" ", "\n"):
+                if cluster == "\n":
+                    out[-1] = "\n"
+                continue
+        for char in unicodedata.normalize("NFKC", cluster).lower():
+            out.append(_APOSTROPHES.get(char, char))
+            spans.append((start, end))
+    while out and out[-1] in (" ", "\n"):
+        out.pop()
+        spans.pop()
+    return "".join(out), spans
 
 
 def screen_message(text: str, audience: Audience = "adult", pipeline: Pipeline | None = None) -> Screening:
@@ -376,8 +454,9 @@ def screen_message(text: str, audience: Audience = "adult", pipeline: Pipeline |
             raise ValueError(f"unknown audience {audience!r}")
         pipe = pipeline if pipeline is not None else get_pipeline()
         version = pipe.rules.version
+        normal, spans = normalise_text(text)
         with _run_lock:
-            doc = pipe.nlp(_normalise(text))
+            doc = pipe.nlp(normal)
         flags: list[Mention] = []
         modifiers: list[Mention] = []
         ignored: list[IgnoredMention] = []
@@ -399,13 +478,14 @@ def screen_message(text: str, audience: Audience = "adult", pipeline: Pipeline |
                 reasons = [r for r in reasons if r != "negated"]
             if uncertain:
                 sets = _unknown_values(sets)
+            start, end = spans[ent.start_char][0], spans[ent.end_char - 1][1]
             fields: dict[str, Any] = {
                 "concept": concept.id,
                 "kind": concept.kind,
                 "sets": sets,
-                "text": text[ent.start_char : ent.end_char],
-                "start": ent.start_char,
-                "end": ent.end_char,
+                "text": text[start:end],
+                "start": start,
+                "end": end,
                 "uncertain": uncertain,
             }
             if reasons:
