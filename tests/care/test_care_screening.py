@@ -81,8 +81,10 @@ def test_phrasing_table_summary(pipeline: Pipeline, capsys: pytest.CaptureFixtur
                 f"  {case['group']}: {case['text']!r} expected {sorted(expected)} got {sorted(affirmed)}"
             )
     with capsys.disabled():
-        print(f"\nscreening table: {len(CASES)} cases, exact {exact}/{len(CASES)}, "
-              f"missed {missed}, over-flagged {overflagged}")
+        print(
+            f"\nscreening table: {len(CASES)} cases, exact {exact}/{len(CASES)}, "
+            f"missed {missed}, over-flagged {overflagged}"
+        )
         print("\n".join(lines))
     assert missed == 0
     assert exact / len(CASES) >= 0.95
@@ -356,10 +358,15 @@ def test_an_unreadable_message_raises_a_review_escalation(pipeline: Pipeline) ->
 
     from telespine.care import CaseState, ScreenedText, evaluate_case
 
-    case = CaseState(case_id="c-1", findings=ADULT_FINDINGS, treatment_started_on=dt.date(2026, 5, 1),
-                     timezone="UTC")
-    text = ScreenedText(ref="m-1", day=dt.date(2026, 5, 3), source="message",
-                        screening=screen_message("Ich kann meine Leiste nicht fühlen.", pipeline=pipeline))
+    case = CaseState(
+        case_id="c-1", findings=ADULT_FINDINGS, treatment_started_on=dt.date(2026, 5, 1), timezone="UTC"
+    )
+    text = ScreenedText(
+        ref="m-1",
+        day=dt.date(2026, 5, 3),
+        source="message",
+        screening=screen_message("Ich kann meine Leiste nicht fühlen.", pipeline=pipeline),
+    )
     report = evaluate_case(case, [], [], dt.datetime(2026, 5, 3, 12, tzinfo=dt.UTC), screened=[text])
     [escalation] = report.escalations
     assert escalation.action == "review"

@@ -248,7 +248,10 @@ def build_pipeline(rules: ScreeningRules) -> Pipeline:
     matcher = nlp.add_pipe(
         "medspacy_target_matcher",
         config={
-            "phrase_matcher_attr": "NORM", "result_type": "group", "span_group_name": _GROUP, "prune": False,
+            "phrase_matcher_attr": "NORM",
+            "result_type": "group",
+            "span_group_name": _GROUP,
+            "prune": False,
         },
     )
     targets = []
@@ -264,8 +267,11 @@ def build_pipeline(rules: ScreeningRules) -> Pipeline:
     context = nlp.add_pipe(
         "medspacy_context",
         config={
-            "rules": None, "prune_on_target_overlap": True, "phrase_matcher_attr": "NORM",
-            "input_span_type": "group", "span_group_name": _GROUP,
+            "rules": None,
+            "prune_on_target_overlap": True,
+            "phrase_matcher_attr": "NORM",
+            "input_span_type": "group",
+            "span_group_name": _GROUP,
         },
     )
     defaults_path = context.DEFAULT_RULES_FILEPATH  # medspaCy's own rule file for the language
@@ -279,7 +285,10 @@ def build_pipeline(rules: ScreeningRules) -> Pipeline:
     for spec in rules.context:
         context_rules.append(
             ConTextRule(
-                spec.literal, spec.category, pattern=spec.pattern, direction=spec.direction,
+                spec.literal,
+                spec.category,
+                pattern=spec.pattern,
+                direction=spec.direction,
                 metadata={"audiences": spec.audiences},
             )
         )
@@ -388,8 +397,18 @@ def _known_share(doc: Any, rules: ScreeningRules) -> tuple[int, int]:
 # Characters with no look of their own that NFKC keeps and that are not format characters (Cf):
 # combining grapheme joiner, Hangul fillers, Khmer inherent vowels, variation selectors.
 _INVISIBLE = frozenset(
-    [0x034F, 0x115F, 0x1160, 0x17B4, 0x17B5, 0x3164, 0xFFA0, *range(0x180B, 0x1810), *range(0xFE00, 0xFE10),
-     *range(0xE0100, 0xE01F0)]
+    [
+        0x034F,
+        0x115F,
+        0x1160,
+        0x17B4,
+        0x17B5,
+        0x3164,
+        0xFFA0,
+        *range(0x180B, 0x1810),
+        *range(0xFE00, 0xFE10),
+        *range(0xE0100, 0xE01F0),
+    ]
 )
 # Typographic apostrophes, so "can’t" tokenises like "can't".
 _APOSTROPHES = {"\u2018": "'", "\u2019": "'", "\u02bc": "'", "\u2032": "'"}
@@ -503,14 +522,24 @@ def screen_message(text: str, audience: Audience = "adult", pipeline: Pipeline |
             status = "unrecognised_language"
             error = f"only {known} of {total} words are known English words; read it yourself"
         return Screening(
-            status=status, audience=audience, flags=flags, modifiers=modifiers, ignored=ignored,
-            rules_version=version, error=error,
+            status=status,
+            audience=audience,
+            flags=flags,
+            modifiers=modifiers,
+            ignored=ignored,
+            rules_version=version,
+            error=error,
         )
     except Exception as exc:  # any failure must reach a clinician, never read as "no flag"
         safe_audience: Audience = "pediatric" if audience == "pediatric" else "adult"
         return Screening(
-            status="error", audience=safe_audience, flags=[], modifiers=[], ignored=[],
-            rules_version=version, error=f"{type(exc).__name__}: {exc}",
+            status="error",
+            audience=safe_audience,
+            flags=[],
+            modifiers=[],
+            ignored=[],
+            rules_version=version,
+            error=f"{type(exc).__name__}: {exc}",
         )
 
 
