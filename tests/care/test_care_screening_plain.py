@@ -82,3 +82,90 @@ def test_a_combining_accent_does_not_break_the_screening(pipeline: Pipeline) -> 
     assert "bladder_retention" in [m.concept for m in result.flags]
     for mention in [*result.flags, *result.ignored]:
         assert mention.text == "I w\u0065\u0301t myself and can't pee"[mention.start : mention.end]
+
+
+# --- a line break ends a sentence, so it ends every negation, hedge and other context ------------
+
+
+@pytest.mark.parametrize(
+    ("text", "concept"),
+    [
+        ("No fever\nI wet myself", "bladder_incontinence"),
+        ("No fever\r\n\r\nI can't feel my groin", "saddle_numbness"),
+        ("No fever \r\n   \n  I wet myself", "bladder_incontinence"),
+        ("no pain in my legs\ni cnt pee", "bladder_retention"),
+        ("Not been sleeping\nleg gave way on the stairs", "leg_weakness_sudden"),
+        ("My husband has a cold\nI have a fever", "fever"),
+        ("What should I do if\nI can't pee", "bladder_retention"),
+        ("I don't know\nI lost bladder control last night", "bladder_incontinence"),
+        ("no numbness in my legs\u2028numb down there", "saddle_numbness"),
+    ],
+)
+def test_a_line_break_ends_a_negation(text: str, concept: str, pipeline: Pipeline) -> None:
+    """Patients type line breaks with no full stop: the next line is read on its own."""
+    result = screen_message(text, "adult", pipeline)
+    assert result.needs_review
+    assert concept in [m.concept for m in result.flags if not m.uncertain], result
+
+
+def test_the_line_before_a_break_keeps_its_negation(pipeline: Pipeline) -> None:
+    result = screen_message("No fever\nI wet myself", "adult", pipeline)
+    assert [(m.concept, m.reasons) for m in result.ignored] == [("fever", ["negated"])]
+    [flag] = result.flags
+    assert flag.text == "wet myself" and (flag.start, flag.end) == (11, 21)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I have no numbness\nin my groin",  # the mention runs on past the break: read as said there
+        "I have no\nnumbness in my groin",  # the negation word is on the line before
+        "No pain in my bum\nnumb since yesterday",  # "bum<break>numb" is one mention
+        "What should I do if I get numb down\nthere?",
+    ],
+)
+def test_a_line_break_in_mid_sentence_ends_the_negation_too(text: str, pipeline: Pipeline) -> None:
+    """The safer choice: a break always ends the scope, even mid-sentence (an accepted over-flag).
+
+    A mention that runs over a break is read as said on its last line, so a negation before the
+    break does not reach it. Ending a scope can only turn an ignored mention into a flag.
+    """
+    result = screen_message(text, "adult", pipeline)
+    assert "saddle_numbness" in [m.concept for m in result.flags if not m.uncertain]
+
+
+def test_a_phrase_wrapped_over_two_lines_is_still_found(pipeline: Pipeline) -> None:
+    result = screen_message("I'm numb down\nthere and I can't\nfeel my groin", "adult", pipeline)
+    assert [m.concept for m in result.flags] == ["saddle_numbness", "saddle_numbness"]
+    assert [m.text for m in result.flags] == ["numb down\nthere", "can't\nfeel my groin"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I'm not sure if\nI can feel my groin",
+        "I don't think\nI can feel my groin",
+        "I'm not sure if I can\nfeel my groin",
+        "not sure\ni can feel my bum",
+    ],
+)
+def test_a_line_break_does_not_turn_a_hedged_absence_into_a_denial(text: str, pipeline: Pipeline) -> None:
+    """For "I can feel my groin" the plain reading is the unsafe one: a hedge still reaches it."""
+    result = screen_message(text, "adult", pipeline)
+    [flag] = result.flags
+    assert flag.concept == "saddle_numbness" and flag.uncertain
+
+
+@pytest.mark.parametrize(
+    "text", ["No fever\nI can feel my groin fine", "I can feel my groin", "No numbness.\nNo fever"]
+)
+def test_a_plain_denial_on_its_own_line_stays_unflagged(text: str, pipeline: Pipeline) -> None:
+    result = screen_message(text, "adult", pipeline)
+    assert result.flags == [] and not result.needs_review
+
+
+def test_normalise_text_keeps_one_line_break_pointing_at_the_break() -> None:
+    text = "no fever  \r\n \r\nI wet"
+    normal, spans = normalise_text(text)
+    assert normal == "no fever\ni wet"
+    assert text[slice(*spans[8])] in ("\r", "\n")

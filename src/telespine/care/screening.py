@@ -225,6 +225,53 @@ class Pipeline:
     rules: ScreeningRules
 
 
+_LINE_BREAK_COMPONENT = "telespine_line_break_sentences"
+# Doc.user_data: indices of the tokens that start a line with no sentence end before the break
+_LINE_STARTS = "telespine_line_starts"
+
+
+def _split_at_line_breaks(doc: Any) -> Any:
+    """The doc with a sentence starting after every line break, the break read as a space.
+
+    The normalised text has single line breaks between words. Each becomes the trailing space of
+    the word before it (same length, so every offset stays), so a phrase wrapped over two lines
+    ("numb down<line break>there") is still one phrase, and the next word starts a sentence.
+    """
+    from spacy.tokens import Doc
+
+    if not any(t.is_space and "\n" in t.text for t in doc):
+        return doc
+    words: list[str] = []
+    spaces: list[bool] = []
+    starts: list[bool | int | None] = []
+    norms: list[str] = []
+    breaks: list[int] = []  # tokens that start a line
+    after_break = False
+    for token in doc:
+        if token.is_space and "\n" in token.text:
+            after_break = True
+            if token.text == "\n" and words and not spaces[-1]:
+                spaces[-1] = True
+                continue
+        words.append(token.text)
+        spaces.append(bool(token.whitespace_))
+        norms.append(token.norm_)
+        if token.is_space:
+            starts.append(not words[:-1])
+            continue
+        if after_break and not token.is_sent_start:
+            breaks.append(len(words) - 1)  # a line break where PyRuSH saw no sentence end
+        starts.append(after_break or bool(token.is_sent_start) or len(words) == 1)
+        after_break = False
+    new = Doc(doc.vocab, words=words, spaces=spaces, sent_starts=starts)
+    if new.text.replace(" ", "\n") != doc.text.replace(" ", "\n"):
+        raise ValueError("line breaks: the text changed")  # never: screening then fails safe
+    for token, norm in zip(new, norms, strict=True):
+        token.norm_ = norm
+    new.user_data[_LINE_STARTS] = frozenset(breaks)
+    return new
+
+
 def build_pipeline(rules: ScreeningRules) -> Pipeline:
     """Build a medspaCy pipeline (sentence splitter, target matcher, ConText) from rules."""
     import loguru
@@ -236,7 +283,15 @@ def build_pipeline(rules: ScreeningRules) -> Pipeline:
     from medspacy.target_matcher import TargetRule
 
     nlp = medspacy.load(medspacy_enable=["medspacy_pyrush"])
+    from spacy.language import Language
     from spacy.symbols import NORM, ORTH
+
+    # A line break ends a sentence, so it ends every ConText scope (the scope is the sentence):
+    # "No fever<line break>I wet myself" affirms the second line. PyRuSH alone does not split
+    # there, and patients type line breaks without full stops.
+    if not Language.has_factory(_LINE_BREAK_COMPONENT):
+        Language.component(_LINE_BREAK_COMPONENT, func=_split_at_line_breaks)
+    nlp.add_pipe(_LINE_BREAK_COMPONENT, after="medspacy_pyrush")
 
     # "cnt" and "carnt" tokenise like "cant" ("ca" + "nt", NORM "can" + "not"), so every phrase
     # written with "can't" also matches them.
@@ -342,10 +397,56 @@ def get_pipeline() -> Pipeline:
     return _pipeline
 
 
-def _ignore_reasons(ent: Any, audience: Audience) -> tuple[list[IgnoreReason], bool]:
+def _last_sentence_start(ent: Any) -> int:
+    """The index of the first token of the mention's last sentence (its start if it has one)."""
+    start = int(ent.start)
+    for token in ent[1:]:
+        if token.is_sent_start:
+            start = int(token.i)
+    return start
+
+
+def _hedges_before_the_line(ent: Any) -> list[Any]:
+    """Hedges whose scope a line break ended just before the mention's sentence.
+
+    "I'm not sure if<line break>I can feel my groin": the break must not turn a hedged absence
+    into a plain denial, so an absent phrase still hears a hedge on the lines just before it.
+    """
+    doc = ent.doc
+    line_starts = doc.user_data.get(_LINE_STARTS, frozenset())
+    graph = doc._.context_graph
+    if not line_starts or graph is None:
+        return []
+    ended: set[int] = set()
+    start = doc[ent.start].sent.start
+    while start in line_starts:
+        ended.add(start)
+        start = doc[start - 1].sent.start
+    return [
+        m
+        for m in graph.modifiers
+        if m.category == "POSSIBLE_EXISTENCE"
+        and m.direction in ("FORWARD", "BIDIRECTIONAL")
+        and m.scope_span[1] in ended
+        and m not in ent._.modifiers
+    ]
+
+
+def _ignore_reasons(ent: Any, audience: Audience, absent: bool = False) -> tuple[list[IgnoreReason], bool]:
     reasons: list[IgnoreReason] = []
     uncertain = False
-    for modifier in ent._.modifiers:
+    modifiers = list(ent._.modifiers)
+    # A sentence end (a line break too) ends every scope. A mention that runs on past one ("no
+    # pain in my bum<line break>numb since yesterday") is read as said in its last sentence: a
+    # trigger before that does not reach it. That only turns an ignored or hedged mention into a
+    # plain one (the safe side). For an absent phrase ("I can feel my groin") a plain reading is
+    # a denial, the unsafe side, so there hedges keep reaching across a line break instead.
+    if absent:
+        modifiers += _hedges_before_the_line(ent)
+    else:
+        last = _last_sentence_start(ent)
+        modifiers = [m for m in modifiers if last == ent.start or m.modifier_span[1] > last]
+    for modifier in modifiers:
         audiences = (modifier.rule.metadata or {}).get("audiences")
         if audiences is not None and audience not in audiences:
             continue
@@ -438,8 +539,9 @@ def normalise_text(text: str) -> tuple[str, list[tuple[int, int]]]:
     """Text as the rules read it, and for each of its characters the span it came from in text.
 
     Unicode NFKC, lower case, format and other invisible characters removed, control characters
-    as spaces, runs of spaces collapsed (a run with a line break becomes one line break, which
-    PyRuSH reads as a sentence end). The spans keep the original text for display.
+    as spaces, runs of spaces collapsed (a run with a line break, "\r\n" included, becomes one
+    line break, which the pipeline reads as a sentence end). The spans keep the original text
+    for display.
     """
     out: list[str] = []
     spans: list[tuple[int, int]] = []
@@ -448,8 +550,9 @@ def normalise_text(text: str) -> tuple[str, list[tuple[int, int]]]:
             if not out:
                 continue
             if out[-1] in (" ", "\n"):
-                if cluster == "\n":
-                    out[-1] = "\n"
+                if cluster == "\n" and out[-1] == " ":
+                    out[-1] = "\n"  # a line break in a run of spaces is kept: it ends a sentence
+                    spans[-1] = (start, end)
                 continue
         for char in unicodedata.normalize("NFKC", cluster).lower():
             out.append(_APOSTROPHES.get(char, char))
@@ -482,7 +585,7 @@ def screen_message(text: str, audience: Audience = "adult", pipeline: Pipeline |
         for ent in _distinct(doc.spans.get(_GROUP, [])):
             absent = ent.label_.endswith(_ABSENT)
             concept = pipe.rules.concept(ent.label_.removesuffix(_ABSENT))
-            reasons, uncertain = _ignore_reasons(ent, audience)
+            reasons, uncertain = _ignore_reasons(ent, audience, absent)
             sets: dict[str, bool | str] = dict(concept.sets)
             if absent:
                 if uncertain or "negated" in reasons:
