@@ -169,3 +169,47 @@ def test_normalise_text_keeps_one_line_break_pointing_at_the_break() -> None:
     normal, spans = normalise_text(text)
     assert normal == "no fever\ni wet"
     assert text[slice(*spans[8])] in ("\r", "\n")
+
+
+# --- Cyrillic and Greek letters that look like Latin ones -----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "concept"),
+    [
+        ("I wet mys\u0435lf", "bladder_incontinence"),  # Cyrillic e
+        ("\u0406 \u0441\u0430n't f\u0435\u0435l my groin", "saddle_numbness"),  # Cyrillic I, c, a, e
+        ("I can't \u0420\u0415\u0415", "bladder_retention"),  # upper-case Cyrillic P, E
+        ("i c\u0430nt \u0440\u0435\u0435", "bladder_retention"),  # a whole word of look-alikes
+        ("I can't feel my gr\u03bfin", "saddle_numbness"),  # Greek omicron
+        ("I h\u0430v\u0435 l\u043est bl\u0430dd\u0435r \u0441\u043entr\u043el", "bladder_incontinence"),
+    ],
+)
+def test_look_alike_letters_do_not_hide_a_red_flag(text: str, concept: str, pipeline: Pipeline) -> None:
+    result = screen_message(text, "adult", pipeline)
+    flags = {m.concept: m for m in result.flags}
+    assert concept in flags, result
+    mention = flags[concept]
+    assert text[mention.start : mention.end] == mention.text  # the original letters, for display
+
+
+def test_look_alikes_keep_their_offsets() -> None:
+    text = "I W\u0415T mys\u0435lf"
+    normal, spans = normalise_text(text)
+    assert normal == "i wet myself"
+    assert [text[a:b] for a, b in spans] == list(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Я не могу помочиться с утра",  # Russian: "I can't pee since the morning"
+        "Δεν μπορώ να ουρήσω από το πρωί",  # Greek: the same
+    ],
+)
+def test_cyrillic_and_greek_text_is_not_folded(text: str, pipeline: Pipeline) -> None:
+    """Real Russian or Greek stays as written and goes to a clinician as unreadable."""
+    normal, _ = normalise_text(text)
+    assert normal == text.lower()
+    result = screen_message(text, "adult", pipeline)
+    assert result.status == "unrecognised_language" and result.needs_review

@@ -514,6 +514,40 @@ _INVISIBLE = frozenset(
 # Typographic apostrophes, so "can’t" tokenises like "can't".
 _APOSTROPHES = {"\u2018": "'", "\u2019": "'", "\u02bc": "'", "\u2032": "'"}
 _LINE_BREAKS = frozenset("\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")
+# Cyrillic and Greek letters that look like Latin ones ("I wet mys\u0435lf" with a Cyrillic e).
+# Folded only in a message with at least as many Latin letters as other Cyrillic and Greek ones,
+# so Russian or Greek text stays as it is (and goes to a clinician as a language the rules
+# cannot read).
+_LOOKALIKES = str.maketrans(
+    {
+        # Cyrillic
+        "\u0410": "A", "\u0412": "B", "\u0415": "E", "\u041a": "K", "\u041c": "M", "\u041d": "H",
+        "\u041e": "O", "\u0420": "P", "\u0421": "C", "\u0422": "T", "\u0425": "X", "\u0423": "Y",
+        "\u0406": "I", "\u0408": "J", "\u0405": "S", "\u0430": "a", "\u0435": "e", "\u043e": "o",
+        "\u0440": "p", "\u0441": "c", "\u0445": "x", "\u0443": "y", "\u0456": "i", "\u0458": "j",
+        "\u0455": "s", "\u0501": "d", "\u04bb": "h", "\u051b": "q", "\u051d": "w", "\u04cf": "l",
+        "\u043a": "k",
+        # Greek
+        "\u0391": "A", "\u0392": "B", "\u0395": "E", "\u0396": "Z", "\u0397": "H", "\u0399": "I",
+        "\u039a": "K", "\u039c": "M", "\u039d": "N", "\u039f": "O", "\u03a1": "P", "\u03a4": "T",
+        "\u03a5": "Y", "\u03a7": "X", "\u03bf": "o", "\u03b1": "a", "\u03bd": "v", "\u03b9": "i",
+        "\u03ba": "k", "\u03c1": "p", "\u03c5": "u", "\u03c7": "x",
+    }
+)  # fmt: skip
+
+
+def _mostly_latin(text: str) -> bool:
+    """True unless the text has more Cyrillic or Greek letters that look like no Latin letter than
+    Latin letters ("i c\u0430nt \u0440\u0435\u0435" is Latin; Russian text is not)."""
+    latin = other = 0
+    for char in unicodedata.normalize("NFKC", text):
+        if char.isalpha() and ord(char) not in _LOOKALIKES:
+            name = unicodedata.name(char, "")
+            if name.startswith("LATIN"):
+                latin += 1
+            elif name.startswith(("CYRILLIC", "GREEK")):
+                other += 1
+    return latin >= other
 
 
 def _clusters(text: str) -> list[tuple[str, int, int]]:
@@ -538,13 +572,15 @@ def _clusters(text: str) -> list[tuple[str, int, int]]:
 def normalise_text(text: str) -> tuple[str, list[tuple[int, int]]]:
     """Text as the rules read it, and for each of its characters the span it came from in text.
 
-    Unicode NFKC, lower case, format and other invisible characters removed, control characters
+    Unicode NFKC, Cyrillic and Greek look-alikes as Latin letters (in a mostly Latin text), lower
+    case, format and other invisible characters removed, control characters
     as spaces, runs of spaces collapsed (a run with a line break, "\r\n" included, becomes one
     line break, which the pipeline reads as a sentence end). The spans keep the original text
     for display.
     """
     out: list[str] = []
     spans: list[tuple[int, int]] = []
+    fold: dict[int, str] = _LOOKALIKES if _mostly_latin(text) else {}
     for cluster, start, end in _clusters(text):
         if cluster.isspace():
             if not out:
@@ -554,7 +590,7 @@ def normalise_text(text: str) -> tuple[str, list[tuple[int, int]]]:
                     out[-1] = "\n"  # a line break in a run of spaces is kept: it ends a sentence
                     spans[-1] = (start, end)
                 continue
-        for char in unicodedata.normalize("NFKC", cluster).lower():
+        for char in unicodedata.normalize("NFKC", cluster).translate(fold).lower():
             out.append(_APOSTROPHES.get(char, char))
             spans.append((start, end))
     while out and out[-1] in (" ", "\n"):
