@@ -9,6 +9,7 @@ import datetime as dt
 from typing import Any
 
 from sqlalchemy import JSON, Boolean, Date, ForeignKey, Integer, String, Text, UniqueConstraint, event
+from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from telespine.store.models import AppendOnlyError, Assessment, Base, User, new_id, utcnow
@@ -132,6 +133,9 @@ class DiaryRecord(Base):
     medicine_use: Mapped[str] = mapped_column(String(32))
     red_flag_check: Mapped[dict[str, Any]] = mapped_column(JSON)
     note: Mapped[str | None] = mapped_column(Text)
+    # The note's screening, like a message's (migration 0006); null: no note, or not screened yet
+    note_screening: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    note_flagged: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
     by_id: Mapped[str] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 

@@ -506,7 +506,16 @@ def _screen(text: str, audience: str) -> dict[str, Any]:
         return doc
     except Exception as exc:
         log.error("screening failed: %s", type(exc).__name__)
-        return {"status": "error", "error": type(exc).__name__, "flags": [], "needs_review": True}
+        # A valid care.Screening with status "error", so evaluate_case asks for a review
+        return {
+            "status": "error",
+            "audience": audience,
+            "flags": [],
+            "modifiers": [],
+            "ignored": [],
+            "rules_version": "unavailable",
+            "error": type(exc).__name__,
+        }
 
 
 def post_message(
@@ -583,14 +592,29 @@ def add_diary_entry(
         by_id=by.id,
     )
     row.created_at = now
+    _screen_note(row, _audience(case))
     db.add(row)
     db.flush()
     follow = run_followup(db, case, now, by=by)
+    follow.flagged = row.note_flagged
     if not follow.raised and any(v != "no" for v in entry.red_flag_check.values()):
         # A warning sign (or "not sure") always puts the case in front of a clinician again.
         raise_case(db, case, "Red flag (or not sure) in today's diary.", now)
         follow.raised = True
+    if row.note_flagged and not follow.raised:
+        # evaluate_case found nothing new (e.g. the screening failed): a clinician must read it
+        raise_case(db, case, "A diary note needs review.", now)
+        follow.raised = True
     return row, follow
+
+
+def _screen_note(row: DiaryRecord, audience: str) -> None:
+    """Screen a diary note like a message (a failure flags it for review); no note, no screening."""
+    if row.note is None or not row.note.strip():
+        return
+    screening = _screen(row.note, audience)
+    row.note_screening = screening
+    row.note_flagged = bool(screening.get("status") != "ok" or screening.get("flags"))
 
 
 def scores_for_case(db: Session, case: CareCase) -> list[Any]:
@@ -637,9 +661,23 @@ def _diary_entries(rows: Sequence[DiaryRecord]) -> list[Any]:
 
 
 def _screened(db: Session, case: CareCase) -> list[Any]:
+    """Flagged patient messages and diary notes as care.ScreenedText, for evaluate_case."""
     from telespine.care import ScreenedText, Screening
 
     out = []
+    audience = _audience(case)
+    for r in diary_for_case(db, case):
+        if r.note_screening is None and r.note is not None and r.note.strip():
+            _screen_note(r, audience)  # a note saved before notes were screened (migration 0006)
+        if not r.note_flagged or r.note_screening is None:
+            continue
+        try:
+            note_screening = Screening.model_validate(r.note_screening)
+        except Exception:
+            note_screening = None
+        if note_screening is None:
+            continue
+        out.append(ScreenedText(ref=r.id, day=r.day, source="diary_note", screening=note_screening))
     for m in messages_for_case(db, case):
         if not m.from_patient or not m.flagged or m.screening is None:
             continue

@@ -18,7 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from telespine.settings import Settings, get_settings
 from telespine.store.db import make_engine, make_sessionmaker
-from telespine.web.jsonbody import JsonBodyMiddleware
+from telespine.web.jsonbody import JsonBodyMiddleware, SafeJSONResponse, safe_text
 from telespine.web.sessions import COOKIE_NAME, WebSession
 
 log = logging.getLogger("telespine.web")
@@ -151,7 +151,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         first = errors[0] if errors else {"field": "body", "problem": "invalid"}
         detail = f"Invalid request: {first['field']}: {first['problem']}"
         if _is_api(request):
-            return JSONResponse({"detail": detail, "errors": errors}, status_code=422)
+            return SafeJSONResponse({"detail": detail, "errors": errors}, status_code=422)
         return _error_page(request, 422, "Some answers could not be read. Go back and check them.")
 
     @app.exception_handler(HTTPException)
@@ -163,17 +163,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 errors = [{"field": "request", "problem": str(exc.detail)}]  # every 422 has the list
             if errors is not None:
                 body["errors"] = errors
-            return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
+            return SafeJSONResponse(body, status_code=exc.status_code, headers=exc.headers)
         if exc.status_code == 401:
             return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
-        return _error_page(request, exc.status_code, str(exc.detail))
+        return _error_page(request, exc.status_code, safe_text(str(exc.detail)))
 
     @app.exception_handler(Exception)
     async def server_error(request: Request, exc: Exception) -> Response:
         # Only the type: exception messages can carry health data from the request.
         log.error("unhandled %s on %s %s", type(exc).__name__, request.method, request.url.path)
         if _is_api(request):
-            return JSONResponse({"detail": "Something went wrong on our side."}, status_code=500)
+            return SafeJSONResponse({"detail": "Something went wrong on our side."}, status_code=500)
         if request.url.path.startswith("/assess"):
             return _safety_net_page(request)  # never leave someone mid-assessment without advice
         return _error_page(request, 500, "Something went wrong on our side.")

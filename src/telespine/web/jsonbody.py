@@ -5,10 +5,14 @@ Python's json module keeps the last of two equal keys, so {"saddle_numbness": tr
 RecursionError. Every JSON body under /api/ passes through `JsonBodyMiddleware` before a route sees
 it, so the rule holds for every endpoint, also those whose body FastAPI parses itself.
 
-Control characters: PostgreSQL cannot store NUL (psycopg raises DataError, a 500 that lost a
-red-flag message), and the other C0 controls are never real patient text. Every JSON body (any
-path) and every url-encoded or multipart form body is refused with 422 naming the field when a
-key or a text value holds one, except tab, line feed and carriage return.
+Control characters: PostgreSQL cannot store NUL (psycopg raises DataError), and the other C0
+controls are never real patient text. But refusing them lost red-flag messages ("I wet
+myself" plus a stray NUL got 422 and was never screened), so in every JSON body (any path) and
+every url-encoded or multipart form body each control character in a text VALUE is replaced by a
+space (tab, line feed and carriage return are kept); a KEY (field name) holding one is refused
+with 422. Lone surrogates ("\ud800" in JSON) cannot be encoded or stored: a key or value holding
+one is refused with 422, and every error body is encoded with backslashreplace, so no error
+message can fail to encode (it was a 500 and a reset connection).
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from __future__ import annotations
 import html
 import json
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlencode
 
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -24,6 +28,21 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 # Findings and every other API body are a few levels deep; 32 leaves room and stops recursion
 # in the validators long before Python's own limit.
 MAX_DEPTH = 32
+
+
+def safe_text(text: str) -> str:
+    """Text that always encodes as UTF-8: lone surrogates become backslash escapes."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+class SafeJSONResponse(JSONResponse):
+    """A JSON response that never fails to encode: a lone surrogate is written as its escape."""
+
+    def render(self, content: Any) -> bytes:
+        """Like JSONResponse, but with backslashreplace instead of a UnicodeEncodeError (a 500)."""
+        return json.dumps(
+            content, ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":")
+        ).encode("utf-8", "backslashreplace")
 
 
 class JsonBodyProblem(ValueError):
@@ -38,7 +57,7 @@ class JsonBodyProblem(ValueError):
 
     def response(self) -> JSONResponse:
         """The API error body: detail plus the errors list every 422 carries."""
-        return JSONResponse(
+        return SafeJSONResponse(
             {"detail": self.detail, "errors": [{"field": self.field, "problem": self.problem}]},
             status_code=self.status_code,
         )
@@ -46,6 +65,10 @@ class JsonBodyProblem(ValueError):
 
 # C0 controls and DEL that no patient or clinician text needs; \t \n \r are kept.
 _FORBIDDEN = frozenset(chr(c) for c in range(32) if chr(c) not in "\t\n\r") | {"\x7f"}
+_TO_SPACE = {ord(c): " " for c in _FORBIDDEN}
+_FORBIDDEN_BYTES = bytes(ord(c) for c in sorted(_FORBIDDEN))
+# In UTF-8 these bytes are never part of a longer character, so bytes can be cleaned in place.
+_BYTES_TO_SPACE = bytes.maketrans(_FORBIDDEN_BYTES, b" " * len(_FORBIDDEN_BYTES))
 
 
 def bad_control(text: str) -> bool:
@@ -53,8 +76,22 @@ def bad_control(text: str) -> bool:
     return not _FORBIDDEN.isdisjoint(text)
 
 
+def clean_control(text: str) -> str:
+    """Text with every forbidden control character replaced by a space (free text is never lost)."""
+    return text.translate(_TO_SPACE)
+
+
+def has_surrogate(text: str) -> bool:
+    """True when text holds a lone surrogate, which cannot be encoded or stored."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
 def _control_problem(field: str) -> JsonBodyProblem:
-    shown = field if not bad_control(field) else "(a key)"
+    shown = field if not bad_control(field) and not has_surrogate(field) else "(a key)"
     return JsonBodyProblem(
         422,
         f'The field "{shown}" holds a control character (such as NUL) that cannot be stored.',
@@ -63,21 +100,50 @@ def _control_problem(field: str) -> JsonBodyProblem:
     )
 
 
-def _check_text(doc: Any) -> None:
-    """Iterative walk: refuse keys and strings with a forbidden control character."""
+def _surrogate_problem(field: str) -> JsonBodyProblem:
+    shown = field if not bad_control(field) and not has_surrogate(field) else "(a key)"
+    return JsonBodyProblem(
+        422,
+        f'The field "{shown}" holds an invalid character (a lone surrogate) that cannot be stored.',
+        shown,
+        "invalid character",
+    )
+
+
+def _clean_text(doc: Any) -> tuple[Any, bool]:
+    """Iterative walk: refuse keys with a control character and any lone surrogate; replace control
+    characters in string values by spaces in place. Returns the document and whether it changed."""
+    if isinstance(doc, str):
+        if has_surrogate(doc):
+            raise _surrogate_problem("body")
+        cleaned = clean_control(doc)
+        return cleaned, cleaned != doc
+    changed = False
     stack: list[tuple[Any, str]] = [(doc, "body")]
     while stack:
         node, field = stack.pop()
-        if isinstance(node, str):
-            if bad_control(node):
-                raise _control_problem(field)
-        elif isinstance(node, dict):
-            for key, value in node.items():
+        if isinstance(node, dict):
+            items: list[tuple[Any, Any, str]] = []
+            for key in node:
                 if bad_control(key):
                     raise _control_problem(key)
-                stack.append((value, key))
+                if has_surrogate(key):
+                    raise _surrogate_problem(key)
+                items.append((key, node[key], key))
         elif isinstance(node, list):
-            stack.extend((item, field) for item in node)
+            items = [(i, item, field) for i, item in enumerate(node)]
+        else:
+            continue
+        for slot, value, name in items:
+            if isinstance(value, str):
+                if has_surrogate(value):
+                    raise _surrogate_problem(name)
+                if bad_control(value):
+                    node[slot] = clean_control(value)
+                    changed = True
+            elif isinstance(value, dict | list):
+                stack.append((value, name))
+    return doc, changed
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -114,15 +180,20 @@ def _check_depth(doc: Any) -> None:
         stack.extend((child, depth + 1) for child in children)
 
 
-def strict_loads(raw: bytes | str) -> Any:
-    """Parse JSON; JsonBodyProblem for duplicate keys or too deep nesting, ValueError if not JSON."""
+def strict_loads_cleaned(raw: bytes | str) -> tuple[Any, bool]:
+    """strict_loads, and whether control characters in string values were replaced by spaces."""
     try:
         doc = json.loads(raw, object_pairs_hook=_no_duplicates)
     except RecursionError:
         raise _too_deep() from None
     _check_depth(doc)
-    _check_text(doc)
-    return doc
+    return _clean_text(doc)
+
+
+def strict_loads(raw: bytes | str) -> Any:
+    """Parse JSON; JsonBodyProblem for duplicate keys, too deep nesting, a control character in a key
+    or a lone surrogate anywhere; ValueError if not JSON. Control characters in values become spaces."""
+    return strict_loads_cleaned(raw)[0]
 
 
 def _media(scope: Scope) -> bytes:
@@ -148,25 +219,42 @@ def _address_has_control(scope: Scope) -> bool:
     )
 
 
-def form_control_field(body: bytes, media: bytes) -> str | None:
-    """The name of the first form field whose name or value holds a forbidden control character."""
+def _boundary(scope: Scope) -> bytes | None:
+    for name, value in scope.get("headers", []):
+        if name == b"content-type":
+            for param in value.split(b";")[1:]:
+                key, _, val = param.strip().partition(b"=")
+                if key.lower() == b"boundary" and val.strip(b'"'):
+                    return b"--" + bytes(val.strip(b'"'))
+    return None
+
+
+def clean_form(body: bytes, media: bytes, delimiter: bytes | None = None) -> tuple[bytes, str | None]:
+    """The form body with control characters in text values replaced by spaces, and the name of
+    the first field whose NAME holds a control character or a lone surrogate (None when all fit)."""
     if media == b"application/x-www-form-urlencoded":
         text = body.decode("latin-1")  # decoding never fails; percent escapes are decoded below
-        for key, value in parse_qsl(text, keep_blank_values=True, encoding="utf-8", errors="replace"):
+        pairs = parse_qsl(text, keep_blank_values=True, encoding="utf-8", errors="replace")
+        for key, _value in pairs:
             if bad_control(key):
-                return "(a field name)"
-            if bad_control(value):
-                return key
-        return None
-    # multipart: a NUL may sit in a file, so only text parts (no filename) are checked, as raw bytes
-    for part in body.split(b"\r\n--"):
+                return body, "(a field name)"
+        if not any(bad_control(value) for _key, value in pairs):
+            return body, None
+        return urlencode([(k, clean_control(v)) for k, v in pairs]).encode("ascii"), None
+    # multipart: a NUL may sit in a file, so only text parts (no filename) are cleaned, as raw
+    # bytes (same length, so Content-Length stays right)
+    parts = body.split(delimiter or b"\r\n--")
+    for index, part in enumerate(parts):
         head, sep, raw = part.partition(b"\r\n\r\n")
-        if not sep or b"filename=" in head.lower() or b"content-disposition" not in head.lower():
+        if not sep or b"content-disposition" not in head.lower():
             continue
-        if bad_control(raw.decode("utf-8", "replace")):
-            name = head.lower().split(b'name="', 1)[-1].split(b'"', 1)[0]
-            return name.decode("utf-8", "replace") or "(a field)"
-    return None
+        name = head.split(b'name="', 1)[-1].split(b'"', 1)[0] if b'name="' in head else b""
+        if bad_control(name.decode("utf-8", "replace")):
+            return body, "(a field name)"
+        if b"filename=" in head.lower():
+            continue
+        parts[index] = head + sep + raw.translate(_BYTES_TO_SPACE)
+    return (delimiter or b"\r\n--").join(parts), None
 
 
 def _form_refusal(scope: Scope, field: str) -> Any:
@@ -192,7 +280,8 @@ def _form_refusal(scope: Scope, field: str) -> Any:
 
 class JsonBodyMiddleware:
     """Refuse API JSON bodies with duplicate keys (422) or too deep nesting (400) before routing,
-    and any JSON or form body with a control character (422 naming the field).
+    and any JSON or form body with a control character in a key or a lone surrogate (422 naming the
+    field); control characters in text values are replaced by spaces before the route reads them.
 
     Bodies that are not JSON at all pass through: the routes answer those (400 or 422) themselves.
     Runs inside the body-size limit, so at most max_body_bytes are read here.
@@ -207,7 +296,7 @@ class JsonBodyMiddleware:
             return
         if _address_has_control(scope):
             # An id or query with NUL reached PostgreSQL as a query parameter: a DataError (500).
-            await JSONResponse(
+            await SafeJSONResponse(
                 {
                     "detail": "The address holds a control character.",
                     "errors": [{"field": "url", "problem": "control character"}],
@@ -229,8 +318,10 @@ class JsonBodyMiddleware:
             if not message.get("more_body", False):
                 break
         body = b"".join(chunks)
+        original = body
         if is_form:
-            field = form_control_field(body, media)
+            delimiter = _boundary(scope) if media == b"multipart/form-data" else None
+            body, field = clean_form(body, media, delimiter)
             if field is not None:
                 if str(scope.get("path", "")).startswith("/api/"):
                     await _control_problem(field).response()(scope, receive, send)
@@ -239,12 +330,19 @@ class JsonBodyMiddleware:
                 return
         elif body.strip():
             try:
-                strict_loads(body)
+                doc, changed = strict_loads_cleaned(body)
             except JsonBodyProblem as exc:
                 await exc.response()(scope, receive, send)
                 return
             except (ValueError, UnicodeDecodeError):
                 pass  # not JSON: the route's own parsing answers
+            else:
+                if changed:
+                    # ASCII JSON: every route reads it the same, and nothing else in it changed meaning
+                    body = json.dumps(doc).encode("ascii")
+        if body != original:
+            headers = [(k, v) for k, v in scope.get("headers", []) if k != b"content-length"]
+            scope = {**scope, "headers": [*headers, (b"content-length", str(len(body)).encode())]}
         replayed = False
 
         async def replay() -> Message:

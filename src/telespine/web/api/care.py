@@ -369,7 +369,8 @@ def diary(
         repo_care.raise_after_failure(db, case_id, "A diary entry could not be saved: contact the patient.")
         return _save_failed(audience, settings.emergency_number, "Your diary entry could not be saved.")
     latest = case.assessment.latest
-    red = any(v != "no" for v in entry.red_flag_check.values())
+    # A "yes"/"not sure" answer, or a red flag (or a failed screening) in the note
+    red = any(v != "no" for v in entry.red_flag_check.values()) or follow.flagged
     urgent = Disposition(latest.disposition).level <= 2 and follow.result is not None
     signs = (
         clinical.emergency_signs(_audience(case), settings.emergency_number)["signs"] if red or urgent else []

@@ -563,7 +563,8 @@ async def diary(request: Request, case: PatientCase, user: RequiredUser, db: DbD
         log.exception("saving a diary entry failed")
         repo_care.raise_after_failure(db, case_id, "A diary entry could not be saved: contact the patient.")
         return _redirect(f"/care/cases/{case_id}?alert=failed#safety")
-    red = any(v in ("yes", "unknown") for v in entry.red_flag_check.values())
+    # A "yes"/"not sure" answer, or a red flag (or a failed screening) in the note
+    red = any(v in ("yes", "unknown") for v in entry.red_flag_check.values()) or follow.flagged
     urgent = follow.result is not None and follow.result.disposition.level <= 2
     if red or urgent:
         return _redirect(f"/care/cases/{case.id}?flash=diary&alert=diary#safety")
