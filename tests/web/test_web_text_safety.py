@@ -171,3 +171,39 @@ def test_diary_note_whose_screening_fails_is_raised_for_review(
     with session_scope(session) as db:
         case = db.get(CareCase, bob_case)
         assert case is not None and case.raised_at is not None
+
+
+def test_multipart_values_are_cleaned_however_the_parts_are_written(
+    make_client: Callable[..., Client], seeded_url: str, dave_web: Client
+) -> None:
+    """A "--boundary" inside a value (not after a line break) once ended the cleaning of that value,
+    and "filename=" anywhere in a part's head (an x-filename parameter) made a text part read as a
+    file: the NUL reached PostgreSQL and the red-flag message was lost (a failed save)."""
+    sam = case_ids(dave_web)["Sam Carter"]
+    web = login(make_client, seeded_url, "carol")
+    token = csrf_from(web.get(f"/care/cases/{sam}").text).encode()
+    carol = bearer(make_client, seeded_url, "carol")
+    for label, disposition, value in (
+        (b"boundary", b'name="body"', b"my son --XyZ wet himself\x00 boundary"),
+        (b"x-filename", b'name="body"; x-filename="a.txt"', b"my son wet himself\x00 x-filename"),
+        (b"quoted", b'name="body"', b"my son wet himself\x00 quoted"),
+    ):
+        body = (
+            b'--XyZ\r\nContent-Disposition: form-data; name="csrf_token"\r\n\r\n'
+            + token
+            + b"\r\n--XyZ\r\nContent-Disposition: form-data; "
+            + disposition
+            + b"\r\n\r\n"
+            + value
+            + b"\r\n--XyZ--\r\n"
+        )
+        boundary = b'"XyZ"; charset=utf-8' if label == b"quoted" else b"XyZ"
+        r = web.post(
+            f"/care/cases/{sam}/messages",
+            content=body,
+            headers={"Content-Type": (b"multipart/form-data; boundary=" + boundary).decode()},
+        )
+        assert r.status_code == 200 and "alert=failed" not in str(r.url), (label, str(r.url))
+        bodies = [m["body"] for m in carol.get(f"/api/v1/cases/{sam}/messages").json()]
+        assert value.replace(b"\x00", b" ").decode() in bodies, label
+        assert all("\x00" not in b for b in bodies), label

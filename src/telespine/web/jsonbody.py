@@ -219,14 +219,32 @@ def _address_has_control(scope: Scope) -> bool:
     )
 
 
+def _options(value: bytes) -> dict[bytes, bytes]:
+    """A header's parameters, parsed as Starlette's form parser parses them (python-multipart)."""
+    try:
+        from python_multipart.multipart import parse_options_header
+    except ImportError:  # pragma: no cover - older python-multipart
+        from multipart.multipart import parse_options_header  # type: ignore[import-untyped,no-redef]
+    return parse_options_header(value)[1]
+
+
 def _boundary(scope: Scope) -> bytes | None:
+    """The multipart delimiter (CRLF, "--", boundary) as Starlette reads the first Content-Type."""
     for name, value in scope.get("headers", []):
         if name == b"content-type":
-            for param in value.split(b";")[1:]:
-                key, _, val = param.strip().partition(b"=")
-                if key.lower() == b"boundary" and val.strip(b'"'):
-                    return b"--" + bytes(val.strip(b'"'))
+            boundary = _options(value).get(b"boundary")
+            return b"\r\n--" + boundary if boundary else None
     return None
+
+
+def _disposition(head: bytes) -> dict[bytes, bytes] | None:
+    """The parameters of a part's (last) Content-Disposition header; None when it has none."""
+    found: dict[bytes, bytes] | None = None
+    for line in head.split(b"\r\n"):
+        key, colon, value = line.partition(b":")
+        if colon and key.lower() == b"content-disposition":
+            found = _options(value.strip())
+    return found
 
 
 def clean_form(body: bytes, media: bytes, delimiter: bytes | None = None) -> tuple[bytes, str | None]:
@@ -242,19 +260,22 @@ def clean_form(body: bytes, media: bytes, delimiter: bytes | None = None) -> tup
             return body, None
         return urlencode([(k, clean_control(v)) for k, v in pairs]).encode("ascii"), None
     # multipart: a NUL may sit in a file, so only text parts (no filename) are cleaned, as raw
-    # bytes (same length, so Content-Length stays right)
-    parts = body.split(delimiter or b"\r\n--")
+    # bytes (same length, so Content-Length stays right). Parts are split on the real delimiter
+    # (CRLF, "--", boundary: "--boundary" alone may sit inside a value) and a part is a file only
+    # when its Content-Disposition has a filename, exactly as Starlette decides.
+    separator = delimiter or b"\r\n--"
+    parts = body.split(separator)
     for index, part in enumerate(parts):
         head, sep, raw = part.partition(b"\r\n\r\n")
-        if not sep or b"content-disposition" not in head.lower():
+        options = _disposition(head) if sep else None
+        if options is None:
             continue
-        name = head.split(b'name="', 1)[-1].split(b'"', 1)[0] if b'name="' in head else b""
-        if bad_control(name.decode("utf-8", "replace")):
+        if bad_control(options.get(b"name", b"").decode("utf-8", "replace")):
             return body, "(a field name)"
-        if b"filename=" in head.lower():
+        if b"filename" in options:
             continue
         parts[index] = head + sep + raw.translate(_BYTES_TO_SPACE)
-    return (delimiter or b"\r\n--").join(parts), None
+    return separator.join(parts), None
 
 
 def _form_refusal(scope: Scope, field: str) -> Any:
