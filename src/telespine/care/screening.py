@@ -272,6 +272,83 @@ def _split_at_line_breaks(doc: Any) -> Any:
     return new
 
 
+def _sentence_numbers(doc: Any) -> list[int]:
+    """For each token of doc, the number of its sentence."""
+    sentence_of = [0] * len(doc)
+    for n, sentence in enumerate(doc.sents):
+        sentence_of[sentence.start : sentence.end] = [n] * len(sentence)
+    return sentence_of
+
+
+def _touched(sentence_of: list[int], start: int, end: int) -> range:
+    """The numbers of the sentences that tokens start..end touch."""
+    return range(sentence_of[start], sentence_of[max(start, end - 1)] + 1)
+
+
+def _update_scopes_by_sentence(graph: Any) -> None:
+    """medspaCy's ConTextGraph.update_scopes, comparing only modifiers that share a sentence.
+
+    medspaCy compares every pair of modifiers in the whole message (and every modifier with every
+    target): a 20,000-character message took minutes. A scope never leaves the sentence of its
+    modifier, so a pair that shares no sentence never changes a scope: skipping such pairs gives
+    the same scopes. With no target no scope is ever read.
+    """
+    if not graph.targets:
+        return
+    sentence_of = _sentence_numbers(graph.targets[0].doc)
+    by_sentence: dict[int, list[int]] = {}
+    for i, modifier in enumerate(graph.modifiers):
+        for n in _touched(sentence_of, *modifier.modifier_span):
+            by_sentence.setdefault(n, []).append(i)
+    for same in by_sentence.values():
+        for k, i in enumerate(same):
+            for j in same[k + 1 :]:
+                graph.modifiers[i].limit_scope(graph.modifiers[j])
+                graph.modifiers[j].limit_scope(graph.modifiers[i])
+
+
+def _apply_modifiers_by_sentence(graph: Any) -> None:
+    """medspaCy's ConTextGraph.apply_modifiers, checking a target only against the modifiers of
+    its sentences (the same edges in the same order: a modifier elsewhere never reaches it)."""
+    from medspacy.util import tuple_overlaps
+
+    if not graph.targets:
+        graph.edges = []
+        return
+    sentence_of = _sentence_numbers(graph.targets[0].doc)
+    targets: dict[int, list[Any]] = {}
+    for target in graph.targets:
+        for n in _touched(sentence_of, target.start, target.end):
+            targets.setdefault(n, []).append(target)
+    if graph.prune_on_modifier_overlap:
+        graph.modifiers = [
+            m
+            for m in graph.modifiers
+            if not any(
+                tuple_overlaps((t.start, t.end), m.modifier_span)
+                for n in _touched(sentence_of, *m.modifier_span)
+                for t in targets.get(n, [])
+            )
+        ]
+    by_sentence: dict[int, list[int]] = {}
+    for i, modifier in enumerate(graph.modifiers):
+        for n in _touched(sentence_of, *modifier.modifier_span):
+            by_sentence.setdefault(n, []).append(i)
+    for target in graph.targets:
+        near = sorted(
+            {i for n in _touched(sentence_of, target.start, target.end) for i in by_sentence.get(n, [])}
+        )
+        for i in near:
+            if graph.modifiers[i].modifies(target):
+                graph.modifiers[i].modify(target)
+    edges = []
+    for modifier in graph.modifiers:
+        modifier.reduce_targets()
+        for target in modifier._targets:
+            edges.append((target, modifier))
+    graph.edges = edges
+
+
 def build_pipeline(rules: ScreeningRules) -> Pipeline:
     """Build a medspaCy pipeline (sentence splitter, target matcher, ConText) from rules."""
     import loguru
@@ -279,7 +356,10 @@ def build_pipeline(rules: ScreeningRules) -> Pipeline:
     # PyRuSH logs every sentence at debug level through loguru; that is noise and slow.
     loguru.logger.disable("PyRuSH")
     import medspacy
-    from medspacy.context import ConTextRule
+    from medspacy.context import ConTextGraph, ConTextRule
+
+    ConTextGraph.update_scopes = _update_scopes_by_sentence
+    ConTextGraph.apply_modifiers = _apply_modifiers_by_sentence
     from medspacy.target_matcher import TargetRule
 
     nlp = medspacy.load(medspacy_enable=["medspacy_pyrush"])
@@ -443,6 +523,17 @@ def _ignore_reasons(ent: Any, audience: Audience, absent: bool = False) -> tuple
     # a denial, the unsafe side, so there hedges keep reaching across a line break instead.
     if absent:
         modifiers += _hedges_before_the_line(ent)
+        # A hedge anywhere in the sentence, even after a comma or after the phrase ("I'm not
+        # sure, I can feel my groin", "I can feel my groin I think"), keeps it unknown.
+        sentence = ent.doc[ent.start].sent
+        graph = ent.doc._.context_graph
+        modifiers += [
+            m
+            for m in (graph.modifiers if graph is not None else [])
+            if m.category == "POSSIBLE_EXISTENCE"
+            and sentence.start <= m.modifier_span[0] < sentence.end
+            and m not in modifiers
+        ]
     else:
         last = _last_sentence_start(ent)
         modifiers = [m for m in modifiers if last == ent.start or m.modifier_span[1] > last]
@@ -511,8 +602,11 @@ _INVISIBLE = frozenset(
         *range(0xE0100, 0xE01F0),
     ]
 )
-# Typographic apostrophes, so "can’t" tokenises like "can't".
+# Typographic apostrophes, so "can’t" tokenises like "can't". The grave and acute accents
+# ("can`t", "can´t") are replaced before NFKC, which turns an acute accent into a space and a mark.
 _APOSTROPHES = {"\u2018": "'", "\u2019": "'", "\u02bc": "'", "\u2032": "'"}
+_ACCENTS = str.maketrans({"`": "'", "\u00b4": "'"})
+_MAX_RUN = 64  # characters without a space: longer runs get a space (see normalise_text)
 _LINE_BREAKS = frozenset("\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")
 # Cyrillic and Greek letters that look like Latin ones ("I wet mys\u0435lf" with a Cyrillic e).
 # Folded only in a message with at least as many Latin letters as other Cyrillic and Greek ones,
@@ -561,7 +655,11 @@ def _clusters(text: str) -> list[tuple[str, int, int]]:
             mark, start, _ = clusters[-1]
             clusters[-1] = (mark + char, start, i + 1)
             continue
-        if char in _LINE_BREAKS:
+        if char in _LINE_BREAKS or (
+            category in ("So", "Sk") and (ord(char) >= 0x1F000 or 0x2600 <= ord(char) < 0x27C0)
+        ):
+            # An emoji reads as a line break: patients use it as a full stop ("No fever 😱 I wet
+            # myself"), and a long run of them is one break (spaCy splits a run in quadratic time).
             char = "\n"
         elif category.startswith("C") or char.isspace():
             char = " "  # other control characters and every other space are a plain space
@@ -590,7 +688,10 @@ def normalise_text(text: str) -> tuple[str, list[tuple[int, int]]]:
                     out[-1] = "\n"  # a line break in a run of spaces is kept: it ends a sentence
                     spans[-1] = (start, end)
                 continue
-        for char in unicodedata.normalize("NFKC", cluster).translate(fold).lower():
+        for char in unicodedata.normalize("NFKC", cluster.translate(_ACCENTS)).translate(fold).lower():
+            if not char.isspace() and len(out) >= _MAX_RUN and not any(c.isspace() for c in out[-_MAX_RUN:]):
+                out.append(" ")  # no word is this long; spaCy splits a long run in quadratic time
+                spans.append((start, end))
             out.append(_APOSTROPHES.get(char, char))
             spans.append((start, end))
     while out and out[-1] in (" ", "\n"):
