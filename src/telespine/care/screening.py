@@ -100,6 +100,8 @@ class DefaultContext(_Strict):
 
     keep_categories: list[Category]
     drop_literals: list[str] = []
+    # How many targets one negation may reach (the nearest first); None: the whole sentence
+    negation_max_targets: int | None = Field(default=None, ge=1)
 
 
 class LanguageCheck(_Strict):
@@ -442,7 +444,10 @@ def build_pipeline(rules: ScreeningRules) -> Pipeline:
             continue
         name = names.setdefault(frozenset(ended), f"END_{len(names)}")
         context_rules.append(ConTextRule(literal, name, direction="PSEUDO"))
+    limit = rules.default_context.negation_max_targets
     for rule in context_rules:
+        if rule.category == "NEGATED_EXISTENCE" and limit is not None:
+            rule.max_targets = limit  # "no fever my bum is numb": "no" reaches "fever" only
         for ended_set, name in names.items():
             if rule.category in ended_set:
                 rule.terminated_by.add(name)
