@@ -90,24 +90,18 @@ def has_surrogate(text: str) -> bool:
     return False
 
 
-def _control_problem(field: str) -> JsonBodyProblem:
+def _char_problem(field: str, problem: str, what: str) -> JsonBodyProblem:
+    """422 for a field holding a character that cannot be stored; a key that holds one is not shown."""
     shown = field if not bad_control(field) and not has_surrogate(field) else "(a key)"
-    return JsonBodyProblem(
-        422,
-        f'The field "{shown}" holds a control character (such as NUL) that cannot be stored.',
-        shown,
-        "control character",
-    )
+    return JsonBodyProblem(422, f'The field "{shown}" holds {what} that cannot be stored.', shown, problem)
+
+
+def _control_problem(field: str) -> JsonBodyProblem:
+    return _char_problem(field, "control character", "a control character (such as NUL)")
 
 
 def _surrogate_problem(field: str) -> JsonBodyProblem:
-    shown = field if not bad_control(field) and not has_surrogate(field) else "(a key)"
-    return JsonBodyProblem(
-        422,
-        f'The field "{shown}" holds an invalid character (a lone surrogate) that cannot be stored.',
-        shown,
-        "invalid character",
-    )
+    return _char_problem(field, "invalid character", "an invalid character (a lone surrogate)")
 
 
 def _clean_text(doc: Any) -> tuple[Any, bool]:
