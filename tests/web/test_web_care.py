@@ -16,9 +16,8 @@ from fastapi.testclient import TestClient
 from markupsafe import escape
 from pypdf import PdfReader
 
-from telespine.store.demo import demo_password
 from telespine.web.clinical import emergency_signs
-from telespine.web.testing import csrf_from
+from telespine.web.testing import bearer, csrf_from, login
 
 Client = TestClient
 CHECK = (
@@ -34,21 +33,6 @@ QUEUE_ROW = re.compile(r'<h2><a href="/care/cases/(\w+)">([^<]+)</a>:\s*([^<(]+)
 
 # Visit times must lie between now and a year ahead, on the slot grid: a day a month from now.
 SOON = (dt.datetime.now(dt.UTC) + dt.timedelta(days=30)).date().isoformat()
-
-
-def login(make_client: Callable[..., Client], url: str, name: str) -> Client:
-    client = make_client(url)
-    token = csrf_from(client.get("/login").text)
-    r = client.post("/login", data={"username": name, "password": demo_password(name), "csrf_token": token})
-    assert r.status_code == 200, r.text[:300]
-    return client
-
-
-def bearer(make_client: Callable[..., Client], url: str, name: str) -> Client:
-    client = make_client(url)
-    r = client.post("/api/v1/auth/login", json={"username": name, "password": demo_password(name)})
-    client.headers["Authorization"] = f"Bearer {r.json()['token']}"
-    return client
 
 
 def queue_rows(client: Client, query: str = "") -> list[tuple[str, str, str]]:

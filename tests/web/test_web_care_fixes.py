@@ -19,7 +19,7 @@ from telespine.store.db import make_engine, make_sessionmaker, session_scope
 from telespine.store.demo import demo_password
 from telespine.store.models import AssessmentVersion
 from telespine.store.models_care import CareCase
-from telespine.web.testing import csrf_from
+from telespine.web.testing import bearer, csrf_from, login
 
 Client = TestClient
 CHECK = (
@@ -32,21 +32,6 @@ CHECK = (
     "chest_breathing_fainting",
 )
 QUEUE_ROW = re.compile(r'<h2><a href="/care/cases/(\w+)">([^<]+)</a>:\s*([^<(]+)')
-
-
-def login(make_client: Callable[..., Client], url: str, name: str) -> Client:
-    client = make_client(url)
-    token = csrf_from(client.get("/login").text)
-    r = client.post("/login", data={"username": name, "password": demo_password(name), "csrf_token": token})
-    assert r.status_code == 200, r.text[:300]
-    return client
-
-
-def bearer(make_client: Callable[..., Client], url: str, name: str) -> Client:
-    client = make_client(url)
-    r = client.post("/api/v1/auth/login", json={"username": name, "password": demo_password(name)})
-    client.headers["Authorization"] = f"Bearer {r.json()['token']}"
-    return client
 
 
 def case_ids(client: Client) -> dict[str, str]:

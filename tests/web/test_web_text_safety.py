@@ -12,11 +12,11 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
-from test_web_care_fixes import bearer, case_ids, dave_web, diary_doc, login, session
+from test_web_care_fixes import case_ids, dave_web, diary_doc, session
 
 from telespine.store.db import session_scope
 from telespine.store.models_care import CareCase, DiaryRecord
-from telespine.web.testing import csrf_from
+from telespine.web.testing import bearer, csrf_from, login
 
 Client = TestClient
 __all__ = ["dave_web", "session"]  # fixtures used by the tests below

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from telespine.settings import Settings
@@ -21,3 +22,24 @@ def csrf_from(html: str) -> str:
     marker = 'name="csrf_token" value="'
     start = html.index(marker) + len(marker)
     return html[start : html.index('"', start)]
+
+
+def login(make_client: Callable[[str], Any], url: str, name: str) -> Any:
+    """A client signed in on the pages (session cookie) as the named demo user."""
+    from telespine.store.demo import demo_password
+
+    client = make_client(url)
+    token = csrf_from(client.get("/login").text)
+    r = client.post("/login", data={"username": name, "password": demo_password(name), "csrf_token": token})
+    assert r.status_code == 200, r.text[:300]
+    return client
+
+
+def bearer(make_client: Callable[[str], Any], url: str, name: str) -> Any:
+    """A client signed in on the API (bearer token) as the named demo user."""
+    from telespine.store.demo import demo_password
+
+    client = make_client(url)
+    r = client.post("/api/v1/auth/login", json={"username": name, "password": demo_password(name)})
+    client.headers["Authorization"] = f"Bearer {r.json()['token']}"
+    return client
