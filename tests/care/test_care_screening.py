@@ -12,7 +12,6 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
-from telespine.care import screening as screening_module
 from telespine.care.screening import (
     Pipeline,
     Screening,
@@ -21,6 +20,8 @@ from telespine.care.screening import (
     load_screening_rules,
     screen_message,
 )
+from telespine.care.screening import language as language_module
+from telespine.care.screening import matching as matching_module
 
 CASES_FILE = Path(__file__).parent / "data" / "screening_cases.yaml"
 CASES: list[dict[str, Any]] = yaml.safe_load(CASES_FILE.read_text(encoding="utf-8"))["cases"]
@@ -162,7 +163,7 @@ def test_empty_message_has_no_flags(pipeline: Pipeline) -> None:
 
 
 def _rules_doc() -> dict[str, Any]:
-    path = Path(screening_module.__file__).parent / "data" / "screening.yaml"
+    path = Path(matching_module.__file__).parents[1] / "data" / "screening.yaml"
     doc: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8"))
     return doc
 
@@ -189,7 +190,7 @@ def test_rules_file_rejects_findings_that_messages_may_not_set() -> None:
 
 
 def test_every_concept_cites_known_sources() -> None:
-    sources_file = Path(screening_module.__file__).parents[1] / "content" / "sources.yaml"
+    sources_file = Path(matching_module.__file__).parents[2] / "content" / "sources.yaml"
     known = set(yaml.safe_load(sources_file.read_text(encoding="utf-8"))["sources"])
     rules = load_screening_rules()
     cited = set(rules.sources).union(*(c.sources for c in rules.concepts))
@@ -204,8 +205,8 @@ def test_pipeline_is_built_once_across_threads(monkeypatch: pytest.MonkeyPatch) 
         built.append(1)
         return Pipeline(nlp=None, rules=rules)
 
-    monkeypatch.setattr(screening_module, "_pipeline", None)
-    monkeypatch.setattr(screening_module, "build_pipeline", fake_build)
+    monkeypatch.setattr(matching_module, "_pipeline", None)
+    monkeypatch.setattr(matching_module, "build_pipeline", fake_build)
     results: list[Pipeline] = []
 
     def worker() -> None:
@@ -343,7 +344,7 @@ def test_every_english_table_row_reads_as_english(pipeline: Pipeline) -> None:
     rules = pipeline.rules
     shares = []
     for case in CASES:
-        known, total = screening_module._known_share(pipeline.nlp(case["text"].lower()), rules)
+        known, total = language_module._known_share(pipeline.nlp(case["text"].lower()), rules)
         if total >= rules.language_check.min_words:
             shares.append(known / total)
     assert min(shares) >= 0.5 > rules.language_check.min_known_share

@@ -1,0 +1,158 @@
+"""The screening rule file (data/screening.yaml) as strict pydantic models, and its loader."""
+
+from __future__ import annotations
+
+from functools import cache
+from importlib import resources
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from telespine.care.findings_merge import load_merge_order
+from telespine.triage.types import Audience
+
+Category = Literal["NEGATED_EXISTENCE", "POSSIBLE_EXISTENCE", "HYPOTHETICAL", "HISTORICAL", "FAMILY"]
+Direction = Literal["FORWARD", "BACKWARD", "BIDIRECTIONAL", "TERMINATE", "PSEUDO"]
+_ALL_CATEGORIES = ("NEGATED_EXISTENCE", "POSSIBLE_EXISTENCE", "HYPOTHETICAL", "HISTORICAL", "FAMILY")
+IgnoreReason = Literal["negated", "hypothetical", "historical", "family"]
+TokenPattern = list[dict[str, Any]]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _check_pattern(pattern: TokenPattern | None, where: str) -> None:
+    """Reject list values that YAML turned into booleans or numbers (an unquoted no, on, 38)."""
+    for token in pattern or []:
+        for attr, value in token.items():
+            if isinstance(value, dict):
+                for op, items in value.items():
+                    if isinstance(items, list) and not all(isinstance(i, str) for i in items):
+                        raise ValueError(f"{where}: {attr}.{op} must list quoted strings: {items!r}")
+
+
+class Concept(_Strict):
+    """A red flag (or a modifier finding) and the patient phrasings that express it."""
+
+    id: str
+    kind: Literal["red_flag", "modifier"]
+    sets: dict[str, bool | str] = Field(min_length=1)
+    sources: list[str] = Field(min_length=1)
+    phrases: list[str] = []
+    patterns: list[TokenPattern] = []
+    # Phrasings that deny the symptom when said plainly ("I can feel my groin"). They count only
+    # when hedged or negated ("I'm not sure I can feel my groin"), and then as "unknown".
+    absent_phrases: list[str] = []
+
+    @model_validator(mode="after")
+    def _has_matchers(self) -> Concept:
+        if not self.phrases and not self.patterns:
+            raise ValueError(f"concept {self.id!r} has no phrases or patterns")
+        for pattern in self.patterns:
+            _check_pattern(pattern, f"concept {self.id!r}")
+        return self
+
+
+class ContextRuleSpec(_Strict):
+    """One ConText trigger added to medspaCy's defaults."""
+
+    literal: str
+    category: Category
+    direction: Direction
+    pattern: TokenPattern | None = None
+    # No max_scope: with medspaCy 1.3 a scope shorter than the sentence stops terminators working.
+    # None: applies to every audience. ["adult"]: e.g. "my son" is family for an adult, but the
+    # person writing about a child patient is the parent, so there it names the patient.
+    audiences: list[Audience] | None = None
+
+    @model_validator(mode="after")
+    def _strings(self) -> ContextRuleSpec:
+        _check_pattern(self.pattern, f"context rule {self.literal!r}")
+        return self
+
+
+class Terminator(_Strict):
+    """Words that end the scope of the listed ConText categories ("but", "now", "I")."""
+
+    literals: list[str] = Field(min_length=1)
+    ends: list[Category] = Field(min_length=1)
+
+
+class DefaultContext(_Strict):
+    """Which of medspaCy's default ConText rules we keep."""
+
+    keep_categories: list[Category]
+    drop_literals: list[str] = []
+    # How many targets one negation may reach (the nearest first); None: the whole sentence
+    negation_max_targets: int | None = Field(default=None, ge=1)
+
+
+class LanguageCheck(_Strict):
+    """When a message has too few words the rules know to be read as English text."""
+
+    min_words: int = Field(ge=1)
+    min_known_share: float = Field(gt=0, lt=1)
+    rationale: str = Field(min_length=1)  # a pragmatic threshold, not a clinical rule: no source
+
+
+class SpellingToken(_Strict):
+    """One token of a spelling: its text and the NORM the phrase rules match on."""
+
+    orth: str = Field(min_length=1)
+    norm: str = Field(min_length=1)
+
+
+class Spelling(_Strict):
+    """A texting form or misspelling ("cnt") split into tokens that read as the usual words."""
+
+    text: str = Field(min_length=1)
+    tokens: list[SpellingToken] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _splits_the_text(self) -> Spelling:
+        if "".join(t.orth for t in self.tokens) != self.text or self.text != self.text.lower():
+            raise ValueError(f"spelling {self.text!r}: the tokens must spell the lower-case text")
+        return self
+
+
+class ScreeningRules(_Strict):
+    """The whole screening rule file (data/screening.yaml)."""
+
+    version: str
+    sources: list[str] = Field(min_length=1)
+    spellings: list[Spelling] = []
+    language_check: LanguageCheck
+    default_context: DefaultContext
+    context: list[ContextRuleSpec]
+    terminators: list[Terminator]
+    concepts: list[Concept] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _check(self) -> ScreeningRules:
+        ids = [c.id for c in self.concepts]
+        if len(ids) != len(set(ids)):
+            raise ValueError("concept ids must be unique")
+        order = load_merge_order()
+        for concept in self.concepts:
+            for finding, value in concept.sets.items():
+                if finding not in order.findings:
+                    raise ValueError(f"concept {concept.id!r}: cannot set finding {finding!r}")
+                if not any(type(v) is type(value) and v == value for v in order.order_of(finding)):
+                    raise ValueError(f"concept {concept.id!r}: {finding}={value!r} is not a valid value")
+        return self
+
+    def concept(self, concept_id: str) -> Concept:
+        """The concept with this id."""
+        for concept in self.concepts:
+            if concept.id == concept_id:
+                return concept
+        raise KeyError(concept_id)
+
+
+@cache
+def load_screening_rules() -> ScreeningRules:
+    """The packaged screening rules (cached); raises on any unknown key or bad value."""
+    text = resources.files("telespine.care").joinpath("data/screening.yaml").read_text(encoding="utf-8")
+    return ScreeningRules.model_validate(yaml.safe_load(text))
