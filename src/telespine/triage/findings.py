@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError
+if TYPE_CHECKING:  # jsonschema is imported only when a document fails the fast check
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import ValidationError
 
 FindingKind = Literal["flag", "course", "enum", "number"]
 
@@ -47,9 +49,27 @@ def findings_schema() -> dict[str, Any]:
 
 @cache
 def _validator() -> Draft202012Validator:
+    """The reference validator (Python jsonschema): its errors give the detailed messages."""
+    from jsonschema import Draft202012Validator
+
     schema = findings_schema()
     Draft202012Validator.check_schema(schema)
     return Draft202012Validator(schema)
+
+
+@cache
+def _fast_is_valid() -> Callable[[object], bool] | None:
+    """jsonschema-rs compiled from the same schema (its is_valid only); None when not installed.
+
+    Only a "valid" answer is trusted: anything it rejects, or cannot convert (a non-string key),
+    goes to the reference validator, which decides and words the error. Tests check on generated
+    documents that it never accepts what the reference rejects.
+    """
+    try:
+        import jsonschema_rs
+    except ImportError:  # pragma: no cover - a dependency; the reference path still works
+        return None
+    return jsonschema_rs.Draft202012Validator(findings_schema()).is_valid
 
 
 @cache
@@ -76,7 +96,8 @@ def finding_specs() -> dict[str, FindingSpec]:
 def _field_of(err: ValidationError) -> str:
     error: Any = err  # the stubs type these attributes as maybe-unset; they are set for iter_errors()
     if error.validator == "additionalProperties":
-        extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
+        # str keys: a dict from Python code may mix in other key types, which do not sort with str
+        extra = sorted(map(str, set(error.instance) - set(error.schema.get("properties", {}))))
         return extra[0] if extra else "(document)"
     if error.validator == "required":
         missing = [k for k in error.validator_value if k not in error.instance]
@@ -105,6 +126,22 @@ def validate_findings(doc: object) -> dict[str, Any]:
     """Check doc against the findings schema and return a copy; raise FindingsError otherwise."""
     if not isinstance(doc, dict):
         raise FindingsError("(document)", "findings must be a JSON object")
+    fast = _fast_is_valid()
+    if fast is not None:
+        try:
+            valid = fast(doc)
+        except Exception:  # e.g. a key that is not a string: let the reference validator judge it
+            valid = False
+        if valid:
+            for key, value in doc.items():
+                if isinstance(value, float) and not math.isfinite(value):
+                    raise FindingsError(key, "value must be a finite number")
+            return dict(doc)
+    return _validate_reference(doc)
+
+
+def _validate_reference(doc: dict[Any, Any]) -> dict[str, Any]:
+    """The detailed check with Python jsonschema: the first problem, in a stable order."""
     errors = sorted(
         _validator().iter_errors(doc), key=lambda e: (list(map(str, e.absolute_path)), str(e.validator))
     )
