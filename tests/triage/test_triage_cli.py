@@ -52,7 +52,7 @@ def test_json_lines_with_ids_and_bare_findings() -> None:
     assert code == 0
     items = [json.loads(line) for line in out.strip().splitlines()]
     assert [i.get("id") for i in items] == ["a", None, 7]
-    assert [i["disposition"] for i in items] == ["telemedicine", "urgent", "prompt"]
+    assert [i["disposition"] for i in items] == ["telemedicine", "urgent", "urgent"]  # v2 rule 3
     assert items[2]["unresolved"] == ["saddle_numbness"]
 
 

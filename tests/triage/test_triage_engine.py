@@ -35,7 +35,7 @@ def test_every_concern_is_listed_not_only_the_worst() -> None:
     result = triage({"age_years": 55, "fever": True, "pain_score": 8})
     ids = [r.id for r in result.rules]
     assert result.disposition == Disposition.URGENT
-    assert ids == ["adult.fever_severe_pain", "adult.fever"]  # most urgent first
+    assert ids == ["adult.fever_severe_pain", "adult.fever", "adult.severe_pain"]  # most urgent first
 
 
 def test_fired_rule_carries_reason_rationale_and_sources() -> None:
@@ -52,10 +52,17 @@ def test_no_flags_is_telemedicine_with_no_rules() -> None:
     assert result.rules == [] and result.unresolved == []
 
 
-def test_unknown_emergency_finding_yields_prompt_and_is_unresolved() -> None:
+def test_unknown_emergency_finding_yields_urgent_and_is_unresolved() -> None:
     result = triage({"age_years": 48, "saddle_numbness": "unknown"})
-    assert result.disposition == Disposition.PROMPT
+    assert result.disposition == Disposition.URGENT  # policy v2 rule 3
     assert result.unresolved == ["saddle_numbness"]
+    assert [r.id for r in result.rules] == ["safety.unresolved_unknown_urgent"]
+
+
+def test_unknown_finding_that_reaches_prompt_yields_prompt_and_is_unresolved() -> None:
+    result = triage({"age_years": 48, "fever": "unknown"})
+    assert result.disposition == Disposition.PROMPT
+    assert result.unresolved == ["fever"]
     assert [r.id for r in result.rules] == ["safety.unresolved_unknown"]
 
 

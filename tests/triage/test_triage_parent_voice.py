@@ -84,9 +84,14 @@ def test_everything_fired_for_a_child_speaks_to_the_parent() -> None:
 def test_unresolved_unknown_speaks_to_the_parent_for_a_child_only() -> None:
     child = triage({"age_years": 9, "saddle_numbness": "unknown"})
     adult = triage({"age_years": 40, "saddle_numbness": "unknown"})
-    assert [r.id for r in child.rules] == [r.id for r in adult.rules] == ["safety.unresolved_unknown"]
+    assert [r.id for r in child.rules] == [r.id for r in adult.rules] == ["safety.unresolved_unknown_urgent"]
     assert _speaks_to_parent(child.rules[0].reason)
     assert child.rules[0].reason != adult.rules[0].reason
+    child = triage({"age_years": 9, "both_legs": "unknown"})
+    adult = triage({"age_years": 40, "both_legs": "unknown"})
+    assert [r.id for r in child.rules] == [r.id for r in adult.rules] == ["safety.unresolved_unknown"]
+    assert _speaks_to_parent(child.rules[0].reason)
+    assert not _speaks_to_parent(adult.rules[0].reason)
 
 
 def test_engine_failure_speaks_to_the_parent_when_the_person_is_a_child() -> None:

@@ -29,6 +29,8 @@ ADULT_REACH_PROMPT = frozenset({
     "neck_flexion_shock", "immunosuppressed", "iv_drug_use", "recent_infection",
     "recent_spinal_procedure", "hemodialysis", "long_term_steroids", "pain_score", "location",
     "pain_worsening", "night_pain", "headache_vision_change", "age_years", "osteoporosis",
+    # urgent rows new in policy v2 (bilateral sciatica)
+    "leg_pain_below_knee",
     # prompt rows
     "unexplained_weight_loss", "duration_days", "onset_before_40", "better_with_exercise_not_rest",
     "morning_stiffness_over_30_min", "buttock_pain_alternating", "known_inflammatory_condition",
@@ -50,6 +52,7 @@ EMERGENCY_CASES: list[tuple[str, dict[str, Any]]] = [
     ("adult.cauda_equina", {"sexual_dysfunction_new": True}),
     ("adult.sudden_neuro_loss", {"leg_weakness": "sudden"}),
     ("adult.sudden_neuro_loss", {"leg_numbness": "sudden"}),
+    ("adult.sudden_neuro_loss", {"arm_weakness": "sudden"}),
     ("adult.bilateral_progressive_leg_deficit", {"both_legs": True, "leg_weakness": "progressive"}),
     ("adult.bilateral_progressive_leg_deficit", {"both_legs": True, "leg_numbness": "progressive"}),
     ("adult.severe_acute_pain", {"onset": "sudden", "pain_unrelenting": True}),
@@ -64,6 +67,8 @@ EMERGENCY_CASES: list[tuple[str, dict[str, Any]]] = [
     ("adult.cancer_with_neurology", {"cancer_history": "current_or_recent", "walking_difficulty": True}),
     ("adult.infection_with_neurology", {"fever": True, "leg_weakness": "stable"}),
     ("adult.infection_with_neurology", {"fever": True, "arm_weakness": "stable"}),
+    ("adult.infection_with_neurology", {"fever": True, "leg_numbness": "stable"}),
+    ("adult.infection_with_neurology", {"fever": True, "arm_numbness": "progressive"}),
     ("child.neurology", {"leg_weakness": "progressive"}),
     ("child.neurology", {"leg_numbness": "progressive"}),
 ]
@@ -204,3 +209,65 @@ def test_not_sure_about_anything_else_is_listed_and_changes_nothing(question: q.
     result = q.result({"age_years": age, question.id: "unsure"})
     assert result.unresolved == [question.id]
     assert result.disposition == q.result({"age_years": age}).disposition
+
+
+# POLICY.md v2 rule 3: the findings that on their own make an emergency rule fire, named by the policy.
+POLICY_URGENT_UNKNOWN = frozenset({
+    "saddle_numbness", "bladder", "bowel", "sexual_dysfunction_new", "leg_weakness", "leg_numbness",
+    "arm_weakness", "trauma", "pulsating_abdominal_mass", "fainting_or_collapse",
+    "chest_pain_or_breathlessness",
+})
+
+
+def test_urgent_unknown_findings_are_exactly_the_policy_list() -> None:
+    assert RS.urgent_unknown_findings == POLICY_URGENT_UNKNOWN
+
+
+@pytest.mark.parametrize("age", [4, 10, 17.9, 18, 40, 85])
+@pytest.mark.parametrize("name", sorted(POLICY_URGENT_UNKNOWN))
+def test_unknown_emergency_alone_finding_gives_urgent_same_day(name: str, age: float) -> None:
+    result = triage({"age_years": age, name: "unknown"})
+    assert result.disposition == Disposition.URGENT
+    assert result.rules[0].id == "safety.unresolved_unknown_urgent"  # most urgent concern first
+    assert [r.id for r in result.rules[1:]] == (["child.young_child"] if age < 5 else [])
+    assert result.unresolved == [name]
+
+
+@pytest.mark.parametrize("name", sorted(POLICY_URGENT_UNKNOWN))
+def test_unknown_emergency_alone_finding_raises_a_prompt_result_to_urgent(name: str) -> None:
+    # the boundary pair: fever alone is prompt; fever with an unknown emergency sign is urgent
+    assert triage({"age_years": 40, "fever": True}).disposition == Disposition.PROMPT
+    raised = triage({"age_years": 40, "fever": True, name: "unknown"})
+    assert raised.disposition == Disposition.URGENT
+    assert raised.rules[0].id == "safety.unresolved_unknown_urgent"
+
+
+def test_unknown_emergency_alone_finding_does_not_lower_an_emergency() -> None:
+    result = triage({"age_years": 40, "saddle_numbness": True, "bladder": "unknown"})
+    assert result.disposition == Disposition.EMERGENCY
+    assert "safety.unresolved_unknown_urgent" not in [r.id for r in result.rules]
+    assert result.unresolved == ["bladder"]
+
+
+@pytest.mark.parametrize("name", ["both_legs", "fever", "cancer_history", "walking_difficulty",
+                                  "arm_numbness", "pain_unrelenting"])
+def test_unknown_finding_that_needs_a_partner_for_emergency_gives_prompt_only(name: str) -> None:
+    assert _can_be_unknown(name)
+    result = triage({"age_years": 40, name: "unknown"})
+    assert result.disposition == Disposition.PROMPT
+    assert [r.id for r in result.rules] == ["safety.unresolved_unknown"]
+
+
+def test_urgent_unknown_speaks_to_the_parent_for_a_child() -> None:
+    child = triage({"age_years": 9, "bladder": "unknown"})
+    adult = triage({"age_years": 40, "bladder": "unknown"})
+    assert "your child" in child.rules[0].reason.lower()
+    assert "your child" not in adult.rules[0].reason.lower()
+
+
+def test_unknown_feeling_unwell_changes_nothing_for_an_adult() -> None:
+    # POLICY.md v2: findings that no rule reads for the age group change nothing when unknown
+    # (sex cannot be "unknown" in the schema at all)
+    result = triage({"age_years": 40, "feeling_unwell": "unknown"})
+    assert result.disposition == Disposition.TELEMEDICINE
+    assert result.unresolved == ["feeling_unwell"]

@@ -103,9 +103,12 @@ def test_red_flags_come_first() -> None:
         assert ordered[0] == Disposition.EMERGENCY.level
 
 
-def test_both_legs_not_asked_without_progressive_leg_symptoms() -> None:
-    asked, _ = _asked({"leg_weakness": "stable", "leg_numbness": "stable"})
-    assert "leg_weakness" in asked and "both_legs" not in asked
+def test_both_legs_asked_for_pain_below_the_knee_and_both_legs_is_urgent() -> None:
+    # policy v2: bilateral sciatica (both legs, pain below the knee) is urgent, so "both legs?"
+    # matters even with stable or no leg weakness and numbness
+    asked, answers = _asked({"leg_pain_below_knee": "yes", "both_legs": "yes"})
+    assert "both_legs" in asked
+    assert q.result(answers).disposition == Disposition.URGENT
 
 
 def test_both_legs_asked_when_leg_weakness_is_progressive() -> None:
@@ -128,7 +131,8 @@ def test_unsure_is_not_no() -> None:
     findings = q.findings_from_answers(answers)
     assert findings["saddle_numbness"] == "unknown"
     result = q.result(answers)
-    assert result.disposition == Disposition.PROMPT and result.unresolved == ["saddle_numbness"]
+    # policy v2 rule 3: unsure about a sign that alone means emergency is at least urgent (same day)
+    assert result.disposition == Disposition.URGENT and result.unresolved == ["saddle_numbness"]
     assert not q.emergency_certain(answers)
 
 

@@ -37,6 +37,20 @@ CASES: list[tuple[str, str, dict[str, Any], bool]] = [
     ),
     ("sudden-leg-weakness", "adult.sudden_neuro_loss", {"age_years": A, "leg_weakness": "sudden"}, True),
     ("sudden-leg-numbness", "adult.sudden_neuro_loss", {"age_years": A, "leg_numbness": "sudden"}, True),
+    # policy v2: sudden arm weakness is a sudden neurological loss; sudden arm numbness is not
+    ("sudden-arm-weakness", "adult.sudden_neuro_loss", {"age_years": A, "arm_weakness": "sudden"}, True),
+    (
+        "progressive-arm-weakness-is-not-sudden",
+        "adult.sudden_neuro_loss",
+        {"age_years": A, "arm_weakness": "progressive"},
+        False,
+    ),
+    (
+        "sudden-arm-numbness-is-not-sudden-loss",
+        "adult.sudden_neuro_loss",
+        {"age_years": A, "arm_numbness": "sudden"},
+        False,
+    ),
     (
         "progressive-leg-weakness-is-not-sudden",
         "adult.sudden_neuro_loss",
@@ -114,10 +128,29 @@ CASES: list[tuple[str, str, dict[str, Any], bool]] = [
         {"age_years": A, "fever": True, "leg_weakness": "stable"},
         True,
     ),
+    # policy v2: numbness counts as well as weakness
     (
-        "fever-stable-leg-numbness-only",
+        "fever-stable-leg-numbness",
         "adult.infection_with_neurology",
         {"age_years": A, "fever": True, "leg_numbness": "stable"},
+        True,
+    ),
+    (
+        "fever-stable-arm-numbness",
+        "adult.infection_with_neurology",
+        {"age_years": A, "fever": True, "arm_numbness": "stable"},
+        True,
+    ),
+    (
+        "no-fever-stable-leg-numbness",
+        "adult.infection_with_neurology",
+        {"age_years": A, "fever": False, "leg_numbness": "stable"},
+        False,
+    ),
+    (
+        "fever-unknown-stable-arm-numbness",
+        "adult.infection_with_neurology",
+        {"age_years": A, "fever": "unknown", "arm_numbness": "stable"},
         False,
     ),
     (
@@ -213,6 +246,31 @@ CASES: list[tuple[str, str, dict[str, Any], bool]] = [
         {"age_years": A, "long_term_steroids": True, "trauma": "minor", "pain_score": 7},
         True,
     ),
+    # policy v2: age 70 and over counts as a fragility risk for the urgent rule too
+    (
+        "age-70-sudden-pain-7",
+        "adult.fragility_fracture_severe_pain",
+        {"age_years": 70, "onset": "sudden", "pain_score": 7},
+        True,
+    ),
+    (
+        "age-69-sudden-pain-7",
+        "adult.fragility_fracture_severe_pain",
+        {"age_years": 69, "onset": "sudden", "pain_score": 7},
+        False,
+    ),
+    (
+        "age-75-minor-trauma-pain-7",
+        "adult.fragility_fracture_severe_pain",
+        {"age_years": 75, "trauma": "minor", "pain_score": 7},
+        True,
+    ),
+    (
+        "age-75-minor-trauma-pain-6",
+        "adult.fragility_fracture_severe_pain",
+        {"age_years": 75, "trauma": "minor", "pain_score": 6},
+        False,
+    ),
     (
         "osteoporosis-gradual-no-trauma-pain-9",
         "adult.fragility_fracture_severe_pain",
@@ -235,6 +293,92 @@ CASES: list[tuple[str, str, dict[str, Any], bool]] = [
         "adult.cancer_history",
         {"age_years": A, "cancer_history": "past", "night_pain": True},
         True,
+    ),
+    # policy v2: past cancer with pain 7 or more
+    (
+        "past-cancer-pain-7",
+        "adult.cancer_history",
+        {"age_years": A, "cancer_history": "past", "pain_score": 7},
+        True,
+    ),
+    (
+        "past-cancer-pain-6",
+        "adult.cancer_history",
+        {"age_years": A, "cancer_history": "past", "pain_score": 6},
+        False,
+    ),
+    (
+        "no-cancer-pain-7",
+        "adult.cancer_history",
+        {"age_years": A, "cancer_history": "none", "pain_score": 7},
+        False,
+    ),
+    # policy v2: bilateral sciatica (urgent)
+    (
+        "both-legs-pain-below-knee",
+        "adult.bilateral_sciatica",
+        {"age_years": A, "both_legs": True, "leg_pain_below_knee": True},
+        True,
+    ),
+    (
+        "one-leg-pain-below-knee",
+        "adult.bilateral_sciatica",
+        {"age_years": A, "both_legs": False, "leg_pain_below_knee": True},
+        False,
+    ),
+    (
+        "both-legs-no-pain-below-knee",
+        "adult.bilateral_sciatica",
+        {"age_years": A, "both_legs": True, "leg_pain_below_knee": False},
+        False,
+    ),
+    (
+        "both-legs-unknown-pain-below-knee",
+        "adult.bilateral_sciatica",
+        {"age_years": A, "both_legs": "unknown", "leg_pain_below_knee": True},
+        False,
+    ),
+    # policy v2: severe unrelenting pain (urgent), pain_score >= 7 inclusive
+    (
+        "unrelenting-pain-7",
+        "adult.severe_unrelenting_pain",
+        {"age_years": A, "pain_unrelenting": True, "pain_score": 7},
+        True,
+    ),
+    (
+        "unrelenting-pain-6",
+        "adult.severe_unrelenting_pain",
+        {"age_years": A, "pain_unrelenting": True, "pain_score": 6},
+        False,
+    ),
+    (
+        "relenting-pain-9",
+        "adult.severe_unrelenting_pain",
+        {"age_years": A, "pain_unrelenting": False, "pain_score": 9},
+        False,
+    ),
+    # policy v2: severe pain 8 or more (prompt)
+    ("pain-8", "adult.severe_pain", {"age_years": A, "pain_score": 8}, True),
+    ("pain-7", "adult.severe_pain", {"age_years": A, "pain_score": 7}, False),
+    ("pain-10-child", "adult.severe_pain", {"age_years": 12, "pain_score": 10}, True),
+    # policy v2: headache or vision change at any age (prompt); 50 and over is urgent
+    (
+        "headache-vision-prompt-age-49",
+        "adult.headache_vision_change",
+        {"age_years": 49, "headache_vision_change": True},
+        True,
+    ),
+    (
+        "headache-vision-prompt-age-20",
+        "adult.headache_vision_change",
+        {"age_years": 20, "headache_vision_change": True},
+        True,
+    ),
+    (
+        "no-headache-vision-prompt",
+        "adult.headache_vision_change",
+        {"age_years": 49, "headache_vision_change": False},
+        False,
     ),
     ("injects-drugs", "adult.infection_risk", {"age_years": A, "iv_drug_use": True}, True),
     (
@@ -515,6 +659,55 @@ def test_case_names_are_unique() -> None:
         pytest.param(
             {"age_years": 30, "fever": True, "pain_score": 7}, "urgent", id="disposition-fever-pain-7"
         ),
+        # policy v2 boundary pairs at the level of the disposition
+        pytest.param({"age_years": 40, "pain_score": 7}, "telemedicine", id="disposition-pain-7"),
+        pytest.param({"age_years": 40, "pain_score": 8}, "prompt", id="disposition-pain-8"),
+        pytest.param(
+            {"age_years": 49, "headache_vision_change": True},
+            "prompt",
+            id="disposition-headache-49",
+        ),
+        pytest.param(
+            {"age_years": 50, "headache_vision_change": True},
+            "urgent",
+            id="disposition-headache-50",
+        ),
+        pytest.param(
+            {"age_years": 40, "arm_weakness": "progressive"},
+            "urgent",
+            id="disposition-arm-progressive",
+        ),
+        pytest.param({"age_years": 40, "arm_weakness": "sudden"}, "emergency", id="disposition-arm-sudden"),
+        pytest.param({"age_years": 40, "arm_numbness": "sudden"}, "urgent", id="disposition-arm-numb-sudden"),
+        pytest.param(
+            {"age_years": 40, "leg_pain_below_knee": True},
+            "telemedicine",
+            id="disposition-sciatica-one-leg",
+        ),
+        pytest.param({"age_years": 40, "leg_pain_below_knee": True, "both_legs": True}, "urgent",
+                     id="disposition-sciatica-both-legs"),
+        pytest.param({"age_years": 40, "pain_unrelenting": True, "pain_score": 6}, "telemedicine",
+                     id="disposition-unrelenting-6"),
+        pytest.param({"age_years": 40, "pain_unrelenting": True, "pain_score": 7}, "urgent",
+                     id="disposition-unrelenting-7"),
+        pytest.param({"age_years": 40, "cancer_history": "past", "pain_score": 6}, "telemedicine",
+                     id="disposition-past-cancer-6"),
+        pytest.param({"age_years": 40, "cancer_history": "past", "pain_score": 7}, "prompt",
+                     id="disposition-past-cancer-7"),
+        pytest.param(
+            {"age_years": 69, "onset": "sudden", "pain_score": 7},
+            "telemedicine",
+            id="disposition-69-sudden-7",
+        ),
+        pytest.param(
+            {"age_years": 70, "onset": "sudden", "pain_score": 7},
+            "urgent",
+            id="disposition-70-sudden-7",
+        ),
+        pytest.param({"age_years": 40, "fever": True, "leg_numbness": "stable"}, "emergency",
+                     id="disposition-fever-leg-numbness"),
+        pytest.param({"age_years": 40, "bladder": "unknown"}, "urgent", id="disposition-bladder-unknown"),
+        pytest.param({"age_years": 40, "both_legs": "unknown"}, "prompt", id="disposition-both-legs-unknown"),
     ],
 )
 def test_disposition_boundary(findings: dict[str, Any], expected: str) -> None:

@@ -88,11 +88,17 @@ def evaluate(findings: Mapping[str, Any], ruleset: RuleSet | None = None) -> Tri
     if unresolved:
         unresolved.sort()  # deterministic whatever the key order of the document
     level = fired[0].level if fired else Disposition.TELEMEDICINE
-    if unresolved and level.level > Disposition.PROMPT.level:
-        reach = rs.can_reach_prompt(audience)
-        if any(name in reach for name in unresolved):
-            fired.append(rs.unresolved_unknown_for(audience))
-            level = Disposition.PROMPT
+    if unresolved and level.level > Disposition.URGENT.level:
+        # POLICY.md rule 3: unknown is not "no". An unknown finding that alone fires an emergency
+        # rule gives at least urgent; any other unknown that can reach prompt or more, prompt.
+        if any(name in rs.urgent_unknown_findings for name in unresolved):
+            fired.insert(0, rs.unresolved_unknown_urgent_for(audience))  # most urgent first
+            level = Disposition.URGENT
+        elif level.level > Disposition.PROMPT.level:
+            reach = rs.can_reach_prompt(audience)
+            if any(name in reach for name in unresolved):
+                fired.insert(0, rs.unresolved_unknown_for(audience))
+                level = Disposition.PROMPT
     return _result(
         {
             "disposition": level,

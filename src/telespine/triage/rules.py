@@ -206,6 +206,12 @@ class PseudoRuleSpec(_Strict):
     sources: list[str] = Field(min_length=1)
 
 
+class UrgentUnknownSpec(PseudoRuleSpec):
+    """The urgent unknown-answer pseudo rule: its text and the findings it watches (POLICY.md rule 3)."""
+
+    findings: list[str] = Field(min_length=1)
+
+
 class RuleSetFile(_Strict):
     """ruleset.yaml: version, the manifest (files, rule ids per level) and the pseudo rules' texts."""
 
@@ -214,6 +220,7 @@ class RuleSetFile(_Strict):
     files: list[str] = Field(min_length=1)
     rules: dict[RuleLevel, list[str]]
     unresolved_unknown: PseudoRuleSpec
+    unresolved_unknown_urgent: UrgentUnknownSpec
 
 
 # ---- compiled rules ------------------------------------------------------------------------
@@ -261,6 +268,10 @@ class RuleSet:
     unresolved_unknown: FiredRule
     directory: str
     unresolved_unknown_parent: FiredRule = field(repr=False, compare=False)
+    # POLICY.md rule 3 (v2): an unknown answer to one of these findings gives at least urgent.
+    unresolved_unknown_urgent: FiredRule = field(repr=False, compare=False)
+    unresolved_unknown_urgent_parent: FiredRule = field(repr=False, compare=False)
+    urgent_unknown_findings: frozenset[str] = field(repr=False, compare=False)
     _by_id: dict[str, Rule] = field(repr=False, compare=False)
     _applicable: dict[str, tuple[Rule, ...]] = field(repr=False, compare=False)
     _reach: dict[str, frozenset[str]] = field(repr=False, compare=False)
@@ -299,6 +310,12 @@ class RuleSet:
     def unresolved_unknown_for(self, audience: Audience) -> FiredRule:
         """The unknown-answer pseudo rule in the voice of this audience."""
         return self.unresolved_unknown_parent if audience == "pediatric" else self.unresolved_unknown
+
+    def unresolved_unknown_urgent_for(self, audience: Audience) -> FiredRule:
+        """The urgent unknown-answer pseudo rule (an emergency-alone finding unknown), in this voice."""
+        if audience == "pediatric":
+            return self.unresolved_unknown_urgent_parent
+        return self.unresolved_unknown_urgent
 
 
 def condition_reads(cond: Any) -> list[str]:
@@ -629,6 +646,45 @@ def _check_manifest(meta: RuleSetFile, rules: list[Rule]) -> None:
             )
 
 
+def emergency_alone_findings(rules: Iterable[Rule], audience: Audience) -> frozenset[str]:
+    """Findings that on their own (beside the age) make an emergency rule of the age group fire.
+
+    Each finding of the schema is tried with each of its present values in a document that has
+    only that finding and a typical age (40 or 10); numbers are skipped (they cannot be unknown).
+    """
+    age = 40 if audience == "adult" else 10
+    emergency = [r for r in rules if r.applies_to(audience) and r.level is Disposition.EMERGENCY]
+    out: set[str] = set()
+    for name, spec in finding_specs().items():
+        if spec.kind == "number":
+            continue
+        values: tuple[object, ...] = (True,) if spec.kind == "flag" else spec.values
+        for value in values:
+            if value in ABSENCE_VALUES or value == UNKNOWN:
+                continue
+            doc = {"age_years": age, name: value}
+            if any(rule.test(doc) for rule in emergency):
+                out.add(name)
+                break
+    return frozenset(out)
+
+
+def _check_urgent_unknown(meta: RuleSetFile, rules: list[Rule]) -> frozenset[str]:
+    """The declared urgent-unknown findings must be exactly those that alone fire an emergency rule."""
+    declared = meta.unresolved_unknown_urgent.findings
+    if len(set(declared)) != len(declared):
+        raise RuleSetError(f"{RULESET_FILE}: unresolved_unknown_urgent lists a finding twice")
+    audiences: tuple[Audience, ...] = ("adult", "pediatric")
+    for audience in audiences:
+        computed = emergency_alone_findings(rules, audience)
+        if computed != set(declared):
+            raise RuleSetError(
+                f"{RULESET_FILE}: unresolved_unknown_urgent.findings {sorted(declared)} differ from the "
+                f"findings that alone fire an emergency rule for {audience}: {sorted(computed)}"
+            )
+    return frozenset(declared)
+
+
 def _rule_paths(directory: Path, meta: RuleSetFile) -> list[Path]:
     """The declared rule files; any other entry in the folder is refused (e.g. adult.yml, x.json)."""
     names = list(meta.files)
@@ -657,10 +713,11 @@ def _load(directory: Path) -> RuleSet:
     except ValidationError as exc:
         raise RuleSetError(f"{RULESET_FILE}: {exc}") from exc
     rule_paths = _rule_paths(directory, meta)
-    _check_sources(meta.unresolved_unknown.sources, known, f"{RULESET_FILE}: unresolved_unknown")
-    u = meta.unresolved_unknown
-    _check_no_number({"title": u.title, "reason": u.reason, "reason_parent": u.reason_parent},
-                     f"{RULESET_FILE}: unresolved_unknown")
+    for key, pseudo in (("unresolved_unknown", meta.unresolved_unknown),
+                        ("unresolved_unknown_urgent", meta.unresolved_unknown_urgent)):
+        _check_sources(pseudo.sources, known, f"{RULESET_FILE}: {key}")
+        _check_no_number({"title": pseudo.title, "reason": pseudo.reason,
+                          "reason_parent": pseudo.reason_parent}, f"{RULESET_FILE}: {key}")
     rules: list[Rule] = []
     for path in rule_paths:
         try:
@@ -676,6 +733,7 @@ def _load(directory: Path) -> RuleSet:
         by_id[rule.id] = rule
     _check_manifest(meta, rules)
     _check_is_false(rules)
+    urgent_unknown = _check_urgent_unknown(meta, rules)
     applicable: dict[str, tuple[Rule, ...]] = {}
     reach: dict[str, frozenset[str]] = {}
     masks: dict[str, dict[str, int]] = {}
@@ -694,10 +752,18 @@ def _load(directory: Path) -> RuleSet:
     u = meta.unresolved_unknown
     unresolved = FiredRule(id="safety.unresolved_unknown", level=Disposition.PROMPT, title=u.title,
                            reason=u.reason, rationale=u.rationale, sources=list(u.sources))
+    uu = meta.unresolved_unknown_urgent
+    unresolved_urgent = FiredRule(id="safety.unresolved_unknown_urgent", level=Disposition.URGENT,
+                                  title=uu.title, reason=uu.reason, rationale=uu.rationale,
+                                  sources=list(uu.sources))
     digest = ruleset_digest([meta_path, *rule_paths])
     return RuleSet(version=meta.version, sha256=digest, rules=rules,
                    unresolved_unknown=unresolved, directory=str(directory),
                    unresolved_unknown_parent=unresolved.model_copy(update={"reason": u.reason_parent}),
+                   unresolved_unknown_urgent=unresolved_urgent,
+                   unresolved_unknown_urgent_parent=unresolved_urgent.model_copy(
+                       update={"reason": uu.reason_parent}),
+                   urgent_unknown_findings=urgent_unknown,
                    _by_id=by_id,
                    _applicable=applicable, _reach=reach, _masks=masks,
                    ref=RulesetRef(version=meta.version, sha256=digest))
