@@ -213,3 +213,19 @@ def test_cyrillic_and_greek_text_is_not_folded(text: str, pipeline: Pipeline) ->
     assert normal == text.lower()
     result = screen_message(text, "adult", pipeline)
     assert result.status == "unrecognised_language" and result.needs_review
+
+
+def test_the_plain_text_fast_path_normalises_like_the_full_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Printable ASCII takes a shortcut; it must give the same text and offsets as the full path."""
+    import random
+    import re
+
+    from telespine.care.screening import normalise
+
+    rng = random.Random(7)
+    alphabet = "ab cD`'\n\r\t\x0b\x1c  .,!x"
+    texts = ["x" * 150 + " no fever", " \r\n I wet  myself\n\n", ""]
+    texts += ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 120))) for _ in range(3000)]
+    fast = [normalise._normalise_plain(t) for t in texts]
+    monkeypatch.setattr(normalise, "_PLAIN", re.compile(r"(?!)"))
+    assert fast == [normalise_text(t) for t in texts]

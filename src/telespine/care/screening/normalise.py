@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 # Characters with no look of their own that NFKC keeps and that are not format characters (Cf):
@@ -85,6 +86,40 @@ def _clusters(text: str) -> list[tuple[str, int, int]]:
     return clusters
 
 
+# Printable ASCII with tabs and line breaks: most messages. NFKC, look-alikes, marks and
+# invisible characters cannot occur, so _normalise_plain gives the same result much faster.
+_PLAIN = re.compile(r"[\x20-\x7e\t\n\r\x0b\x0c\x1c-\x1e]*")
+_RUNS = re.compile(r"[\s\x1c-\x1e]+|[^\s\x1c-\x1e]+")
+_BREAK = re.compile(r"[\n\r\x0b\x0c\x1c-\x1e]")
+
+
+def _normalise_plain(text: str) -> tuple[str, list[tuple[int, int]]]:
+    """normalise_text for printable ASCII text (the same result, a test compares them)."""
+    out: list[str] = []
+    spans: list[tuple[int, int]] = []
+    lowered = text.lower().replace("`", "'")
+    for run in _RUNS.finditer(lowered):
+        start, end = run.span()
+        if lowered[start].isspace() or lowered[start] in "\x1c\x1d\x1e":
+            if out:
+                line = _BREAK.search(lowered, start, end)
+                at = line.start() if line is not None else start
+                out.append("\n" if line is not None else " ")
+                spans.append((at, at + 1))
+            continue
+        for k in range(start, end, _MAX_RUN):
+            if k > start:
+                out.append(" ")  # no word is this long; spaCy splits a long run in quadratic time
+                spans.append((k, k + 1))
+            stop = min(end, k + _MAX_RUN)
+            out.append(lowered[k:stop])
+            spans.extend((i, i + 1) for i in range(k, stop))
+    if out and out[-1] in (" ", "\n"):
+        out.pop()
+        spans.pop()
+    return "".join(out), spans
+
+
 def normalise_text(text: str) -> tuple[str, list[tuple[int, int]]]:
     """Text as the rules read it, and for each of its characters the span it came from in text.
 
@@ -94,6 +129,8 @@ def normalise_text(text: str) -> tuple[str, list[tuple[int, int]]]:
     line break, which the pipeline reads as a sentence end). The spans keep the original text
     for display.
     """
+    if _PLAIN.fullmatch(text):
+        return _normalise_plain(text)
     out: list[str] = []
     spans: list[tuple[int, int]] = []
     fold: dict[int, str] = _LOOKALIKES if _mostly_latin(text) else {}

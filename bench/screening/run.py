@@ -1,0 +1,193 @@
+"""Benchmark red-flag screening (telespine.care.screening) on labelled messages (not part of pytest).
+
+Usage:
+    .venv/bin/python bench/screening/run.py                  # the development part (dev_*.jsonl)
+    .venv/bin/python bench/screening/run.py --show-misses    # dev only: list each miss and over-flag
+    .venv/bin/python bench/screening/run.py --part test      # the held-out part: figures only
+
+Each line of a data file: {"id", "text", "audience", "kind": "message"|"diary", "voice",
+"must_see", "level", "findings", "note"}. The figures:
+
+- sensitivity: must_see texts with needs_review=True;
+- emergency misses: level "emergency" texts with needs_review=False (target 0);
+- emergency read below the net: level "emergency" texts reviewed at normal priority only
+  (needs_review without safety_net; a person reads them, the emergency signs are not shown);
+- over-flags: harmless texts (must_see false) with needs_review=True (target <= 15%);
+- diary-note emergency nets: everyday diary notes (kind "diary", must_see false) whose screening
+  raises the emergency safety net (Screening.safety_net; target 0);
+- latency of 4,000-character messages built from the part's own texts (p50, p99; target p99
+  <= 50 ms), with the ratio to plain spaCy tokenisation (spacy.blank("en")) of the same
+  messages measured in the same run.
+
+The test part is scored once, at the end: this script prints only aggregate figures for it,
+never a line, an id or a text.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+DATA = HERE / "data"
+MESSAGE_CHARS = 4000
+
+
+def load(part: str) -> list[dict[str, Any]]:
+    """The labelled rows of a part: dev (dev_*.jsonl) or test (test.jsonl)."""
+    files = sorted(DATA.glob("dev_*.jsonl")) if part == "dev" else [DATA / "test.jsonl"]
+    rows: list[dict[str, Any]] = []
+    for path in files:
+        with path.open(encoding="utf-8") as handle:
+            for line in handle:
+                if line.strip():
+                    rows.append(json.loads(line))
+    if not rows:
+        raise SystemExit(f"no data for part {part!r} in {DATA}")
+    return rows
+
+
+def long_messages(rows: list[dict[str, Any]], n: int, seed: int) -> list[tuple[str, str]]:
+    """n messages of 4,000 characters, each made of the part's texts joined in a random order."""
+    rng = random.Random(seed)
+    texts = [r["text"] for r in rows if r["text"].strip()]
+    out: list[tuple[str, str]] = []
+    for _ in range(n):
+        parts: list[str] = []
+        size = 0
+        while size < MESSAGE_CHARS:
+            text = rng.choice(texts)
+            parts.append(text)
+            size += len(text) + 1
+        message = " ".join(parts)[:MESSAGE_CHARS]
+        out.append((message, rng.choice(["adult", "pediatric"])))
+    return out
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def _pct(part: int, whole: int) -> str:
+    return f"{part}/{whole} ({100 * part / whole:.1f}%)" if whole else f"{part}/0"
+
+
+def score(rows: list[dict[str, Any]], show: bool) -> dict[str, Any]:
+    """Screen every row and count; with show, print each miss and over-flag (dev only)."""
+    from telespine.care.screening import screen_message
+
+    must = caught = emergency = emergency_missed = emergency_low = 0
+    harmless = over = diary_everyday = diary_nets = errors = unread = 0
+    for row in rows:
+        result = screen_message(row["text"], row["audience"])
+        review = result.needs_review
+        net = result.safety_net
+        errors += result.status == "error"
+        unread += result.status == "unrecognised_language"
+        tag = ""
+        if row["must_see"]:
+            must += 1
+            caught += review
+            if not review:
+                tag = "MISS"
+            if row["level"] == "emergency":
+                emergency += 1
+                emergency_missed += not review
+                if review and not net:
+                    emergency_low += 1
+                    tag = tag or "LOW"
+        else:
+            harmless += 1
+            over += review
+            if review:
+                tag = "OVER"
+            if row["kind"] == "diary":
+                diary_everyday += 1
+                diary_nets += net
+                if net:
+                    tag = "NET"
+        if show and tag:
+            said = [m.concept for m in [*result.flags, *result.review]]
+            print(f"{tag:4} {row['id']} [{row['level']}] {row['text']!r} -> {said} {result.status}")
+            if row.get("findings"):
+                print(f"     wanted {row['findings']}")
+    return {
+        "rows": len(rows),
+        "sensitivity": _pct(caught, must),
+        "emergency_missed": _pct(emergency_missed, emergency),
+        "emergency_reviewed_below_net": _pct(emergency_low, emergency),
+        "over_flags": _pct(over, harmless),
+        "diary_emergency_nets": _pct(diary_nets, diary_everyday),
+        "status_error": errors,
+        "status_unrecognised_language": unread,
+    }
+
+
+def latency(rows: list[dict[str, Any]], n: int, seed: int) -> dict[str, Any]:
+    """p50 and p99 of screen_message on 4,000-character messages, and plain spaCy tokenisation."""
+    import spacy
+
+    from telespine.care.screening import get_pipeline, screen_message
+
+    get_pipeline()
+    messages = long_messages(rows, n, seed)
+    for text, audience in messages[:5]:
+        screen_message(text, audience)  # warm up
+    times: list[float] = []
+    for text, audience in messages:
+        start = time.perf_counter()
+        result = screen_message(text, audience)
+        times.append(time.perf_counter() - start)
+        if result.status == "error":
+            raise SystemExit(f"screening failed on a long message: {result.error}")
+    blank = spacy.blank("en")
+    base: list[float] = []
+    for text, _ in messages:
+        start = time.perf_counter()
+        blank(text)
+        base.append(time.perf_counter() - start)
+    p50, p99 = statistics.median(times), _percentile(times, 0.99)
+    b50 = statistics.median(base)
+    return {
+        "messages": n,
+        "chars": MESSAGE_CHARS,
+        "p50_ms": round(1000 * p50, 1),
+        "p99_ms": round(1000 * p99, 1),
+        "max_ms": round(1000 * max(times), 1),
+        "baseline_spacy_tokenise_p50_ms": round(1000 * b50, 2),
+        "ratio_p50_to_baseline": round(p50 / b50, 1),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--part", choices=["dev", "test"], default="dev")
+    parser.add_argument("--show-misses", action="store_true", help="dev only: print each miss")
+    parser.add_argument("--latency-n", type=int, default=200)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--no-latency", action="store_true")
+    args = parser.parse_args()
+    if args.part == "test" and args.show_misses:
+        raise SystemExit("the test part prints aggregate figures only")
+    from telespine.care.screening import load_screening_rules
+
+    rows = load(args.part)
+    report: dict[str, Any] = {"part": args.part, "rules_version": load_screening_rules().version}
+    report.update(score(rows, show=args.show_misses and args.part == "dev"))
+    if not args.no_latency:
+        report["latency"] = latency(rows, args.latency_n, args.seed)
+    json.dump(report, sys.stdout, indent=2)
+    print()
+
+
+if __name__ == "__main__":
+    main()
