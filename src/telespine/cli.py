@@ -1,39 +1,83 @@
-"""The `telespine` command line: each command lives in telespine.commands.<name>."""
+"""The `telespine` command line: each command lives in telespine.commands.<name>.
+
+A run imports only the module of the command it names (`telespine triage` never loads the web
+app, SQLAlchemy or the settings); `telespine --help`, or a name that is not a command, loads
+them all so that help lists every command. `app` (tests use it) has every command.
+"""
 
 from __future__ import annotations
 
 import importlib
+import sys
+from typing import Any
 
 import typer
 
-app = typer.Typer(
-    name="telespine",
-    help="Telemedicine care for back pain: guides, triage, assessment, the web app and its database.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
+HELP = "Telemedicine care for back pain: guides, triage, assessment, the web app and its database."
 
 # Each module defines register(app). Kept as a list so that every adapter owns its own file.
 COMMAND_MODULES = ["guide", "triage", "assess", "plan", "serve", "db", "demo", "worker"]
 
 
-def _register_all() -> None:
-    for name in COMMAND_MODULES:
+def new_app() -> typer.Typer:
+    """An empty `telespine` app; a callback keeps it a group even with a single command."""
+    root = typer.Typer(
+        name="telespine",
+        help=HELP,
+        no_args_is_help=True,
+        add_completion=False,
+        pretty_exceptions_enable=False,
+    )
+
+    @root.callback()
+    def _group() -> None:
+        pass
+
+    _group.__doc__ = HELP
+    return root
+
+
+def _register(target: typer.Typer, names: list[str]) -> None:
+    for name in names:
         try:
             module = importlib.import_module(f"telespine.commands.{name}")
         except ModuleNotFoundError as exc:
             if exc.name == f"telespine.commands.{name}":
                 continue  # not built yet
             raise
-        module.register(app)
+        module.register(target)
 
 
-_register_all()
+def build_app(names: list[str] | None = None) -> typer.Typer:
+    """The app with the named commands (every command when names is None)."""
+    target = new_app()
+    _register(target, COMMAND_MODULES if names is None else names)
+    return target
+
+
+def command_of(argv: list[str]) -> str | None:
+    """The command a command line names, when it is one of ours and comes first; else None."""
+    if argv and argv[0] in COMMAND_MODULES:
+        return argv[0]
+    return None  # --help, no arguments, a typo: every command is loaded so help lists them all
+
+
+_full_app: typer.Typer | None = None
+
+
+def __getattr__(name: str) -> Any:
+    """`telespine.cli.app`: built on first use, with every command."""
+    global _full_app
+    if name == "app":
+        if _full_app is None:
+            _full_app = build_app()
+        return _full_app
+    raise AttributeError(name)
 
 
 def main() -> None:
-    app()
+    name = command_of(sys.argv[1:])
+    build_app(None if name is None else [name])()
 
 
 if __name__ == "__main__":

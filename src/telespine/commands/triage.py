@@ -8,24 +8,18 @@ import sys
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.panel import Panel
-from rich.text import Text
 
-from telespine.triage import (
-    FindingsError,
-    RuleSet,
-    load_ruleset,
-    loads_findings,
-    safety_net,
-    validate_findings,
-)
 from telespine.triage.emergency import DEFAULT_EMERGENCY_NUMBER, EMERGENCY_NUMBER_ENV
-from telespine.triage.engine import evaluate, safety_net_message
+from telespine.triage.engine import evaluate, safety_net, safety_net_message
+from telespine.triage.findings import FindingsError, loads_findings, validate_findings
+from telespine.triage.rules import RuleSet, load_ruleset
 from telespine.triage.types import Audience, Disposition, TriageResult
+
+if TYPE_CHECKING:  # rich is imported only for text output (JSON output starts faster without it)
+    from rich.console import Console
 
 EXIT_INVALID = 2
 EXIT_SAFETY_NET = 3
@@ -122,6 +116,9 @@ def result_json(result: TriageResult, item_id: Any = NO_ID) -> dict[str, Any]:
 def render_result(console: Console, result: TriageResult, audience: Audience | None = None,
                   questions: dict[str, str] | None = None, number: str | None = None) -> None:
     """Explain a result in plain language: what to do, by when, and why."""
+    from rich.panel import Panel
+    from rich.text import Text
+
     aud: Audience = audience or result.audience or "adult"
     number = number or emergency_number()
     try:
@@ -180,8 +177,11 @@ def _read(path: str) -> str:
         raise InputError(f"{path}: cannot read ({exc})") from None
 
 
-def run_triage(text: str, fmt: OutputFormat, console: Console) -> int:
-    """Triage every document of text, print the results, return the exit code."""
+def run_triage(text: str, fmt: OutputFormat, console: Console | None = None) -> int:
+    """Triage every document of text, print the results, return the exit code.
+
+    console is for text output; None makes one when it is first needed.
+    """
     try:
         return _run_triage(text, fmt, console)
     except Exception as exc:  # an unexpected crash anywhere: safety net, never silence (POLICY.md 4)
@@ -190,11 +190,17 @@ def run_triage(text: str, fmt: OutputFormat, console: Console) -> int:
         if fmt is OutputFormat.json:
             sys.stdout.write(json.dumps(result_json(result)) + "\n")
         else:
-            render_result(console, result)
+            render_result(console or _console(), result)
         return EXIT_SAFETY_NET
 
 
-def _run_triage(text: str, fmt: OutputFormat, console: Console) -> int:
+def _console() -> Console:
+    from rich.console import Console
+
+    return Console()
+
+
+def _run_triage(text: str, fmt: OutputFormat, console: Console | None) -> int:
     try:
         items = parse_input(text)
         valid: list[tuple[Item, dict[str, Any]]] = []
@@ -229,6 +235,9 @@ def _run_triage(text: str, fmt: OutputFormat, console: Console) -> int:
         if fmt is OutputFormat.json:
             out.write(json.dumps(result_json(result, item.id)) + "\n")
         else:
+            from rich.text import Text
+
+            console = console or _console()
             if item.id is not NO_ID:
                 console.print(Text(str(item.id), style="bold"))
             aud = result.audience or "adult"
@@ -251,7 +260,7 @@ def triage_command(
     except InputError as exc:
         typer.echo(f"Error: {exc}", err=True)
         raise typer.Exit(EXIT_INVALID) from None
-    code = run_triage(text, fmt, Console())
+    code = run_triage(text, fmt)
     if code:
         raise typer.Exit(code)
 
