@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import html
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -94,10 +95,25 @@ def _is_api(request: Request) -> bool:
     return request.url.path.startswith("/api/")
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    """A configured app; pass settings in tests, else they are read from the environment."""
+def create_app(settings: Settings | None = None, *, warm_up: bool = False) -> FastAPI:
+    """A configured app; pass settings in tests, else they are read from the environment.
+
+    warm_up=True (the served app, telespine.web.asgi) loads the screening pipeline and the rules
+    in a background thread at start; `/readyz` answers 503 until that is done (web/health.py).
+    """
+    from telespine.web.health import Readiness
+
     settings = settings or get_settings()
+    readiness = Readiness(ready=not warm_up)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        if warm_up:
+            readiness.start()
+        yield
+
     app = FastAPI(
+        lifespan=lifespan,
         title="telespine",
         version="0.1.0",
         summary="Telemedicine care for back pain: safe triage, guides and saved assessments.",
@@ -107,6 +123,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     engine = make_engine(settings.sqlalchemy_url)
     app.state.settings = settings
+    app.state.readiness = readiness
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)
 
@@ -238,16 +255,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         except Exception:
             return HTMLResponse(f"<h1>{status}</h1>", status_code=status)
 
+    from telespine.web import cds
     from telespine.web.api.care import router as care_api_router
+    from telespine.web.api.fhir import router as fhir_router
     from telespine.web.api.program import router as program_api_router
     from telespine.web.api.routes import router as api_router
+    from telespine.web.health import router as health_router
     from telespine.web.pages.care import router as care_pages_router
     from telespine.web.pages.program import router as program_pages_router
     from telespine.web.pages.routes import router as pages_router
 
+    app.include_router(health_router)
     app.include_router(api_router)
     app.include_router(program_api_router)
     app.include_router(care_api_router)
+    app.include_router(fhir_router)
+    cds.install(app, settings)
     app.include_router(pages_router)
     app.include_router(program_pages_router)
     app.include_router(care_pages_router)
