@@ -80,6 +80,11 @@ class Settings(BaseSettings):
     # Questionnaires switched off in this deployment (TELESPINE_DISABLED_INSTRUMENTS=startback,peg);
     # comma-separated, not JSON (NoDecode), and an unknown id stops the start.
     disabled_instruments: Annotated[frozenset[str], NoDecode] = frozenset()
+    # CDS Hooks (telespine.fhir): the EHRs allowed to call, as JSON {"issuer": "JWKS URL"}
+    # (TELESPINE_CDS_ISSUERS), and the EHR origins allowed by CORS (comma-separated). With no
+    # issuer every hook call is refused (401).
+    cds_issuers: dict[str, str] = Field(default_factory=dict)
+    cds_cors_origins: Annotated[frozenset[str], NoDecode] = frozenset()
 
     @field_validator("visit_slot_minutes")
     @classmethod
@@ -106,6 +111,21 @@ class Settings(BaseSettings):
                 f"unknown instrument id(s) {', '.join(unknown)}; known: {', '.join(sorted(INSTRUMENT_IDS))}"
             )
         return value
+
+    @field_validator("cds_cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return frozenset(p.strip().rstrip("/") for p in value.split(",") if p.strip())
+        return value
+
+    @model_validator(mode="after")
+    def _jwks_over_https(self) -> Settings:
+        for issuer, url in self.cds_issuers.items():
+            scheme = url.split(":", 1)[0].lower()
+            if scheme not in ("https", "http", "file") or (self.env == "production" and scheme != "https"):
+                raise ValueError(f"TELESPINE_CDS_ISSUERS: the JWKS URL of {issuer!r} must be https")
+        return self
 
     @model_validator(mode="after")
     def _refuse_placeholder_secret(self) -> Settings:
