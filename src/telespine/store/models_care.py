@@ -21,7 +21,9 @@ __all__ = [
     "ContactAddress",
     "DiaryRecord",
     "DispositionOverride",
+    "EscalationFloor",
     "EscalationRecord",
+    "RedFlagCheckRecord",
     "ReminderJob",
     "VisitBooking",
     "VisitPreference",
@@ -110,14 +112,23 @@ class CareMessage(Base):
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     case_id: Mapped[str] = mapped_column(ForeignKey("care_cases.id"), index=True)
-    author_id: Mapped[str] = mapped_column(ForeignKey("users.id"))
+    # null only for telespine's automatic reply (migration 0007)
+    author_id: Mapped[str | None] = mapped_column(ForeignKey("users.id"))
     from_patient: Mapped[bool] = mapped_column(Boolean)
     body: Mapped[str] = mapped_column(Text)
     screening: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     flagged: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The automatic reply to a patient's message: which message, and whether it offers the check
+    automatic: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
+    reply_to_id: Mapped[str | None] = mapped_column(String(32))
+    offers_check: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
-    author: Mapped[User] = relationship()
+    author: Mapped[User | None] = relationship()
+
+    @property
+    def author_name(self) -> str:
+        return "telespine (automatic reply)" if self.author is None else self.author.display_name
 
 
 class DiaryRecord(Base):
@@ -152,6 +163,45 @@ class EscalationRecord(Base):
     action: Mapped[str] = mapped_column(String(16))
     title: Mapped[str] = mapped_column(String(300))
     details: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class EscalationFloor(Base):
+    """A level raised by a red flag or a clinician: no view shows less until a clinician clears it.
+
+    source: message, diary, check (the structured red-flag check), resurvey (a new assessment
+    version), assessment (the level the case had when the patient first answered again), exam,
+    override. Cleared only by a clinician with a reason (audited).
+    """
+
+    __tablename__ = "care_escalation_floors"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("care_cases.id"), index=True)
+    source: Mapped[str] = mapped_column(String(16))
+    ref: Mapped[str | None] = mapped_column(String(64))
+    level: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(String(300), default="")
+    raised_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    raised_by_id: Mapped[str | None] = mapped_column(ForeignKey("users.id"))
+    cleared_at: Mapped[dt.datetime | None] = mapped_column()
+    cleared_by_id: Mapped[str | None] = mapped_column(ForeignKey("users.id"))
+    clear_reason: Mapped[str | None] = mapped_column(Text)
+
+    cleared_by: Mapped[User | None] = relationship(foreign_keys=[cleared_by_id])
+
+
+class RedFlagCheckRecord(Base):
+    """The answers to the one-minute red-flag check offered in an automatic reply."""
+
+    __tablename__ = "care_red_flag_checks"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    case_id: Mapped[str] = mapped_column(ForeignKey("care_cases.id"), index=True)
+    message_id: Mapped[str | None] = mapped_column(String(32))
+    answers: Mapped[dict[str, Any]] = mapped_column(JSON)
+    disposition: Mapped[str] = mapped_column(String(16))
+    by_id: Mapped[str] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
