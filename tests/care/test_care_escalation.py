@@ -84,7 +84,7 @@ def test_an_unknown_answer_is_not_a_no() -> None:
     report = evaluate_case(case(), [entry(4, 5, leg_weakness="unknown")], [], at(day(4)))
     assert report.retriage is not None
     assert report.retriage.findings_after["leg_weakness"] == "unknown"
-    assert report.retriage.result.disposition is Disposition.PROMPT
+    assert report.retriage.result.disposition is Disposition.URGENT  # policy v2 rule 3
     assert "leg_weakness" in report.retriage.result.unresolved
 
 

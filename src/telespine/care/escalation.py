@@ -9,13 +9,13 @@ from importlib import resources
 from statistics import fmean
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from telespine.care.diary import Answer, CaseState, DiaryEntry
 from telespine.care.findings_merge import FindingValue, load_merge_order, merge_findings
 from telespine.care.retriage import Retriage, retriage
 from telespine.care.screening import Screening, screen_message
+from telespine.datafile import load_yaml_text
 from telespine.instruments import ScoreRecord, clinically_important_improvement
 from telespine.instruments.scoring import IMPROVEMENT_INSTRUMENTS
 from telespine.triage.types import Audience
@@ -150,7 +150,7 @@ class EscalationRules(_Strict):
 def load_escalation_rules() -> EscalationRules:
     """The packaged escalation rules (cached)."""
     text = resources.files("telespine.care").joinpath("data/escalation.yaml").read_text(encoding="utf-8")
-    return EscalationRules.model_validate(yaml.safe_load(text))
+    return EscalationRules.model_validate(load_yaml_text(text, "escalation.yaml"))
 
 
 class ScreenedText(_Strict):

@@ -7,8 +7,10 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from telespine.datafile import load_yaml_text
+from telespine.errors import TelespineError
 
 FindingValue = bool | str | int | float
 
@@ -39,7 +41,7 @@ class MergeOrder(BaseModel):
         return self.kinds[self.findings[finding]]
 
 
-class MergeError(ValueError):
+class MergeError(TelespineError, ValueError):
     """An update names a finding or value that cannot be merged safely."""
 
 
@@ -47,7 +49,7 @@ class MergeError(ValueError):
 def load_merge_order() -> MergeOrder:
     """The packaged merge order (cached)."""
     text = resources.files("telespine.care").joinpath("data/merge_order.yaml").read_text(encoding="utf-8")
-    return MergeOrder.model_validate(yaml.safe_load(text))
+    return MergeOrder.model_validate(load_yaml_text(text, "merge_order.yaml"))
 
 
 def _rank(order: list[bool | str], value: object, finding: str) -> int:

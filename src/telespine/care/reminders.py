@@ -10,10 +10,10 @@ from string import Template
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from telespine.care.diary import CaseState, DiaryEntry
+from telespine.datafile import load_yaml_text
 from telespine.instruments import INSTRUMENT_IDS, ScoreRecord
 from telespine.triage.types import Audience, audience_for_age
 
@@ -89,7 +89,7 @@ class ReminderRules(_Strict):
 def load_reminder_rules() -> ReminderRules:
     """The packaged reminder rules (cached)."""
     text = resources.files("telespine.care").joinpath("data/reminders.yaml").read_text(encoding="utf-8")
-    return ReminderRules.model_validate(yaml.safe_load(text))
+    return ReminderRules.model_validate(load_yaml_text(text, "reminders.yaml"))
 
 
 class Reminder(_Strict):

@@ -9,8 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import typer
-import yaml
 
+from telespine.datafile import load_yaml_text
+from telespine.errors import DataFileError
 from telespine.instruments import INSTRUMENT_IDS
 from telespine.program.plan import (
     Plan,
@@ -42,7 +43,7 @@ def _read(path: Path) -> Any:
     """Read a JSON or YAML document (by suffix; JSON by default)."""
     text = path.read_text(encoding="utf-8")
     if path.suffix.lower() in (".yaml", ".yml"):
-        return yaml.safe_load(text)
+        return load_yaml_text(text, path.name)
     return json.loads(text)
 
 
@@ -89,11 +90,11 @@ def plan_command(
     enabled = [i for i in INSTRUMENT_IDS if i not in disable_instrument]
     try:
         doc = _read(findings)
-    except (OSError, ValueError, yaml.YAMLError) as exc:
+    except (OSError, ValueError, DataFileError) as exc:
         raise _fail(f"cannot read findings {findings}: {exc}") from exc
     try:
         answer_doc = _read(answers) if answers else {}
-    except (OSError, ValueError, yaml.YAMLError) as exc:
+    except (OSError, ValueError, DataFileError) as exc:
         raise _fail(f"cannot read answers {answers}: {exc}") from exc
     try:
         parsed: PlanAnswers = parse_answers(answer_doc)

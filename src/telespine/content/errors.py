@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from telespine.errors import TelespineError
 
-class GuideError(ValueError):
+
+class GuideError(TelespineError, ValueError):
     """A guide or source file that cannot be used; names the file and the offending key."""
 
     def __init__(self, path: Path | str, problem: str, key: str | None = None) -> None:

@@ -6,9 +6,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, TypeVar, get_args
 
-import yaml
 from pydantic import BaseModel, ValidationError
 
+from telespine.datafile import load_yaml_file
+from telespine.errors import DataFileError
 from telespine.triage.types import Audience
 
 from .checks import check_guide
@@ -52,10 +53,10 @@ def _first_error(path: Path, exc: ValidationError) -> GuideError:
 
 def _read_yaml(path: Path) -> Any:
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        return load_yaml_file(path)
     except OSError as exc:
         raise GuideError(path, f"cannot read file: {exc.strerror or exc}") from exc
-    except yaml.YAMLError as exc:
+    except DataFileError as exc:
         raise GuideError(path, f"not valid YAML: {exc}") from exc
 
 

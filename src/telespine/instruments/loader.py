@@ -6,15 +6,16 @@ from collections.abc import Collection
 from functools import cache
 from importlib import resources
 
-import yaml
 from pydantic import ValidationError
 
+from telespine.datafile import load_yaml_text
+from telespine.errors import DataFileError, TelespineError
 from telespine.instruments.models import Instrument
 
 INSTRUMENT_IDS = ("nrs", "peg", "startback", "phq2", "gad2")
 
 
-class InstrumentError(Exception):
+class InstrumentError(TelespineError):
     """A questionnaire data file or a set of responses is invalid."""
 
 
@@ -25,8 +26,8 @@ class InstrumentDisabledError(InstrumentError):
 def parse_instrument(text: str, name: str = "<string>") -> Instrument:
     """Validate the YAML text of one instrument; raise InstrumentError on any problem."""
     try:
-        doc = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
+        doc = load_yaml_text(text, name)
+    except DataFileError as exc:
         raise InstrumentError(f"{name}: not valid YAML: {exc}") from exc
     try:
         return Instrument.model_validate(doc)

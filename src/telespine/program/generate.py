@@ -7,9 +7,10 @@ from functools import cache
 from importlib import resources
 from string import Template
 
-import yaml
 from pydantic import ValidationError
 
+from telespine.datafile import load_yaml_text
+from telespine.errors import DataFileError, TelespineError
 from telespine.instruments import ScoreRecord
 from telespine.program.models import (
     Block,
@@ -28,15 +29,15 @@ MOOD_INSTRUMENTS = ("phq2", "gad2")
 _STARTBACK_RISK: dict[str, RiskLevel] = {"low": "low", "medium": "medium", "high": "high"}
 
 
-class ProgramRulesError(Exception):
+class ProgramRulesError(TelespineError):
     """The program rule file is invalid."""
 
 
 def parse_rules(text: str) -> ProgramRules:
     """Validate the text of a program rule file; raise ProgramRulesError on any problem."""
     try:
-        return ProgramRules.model_validate(yaml.safe_load(text))
-    except (yaml.YAMLError, ValidationError) as exc:
+        return ProgramRules.model_validate(load_yaml_text(text, "program.yaml"))
+    except (DataFileError, ValidationError) as exc:
         raise ProgramRulesError(str(exc)) from exc
 
 

@@ -7,9 +7,10 @@ from functools import cache
 from importlib import resources
 from typing import Literal, get_args
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from telespine.datafile import load_yaml_text
+from telespine.errors import DataFileError, TelespineError
 from telespine.program.models import ByAudience
 from telespine.triage.types import Audience
 
@@ -190,13 +191,13 @@ class MedicineTexts(_Strict):
         return sorted(keys)
 
 
-class MedicineDataError(Exception):
+class MedicineDataError(TelespineError):
     """A medicine data file is invalid."""
 
 
 def _load(name: str) -> object:
     text = resources.files("telespine.program").joinpath("data", name).read_text(encoding="utf-8")
-    return yaml.safe_load(text)
+    return load_yaml_text(text, name)
 
 
 @cache
@@ -204,7 +205,7 @@ def load_medicine_questions() -> MedicineQuestions:
     """The questions the web form and CLI ask before medicine advice (cached)."""
     try:
         return MedicineQuestions.model_validate(_load("medicine_questions.yaml"))
-    except (yaml.YAMLError, ValidationError) as exc:
+    except (DataFileError, ValidationError) as exc:
         raise MedicineDataError(str(exc)) from exc
 
 
@@ -213,7 +214,7 @@ def load_medicine_texts() -> MedicineTexts:
     """The medicine advice texts and doses (cached)."""
     try:
         return MedicineTexts.model_validate(_load("medicines.yaml"))
-    except (yaml.YAMLError, ValidationError) as exc:
+    except (DataFileError, ValidationError) as exc:
         raise MedicineDataError(str(exc)) from exc
 
 

@@ -8,11 +8,12 @@ from functools import cache
 from importlib import resources
 from typing import Literal
 
-import yaml
 from jinja2 import Environment, PackageLoader, select_autoescape
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError
 
 from telespine.instruments import InstrumentError, ScoreRecord, list_instruments, load_instrument, score
+from telespine.datafile import load_yaml_text
+from telespine.errors import DataFileError, TelespineError
 from telespine.program.generate import PROGRAM_DISPOSITIONS, generate_program
 from telespine.program.medicines import MedicineAdvice, MedicineAnswers, medicine_advice
 from telespine.program.models import ByAudience, Choices, Program
@@ -42,7 +43,7 @@ class PlanAnswers(_Strict):
     choices: Choices = Choices()
 
 
-class PlanAnswersError(Exception):
+class PlanAnswersError(TelespineError):
     """The answers do not fit the schema or the questionnaires."""
 
 
@@ -106,7 +107,7 @@ class PlanTexts(_Strict):
 def load_plan_texts() -> PlanTexts:
     """The packaged plan texts (cached)."""
     text = resources.files("telespine.program").joinpath("data", "plan.yaml").read_text(encoding="utf-8")
-    return PlanTexts.model_validate(yaml.safe_load(text))
+    return PlanTexts.model_validate(load_yaml_text(text, "plan.yaml"))
 
 
 # ---- the plan ----
@@ -351,9 +352,9 @@ def source_titles() -> dict[str, str]:
     """Source key -> readable reference, from content/sources.yaml when it is there."""
     try:
         text = resources.files("telespine.content").joinpath("sources.yaml").read_text(encoding="utf-8")
-        doc = yaml.safe_load(text)
+        doc = load_yaml_text(text, "sources.yaml")
         return {k: f"{v['title']} ({v['publisher']})" for k, v in doc["sources"].items()}
-    except (OSError, KeyError, TypeError, yaml.YAMLError):
+    except (OSError, KeyError, TypeError, DataFileError):
         return {}
 
 

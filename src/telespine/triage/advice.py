@@ -5,9 +5,9 @@ from __future__ import annotations
 from functools import cache
 from importlib import resources
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
+from telespine.datafile import load_yaml_text
 from telespine.triage.emergency import DEFAULT_EMERGENCY_NUMBER, hard_coded_number, with_emergency_number
 from telespine.triage.types import Audience, Disposition
 
@@ -56,7 +56,7 @@ def load_advice() -> AdviceFile:
 
 def parse_advice(text: str) -> AdviceFile:
     """Check the text of a dispositions file (strict model, all dispositions, no written-out number)."""
-    advice = AdviceFile.model_validate(yaml.safe_load(text))
+    advice = AdviceFile.model_validate(load_yaml_text(text, "dispositions.yaml"))
     missing = [d.value for d in Disposition if d not in advice.dispositions]
     if missing:
         raise ValueError(f"dispositions.yaml: missing {missing}")

@@ -10,6 +10,8 @@ from functools import cache
 from importlib import resources
 from typing import TYPE_CHECKING, Any, Literal
 
+from telespine.errors import TelespineError
+
 if TYPE_CHECKING:  # jsonschema is imported only when a document fails the fast check
     from jsonschema import Draft202012Validator
     from jsonschema.exceptions import ValidationError
@@ -21,7 +23,7 @@ ABSENCE_VALUES = frozenset({"none", "normal"})
 UNKNOWN = "unknown"
 
 
-class FindingsError(ValueError):
+class FindingsError(TelespineError, ValueError):
     """A findings document that breaks the schema; names the field and the problem."""
 
     def __init__(self, field: str, problem: str) -> None:

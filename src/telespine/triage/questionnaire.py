@@ -15,9 +15,10 @@ from importlib import resources
 from itertools import product
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from telespine.datafile import load_yaml_text
+from telespine.errors import DataFileError, TelespineError
 from telespine.triage.engine import evaluate, triage
 from telespine.triage.findings import UNKNOWN, FindingsError, finding_specs, validate_findings
 from telespine.triage.rules import (
@@ -50,11 +51,11 @@ AGE = "age_years"
 _KIND_FOR = {"flag": "yes_no_unsure", "course": "course", "enum": "choice", "number": "number"}
 
 
-class QuestionnaireError(Exception):
+class QuestionnaireError(TelespineError):
     """questions.yaml is not sound (the loader rejects it)."""
 
 
-class AnswerError(ValueError):
+class AnswerError(TelespineError, ValueError):
     """An answer that does not fit its question; names the question and the problem."""
 
     def __init__(self, question_id: str, problem: str) -> None:
@@ -221,8 +222,8 @@ def _ordered(questions: list[Question], rs: RuleSet, audience: Audience) -> tupl
 def _load_cached(ruleset: RuleSet) -> Questionnaire:
     try:
         text = resources.files("telespine.triage").joinpath("questions.yaml").read_text("utf-8")
-        parsed = _QuestionsFile.model_validate(yaml.safe_load(text))
-    except (OSError, yaml.YAMLError, ValidationError) as exc:
+        parsed = _QuestionsFile.model_validate(load_yaml_text(text, "questions.yaml"))
+    except (OSError, DataFileError, ValidationError) as exc:
         raise QuestionnaireError(f"questions.yaml: {exc}") from exc
     questions = [_check_question(q, parsed.option_sets) for q in parsed.questions]
     by_id: dict[str, Question] = {}

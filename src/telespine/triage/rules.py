@@ -20,9 +20,10 @@ from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError
 
+from telespine.datafile import load_yaml_file, load_yaml_text
+from telespine.errors import DataFileError, TelespineError
 from telespine.triage.emergency import hard_coded_number
 from telespine.triage.findings import ABSENCE_VALUES, UNKNOWN, finding_specs
 from telespine.triage.types import Audience, Disposition, FiredRule, RulesetRef
@@ -34,7 +35,7 @@ Findings = Mapping[str, Any]
 Test = Callable[[Findings], bool]
 
 
-class RuleSetError(Exception):
+class RuleSetError(TelespineError):
     """A rule file that the strict loader rejects (the engine must then fail safe)."""
 
 
@@ -538,7 +539,10 @@ def _source_keys() -> frozenset[str] | None:
         text = resources.files("telespine.content").joinpath("sources.yaml").read_text("utf-8")
     except (FileNotFoundError, ModuleNotFoundError):
         return None
-    data = yaml.safe_load(text)
+    try:
+        data = load_yaml_text(text, "content/sources.yaml")
+    except DataFileError as exc:
+        raise RuleSetError(str(exc)) from exc
     if not isinstance(data, dict) or not isinstance(data.get("sources"), dict):
         raise RuleSetError("content/sources.yaml has no 'sources' mapping")
     return frozenset(str(k) for k in data["sources"])
@@ -546,8 +550,8 @@ def _source_keys() -> frozenset[str] | None:
 
 def _read_yaml(path: Path) -> Any:
     try:
-        return yaml.safe_load(path.read_text("utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        return load_yaml_file(path)
+    except (OSError, UnicodeDecodeError, DataFileError) as exc:
         raise RuleSetError(f"{path.name}: cannot read: {exc}") from exc
 
 
