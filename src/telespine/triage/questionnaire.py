@@ -23,9 +23,6 @@ from telespine.triage.engine import evaluate, triage
 from telespine.triage.findings import UNKNOWN, FindingsError, finding_specs, validate_findings
 from telespine.triage.rules import (
     MAYBE,
-    All,
-    AnyOf,
-    AtLeast,
     Condition,
     Gt,
     Gte,
@@ -41,6 +38,7 @@ from telespine.triage.rules import (
     load_ruleset,
     number_args,
     partial_eval,
+    truth_function,
 )
 from telespine.triage.types import Audience, Disposition, TriageResult, audience_for_age
 
@@ -356,32 +354,10 @@ def _candidate_values(q: Question, rs: RuleSet) -> Sequence[object]:
     values: set[float] = {lo, hi}
     for rule in rs.rules:
         for leaf in leaves(rule.when):
-            if isinstance(leaf, Gte | Gt | Lt) and number_args(leaf).finding == q.id:
+            if isinstance(leaf, Gte | Gt | Lt) and leaf.finding == q.id:
                 limit = number_args(leaf).value
                 values.update(v for v in (limit - 1, limit, limit + 1) if lo <= v <= hi)
     return sorted(values)
-
-
-def _structure(cond: Any) -> tuple[Callable[[Sequence[bool]], bool], list[Any]]:
-    """The condition as a function of its leaves' truth values (leaves in depth-first order)."""
-    found: list[Any] = []
-
-    def build(c: Any) -> Callable[[Sequence[bool]], bool]:
-        if isinstance(c, All | AnyOf | AtLeast):
-            kids = [build(k) for k in (c.all if isinstance(c, All) else c.any if isinstance(c, AnyOf)
-                                       else c.at_least.of)]
-            if isinstance(c, All):
-                return lambda t: all(k(t) for k in kids)
-            if isinstance(c, AnyOf):
-                return lambda t: any(k(t) for k in kids)
-            n = c.at_least.n
-            return lambda t: sum(1 for k in kids if k(t)) >= n
-        index = len(found)
-        found.append(c)
-        return lambda t: t[index]
-
-    fn = build(cond)
-    return fn, found
 
 
 _STRUCTURES: dict[int, tuple[Callable[[Sequence[bool]], bool], list[Any], list[str], list[Test]]] = {}
@@ -390,8 +366,8 @@ _STRUCTURES: dict[int, tuple[Callable[[Sequence[bool]], bool], list[Any], list[s
 def _rule_structure(rule: Rule) -> tuple[Callable[[Sequence[bool]], bool], list[Any], list[str], list[Test]]:
     key = id(rule.when)
     if key not in _STRUCTURES:
-        fn, found = _structure(rule.when)
-        names = [condition_reads(leaf)[0] for leaf in found]
+        fn, found = truth_function(rule.when)
+        names = [leaf.finding for leaf in found]
         _STRUCTURES[key] = (fn, found, names, [compile_condition(leaf) for leaf in found])
     return _STRUCTURES[key]
 

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError
 
@@ -61,58 +61,216 @@ class _NumberArgs(_Strict):
     value: float
 
 
-class IsTrue(_Strict):
+class _Leaf(_Strict):
+    """A comparison of one finding. Each operator says what it reads and how it tests."""
+
+    kind: ClassVar[str]  # the finding kind the operator needs: flag, enum/course or number
+
+    @property
+    def finding(self) -> str:
+        raise NotImplementedError
+
+    @property
+    def children(self) -> tuple[Condition, ...]:
+        return ()
+
+    def tested_values(self) -> list[str]:
+        """The enum or course values the leaf tests for (equals, in); none for the others."""
+        return []
+
+    def compile(self) -> Test:
+        """The leaf as a closure over a findings mapping; absent or unknown values give False."""
+        raise NotImplementedError
+
+
+class IsTrue(_Leaf):
     """A flag finding is true."""
 
+    kind: ClassVar[str] = "flag"
     is_true: str
 
+    @property
+    def finding(self) -> str:
+        return self.is_true
 
-class IsFalse(_Strict):
+    def compile(self) -> Test:
+        name = self.is_true
+        return lambda d: d.get(name) is True
+
+
+class IsFalse(_Leaf):
     """A flag finding is absent or false ("unknown" is not false: the leaf is then false too)."""
 
+    kind: ClassVar[str] = "flag"
     is_false: str
 
+    @property
+    def finding(self) -> str:
+        return self.is_false
 
-class Equals(_Strict):
+    def compile(self) -> Test:
+        name = self.is_false
+        # absent or an explicit false only: "unknown" is not "no" (POLICY.md property 3)
+        return lambda d: d.get(name, False) is False
+
+
+class Equals(_Leaf):
     """An enum or course finding equals a value."""
 
+    kind: ClassVar[str] = "enum"
     equals: _ValueArgs
 
+    @property
+    def finding(self) -> str:
+        return self.equals.finding
 
-class In(_Strict):
+    def tested_values(self) -> list[str]:
+        return [self.equals.value]
+
+    def compile(self) -> Test:
+        name, value = self.equals.finding, self.equals.value
+        return lambda d: d.get(name) == value
+
+
+class In(_Leaf):
     """An enum or course finding is one of some values."""
 
+    kind: ClassVar[str] = "enum"
     in_: _ValuesArgs = Field(alias="in")
 
+    @property
+    def finding(self) -> str:
+        return self.in_.finding
 
-class Gte(_Strict):
+    def tested_values(self) -> list[str]:
+        return list(self.in_.values)
+
+    def compile(self) -> Test:
+        name, values = self.in_.finding, frozenset(self.in_.values)
+        return lambda d: d.get(name) in values
+
+
+def _number(d: Findings, name: str) -> float | None:
+    v = d.get(name)
+    # bool is an int in Python; a flag must never pass for a number
+    return v if isinstance(v, int | float) and not isinstance(v, bool) else None
+
+
+class _Compare(_Leaf):
+    """A number finding compared with a limit (gte, gt, lt)."""
+
+    kind: ClassVar[str] = "number"
+
+    @property
+    def args(self) -> _NumberArgs:
+        raise NotImplementedError
+
+    @property
+    def finding(self) -> str:
+        return self.args.finding
+
+
+class Gte(_Compare):
     """A number finding is present and at least a value."""
 
     gte: _NumberArgs
 
+    @property
+    def args(self) -> _NumberArgs:
+        return self.gte
 
-class Gt(_Strict):
+    def compile(self) -> Test:
+        name, limit = self.gte.finding, self.gte.value
+        return lambda d: (v := _number(d, name)) is not None and v >= limit
+
+
+class Gt(_Compare):
     """A number finding is present and above a value."""
 
     gt: _NumberArgs
 
+    @property
+    def args(self) -> _NumberArgs:
+        return self.gt
 
-class Lt(_Strict):
+    def compile(self) -> Test:
+        name, limit = self.gt.finding, self.gt.value
+        return lambda d: (v := _number(d, name)) is not None and v > limit
+
+
+class Lt(_Compare):
     """A number finding is present and below a value."""
 
     lt: _NumberArgs
 
+    @property
+    def args(self) -> _NumberArgs:
+        return self.lt
 
-class All(_Strict):
+    def compile(self) -> Test:
+        name, limit = self.lt.finding, self.lt.value
+        return lambda d: (v := _number(d, name)) is not None and v < limit
+
+
+class _Branch(_Strict):
+    """A combination of conditions: how many of its children must hold."""
+
+    @property
+    def children(self) -> tuple[Condition, ...]:
+        raise NotImplementedError
+
+    def needed(self, count: int) -> int:
+        """How many of `count` children must be true."""
+        raise NotImplementedError
+
+    def combine(self, kids: tuple[Test, ...]) -> Test:
+        """The branch as a closure over its compiled children."""
+        n = self.needed(len(kids))
+        if n == len(kids) and n == 2:
+            a, b = kids
+            return lambda d: a(d) and b(d)
+        if n == len(kids):
+            return lambda d: all(k(d) for k in kids)
+        if n == 1 and len(kids) == 2:
+            a, b = kids
+            return lambda d: a(d) or b(d)
+
+        def at_least(d: Findings) -> bool:
+            count = 0
+            for k in kids:
+                if k(d):
+                    count += 1
+                    if count >= n:
+                        return True
+            return False
+
+        return at_least
+
+
+class All(_Branch):
     """Every condition is true."""
 
     all: list[Condition] = Field(min_length=1)
 
+    @property
+    def children(self) -> tuple[Condition, ...]:
+        return tuple(self.all)
 
-class AnyOf(_Strict):
+    def needed(self, count: int) -> int:
+        return count
+
+
+class AnyOf(_Branch):
     """At least one condition is true."""
 
     any: list[Condition] = Field(min_length=1)
+
+    @property
+    def children(self) -> tuple[Condition, ...]:
+        return tuple(self.any)
+
+    def needed(self, count: int) -> int:
+        return 1
 
 
 class _AtLeastArgs(_Strict):
@@ -120,10 +278,17 @@ class _AtLeastArgs(_Strict):
     of: list[Condition] = Field(min_length=1)
 
 
-class AtLeast(_Strict):
+class AtLeast(_Branch):
     """At least n of the conditions are true."""
 
     at_least: _AtLeastArgs
+
+    @property
+    def children(self) -> tuple[Condition, ...]:
+        return tuple(self.at_least.of)
+
+    def needed(self, count: int) -> int:
+        return self.at_least.n
 
 
 OPERATORS = ("is_true", "is_false", "equals", "in", "gte", "gt", "lt", "all", "any", "at_least")
@@ -319,36 +484,25 @@ class RuleSet:
         return self.unresolved_unknown_urgent
 
 
+def walk_condition(cond: Any) -> Iterator[Any]:
+    """Every node of a condition tree, depth first, the node before its children (the one walker)."""
+    yield cond
+    for child in cond.children:
+        yield from walk_condition(child)
+
+
 def condition_reads(cond: Any) -> list[str]:
     """The findings a condition tree reads, in first-use order, each once."""
     out: list[str] = []
-
-    def walk(c: Any) -> None:
-        if isinstance(c, IsTrue):
-            names = [c.is_true]
-        elif isinstance(c, IsFalse):
-            names = [c.is_false]
-        elif isinstance(c, Equals):
-            names = [c.equals.finding]
-        elif isinstance(c, In):
-            names = [c.in_.finding]
-        elif isinstance(c, Gte | Gt | Lt):
-            names = [_number_args(c).finding]
-        else:
-            for child in _children(c):
-                walk(child)
-            return
-        out.extend(n for n in names if n not in out)
-
-    walk(cond)
+    for leaf in leaves(cond):
+        if leaf.finding not in out:
+            out.append(leaf.finding)
     return out
 
 
 def leaves(cond: Any) -> list[Any]:
     """Every leaf (comparison) node of a condition tree, depth first."""
-    if isinstance(cond, LEAF_TYPES):
-        return [cond]
-    return [leaf for child in _children(cond) for leaf in leaves(child)]
+    return [node for node in walk_condition(cond) if isinstance(node, _Leaf)]
 
 
 LEAF_TYPES = (IsTrue, IsFalse, Equals, In, Gte, Gt, Lt)
@@ -356,132 +510,42 @@ LEAF_TYPES = (IsTrue, IsFalse, Equals, In, Gte, Gt, Lt)
 
 def number_args(c: Gte | Gt | Lt) -> _NumberArgs:
     """The finding and limit of a number comparison."""
-    return _number_args(c)
-
-
-def _number_args(c: Gte | Gt | Lt) -> _NumberArgs:
-    if isinstance(c, Gte):
-        return c.gte
-    if isinstance(c, Gt):
-        return c.gt
-    return c.lt
-
-
-def _children(c: Any) -> list[Any]:
-    if isinstance(c, All):
-        return list(c.all)
-    if isinstance(c, AnyOf):
-        return list(c.any)
-    if isinstance(c, AtLeast):
-        return list(c.at_least.of)
-    raise RuleSetError(f"unknown condition node {type(c).__name__}")
+    return c.args
 
 
 def check_condition_types(cond: Any, where: str) -> None:
     """Each operator must fit the kind of its finding, and test only for meaningful values."""
     specs = finding_specs()
-
-    def spec_of(name: str) -> Any:
+    for node in walk_condition(cond):
+        if isinstance(node, AtLeast) and node.at_least.n > len(node.children):
+            raise RuleSetError(
+                f"{where}: at_least n={node.at_least.n} exceeds its {len(node.children)} conditions"
+            )
+        if not isinstance(node, _Leaf):
+            continue
+        name = node.finding
         if name not in specs:
             raise RuleSetError(f"{where}: unknown finding {name!r}")
-        return specs[name]
-
-    def check_values(name: str, values: list[str]) -> None:
-        spec = spec_of(name)
-        if spec.kind not in {"enum", "course"}:
-            raise RuleSetError(
-                f"{where}: equals/in need an enum or course finding, {name!r} is a {spec.kind}"
-            )
-        for v in values:
+        spec = specs[name]
+        kind = "enum" if spec.kind == "course" else spec.kind
+        if kind != node.kind:
+            op = _TAGS[type(node)]
+            need = {"flag": "a flag", "enum": "an enum or course", "number": "a number"}[node.kind]
+            raise RuleSetError(f"{where}: {op} needs {need} finding, {name!r} is a {spec.kind}")
+        for v in node.tested_values():
             if v not in spec.values:
                 raise RuleSetError(f"{where}: {v!r} is not a value of {name!r}")
             if v == UNKNOWN or v in ABSENCE_VALUES:
                 raise RuleSetError(f"{where}: a rule may not fire on {v!r} (unknown or absent) for {name!r}")
 
-    def walk(c: Any) -> None:
-        if isinstance(c, IsTrue):
-            if spec_of(c.is_true).kind != "flag":
-                raise RuleSetError(f"{where}: is_true needs a flag finding, {c.is_true!r} is not one")
-        elif isinstance(c, IsFalse):
-            if spec_of(c.is_false).kind != "flag":
-                raise RuleSetError(f"{where}: is_false needs a flag finding, {c.is_false!r} is not one")
-        elif isinstance(c, Equals):
-            check_values(c.equals.finding, [c.equals.value])
-        elif isinstance(c, In):
-            check_values(c.in_.finding, list(c.in_.values))
-        elif isinstance(c, Gte | Gt | Lt):
-            name = _number_args(c).finding
-            if spec_of(name).kind != "number":
-                raise RuleSetError(f"{where}: gte/gt/lt need a number finding, {name!r} is not one")
-        else:
-            kids = _children(c)
-            if isinstance(c, AtLeast) and c.at_least.n > len(kids):
-                raise RuleSetError(f"{where}: at_least n={c.at_least.n} exceeds its {len(kids)} conditions")
-            for child in kids:
-                walk(child)
-
-    walk(cond)
-
 
 def compile_condition(cond: Any) -> Test:
     """Turn a condition tree into a closure; absent or unknown values make every leaf false."""
-    if isinstance(cond, IsTrue):
-        name = cond.is_true
-        return lambda d: d.get(name) is True
-    if isinstance(cond, IsFalse):
-        name = cond.is_false
-        # absent or an explicit false only: "unknown" is not "no" (POLICY.md property 3)
-        return lambda d: d.get(name, False) is False
-    if isinstance(cond, Equals):
-        name, value = cond.equals.finding, cond.equals.value
-        return lambda d: d.get(name) == value
-    if isinstance(cond, In):
-        name, values = cond.in_.finding, frozenset(cond.in_.values)
-        return lambda d: d.get(name) in values
-    if isinstance(cond, Gte | Gt | Lt):
-        args = _number_args(cond)
-        name, limit = args.finding, args.value
-
-        def number(d: Findings) -> float | None:
-            v = d.get(name)
-            # bool is an int in Python; a flag must never pass for a number
-            return v if isinstance(v, int | float) and not isinstance(v, bool) else None
-
-        if isinstance(cond, Gte):
-            return lambda d: (v := number(d)) is not None and v >= limit
-        if isinstance(cond, Gt):
-            return lambda d: (v := number(d)) is not None and v > limit
-        return lambda d: (v := number(d)) is not None and v < limit
-    kids = tuple(compile_condition(c) for c in _children(cond))
-    if isinstance(cond, All):
-        if len(kids) == 2:
-            a, b = kids
-            return lambda d: a(d) and b(d)
-        return lambda d: all(k(d) for k in kids)
-    if isinstance(cond, AnyOf):
-        if len(kids) == 2:
-            a, b = kids
-            return lambda d: a(d) or b(d)
-
-        def any_of(d: Findings) -> bool:
-            for k in kids:  # noqa: SIM110 -- a plain loop is faster than any() over a generator here
-                if k(d):
-                    return True
-            return False
-
-        return any_of
-    n = cond.at_least.n
-
-    def at_least(d: Findings) -> bool:
-        count = 0
-        for k in kids:
-            if k(d):
-                count += 1
-                if count >= n:
-                    return True
-        return False
-
-    return at_least
+    if isinstance(cond, _Leaf):
+        return cond.compile()
+    if not isinstance(cond, _Branch):
+        raise RuleSetError(f"unknown condition node {type(cond).__name__}")
+    return cond.combine(tuple(compile_condition(c) for c in cond.children))
 
 
 # Three-valued evaluation for the questionnaire: findings not yet asked are "maybe".
@@ -490,26 +554,31 @@ MAYBE = None
 
 def partial_eval(cond: Any, d: Findings, open_findings: frozenset[str]) -> bool | None:
     """True/False when the answers so far decide the condition, None (maybe) otherwise."""
-    if isinstance(cond, LEAF_TYPES):
-        name = condition_reads(cond)[0]
-        if name in open_findings:
-            return MAYBE
-        return compile_condition(cond)(d)
-    results = [partial_eval(c, d, open_findings) for c in _children(cond)]
-    if isinstance(cond, All):
-        if False in results:
-            return False
-        return True if all(r is True for r in results) else MAYBE
-    if isinstance(cond, AnyOf):
-        if True in results:
-            return True
-        return False if all(r is False for r in results) else MAYBE
-    n = cond.at_least.n
+    if isinstance(cond, _Leaf):
+        return MAYBE if cond.finding in open_findings else cond.compile()(d)
+    results = [partial_eval(c, d, open_findings) for c in cond.children]
+    n = cond.needed(len(results))
     yes = sum(1 for r in results if r is True)
     maybe = sum(1 for r in results if r is MAYBE)
     if yes >= n:
         return True
     return False if yes + maybe < n else MAYBE
+
+
+def truth_function(cond: Any) -> tuple[Callable[[Sequence[bool]], bool], list[Any]]:
+    """The condition as a function of its leaves' truth values (leaves in depth-first order)."""
+    found: list[Any] = []
+
+    def build(c: Any) -> Callable[[Sequence[bool]], bool]:
+        if isinstance(c, _Leaf):
+            index = len(found)
+            found.append(c)
+            return lambda t: t[index]
+        kids = [build(k) for k in c.children]
+        n = c.needed(len(kids))
+        return lambda t: sum(1 for k in kids if k(t)) >= n
+
+    return build(cond), found
 
 
 # ---- loading ------------------------------------------------------------------------------
