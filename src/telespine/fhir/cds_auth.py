@@ -10,9 +10,13 @@ answer is a bare 401, so a caller learns nothing about why.
 from __future__ import annotations
 
 import hashlib
+import json
 import threading
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
+from urllib.request import url2pathname
 
 import jwt
 
@@ -25,16 +29,35 @@ class TokenRefused(Exception):
     """The token is not acceptable (never says why to the caller)."""
 
 
-_clients: dict[str, jwt.PyJWKClient] = {}
+class FileJWKClient:
+    """Keys from a local JWKS file (file:// URLs: development and tests; production needs https)."""
+
+    def __init__(self, url: str) -> None:
+        self.path = Path(url2pathname(urlparse(url).path))
+
+    def get_signing_key_from_jwt(self, token: str) -> jwt.PyJWK:
+        kid = jwt.get_unverified_header(token).get("kid")
+        keys = jwt.PyJWKSet.from_dict(json.loads(self.path.read_text(encoding="utf-8")))
+        for key in keys.keys:
+            if key.key_id == kid:
+                return key
+        raise TokenRefused("unknown key id")
+
+
+KeyClient = jwt.PyJWKClient | FileJWKClient
+_clients: dict[str, KeyClient] = {}
 _lock = threading.Lock()
 
 
-def jwks_client(url: str) -> jwt.PyJWKClient:
+def jwks_client(url: str) -> KeyClient:
     """One cached key client per JWKS URL (keys re-read at most every 5 minutes)."""
     with _lock:
         client = _clients.get(url)
         if client is None:
-            client = jwt.PyJWKClient(url, cache_keys=True, lifespan=300, timeout=5)
+            if url.lower().startswith("file:"):
+                client = FileJWKClient(url)
+            else:
+                client = jwt.PyJWKClient(url, cache_keys=True, lifespan=300, timeout=5)
             _clients[url] = client
         return client
 
@@ -45,7 +68,7 @@ def verify(
     issuers: Mapping[str, str],
     audiences: list[str],
     now: float,
-    client_for: Callable[[str], jwt.PyJWKClient] = jwks_client,
+    client_for: Callable[[str], KeyClient] = jwks_client,
 ) -> dict[str, Any]:
     """The verified claims, or TokenRefused."""
     try:
