@@ -24,7 +24,7 @@ from telespine.program.models import (
 from telespine.triage.types import Audience, Disposition
 
 # Only these dispositions get a program; the others get safety advice only (issue 5).
-PROGRAM_DISPOSITIONS = (Disposition.TELEMEDICINE, Disposition.ROUTINE)
+PROGRAM_DISPOSITIONS = tuple(d for d in Disposition if d.allows_telemedicine)
 MOOD_INSTRUMENTS = ("phq2", "gad2")
 _STARTBACK_RISK: dict[str, RiskLevel] = {"low": "low", "medium": "medium", "high": "high"}
 

@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Literal
+from typing import Literal, TypeGuard, get_args
 
 from pydantic import BaseModel, ConfigDict
 
 Audience = Literal["adult", "pediatric"]
+# Every audience, in one place: "adult" (the person) and "pediatric" (a parent or carer for a child).
+AUDIENCES: tuple[Audience, ...] = get_args(Audience)
+
+
+def is_audience(value: object) -> TypeGuard[Audience]:
+    """True for "adult" and "pediatric", the only audiences."""
+    return value in AUDIENCES
 
 
 class Disposition(StrEnum):
@@ -31,6 +38,15 @@ class Disposition(StrEnum):
     def more_urgent_than(self, other: Disposition) -> bool:
         return self.level < other.level
 
+    @property
+    def allows_telemedicine(self) -> bool:
+        """Telemedicine can help now (a program, a tele-visit): telemedicine and routine only.
+
+        A routine result books an in-person visit too, but telemedicine can support the person
+        meanwhile (POLICY.md, dispositions table); every more urgent level sends them in person.
+        """
+        return self in _TELEMEDICINE_OK
+
     @classmethod
     def most_urgent(cls, items: list[Disposition]) -> Disposition:
         """The most urgent of items; telemedicine when items is empty."""
@@ -45,6 +61,7 @@ _LEVELS = {
     Disposition.TELEMEDICINE: 5,
 }
 _BY_LEVEL = {v: k for k, v in _LEVELS.items()}
+_TELEMEDICINE_OK = frozenset({Disposition.TELEMEDICINE, Disposition.ROUTINE})
 
 
 def audience_for_age(age_years: float) -> Audience:

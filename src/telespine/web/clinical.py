@@ -410,7 +410,7 @@ class InvalidPlanAnswers(ValueError):
 
 def gets_program(result: TriageResult) -> bool:
     """Only telemedicine and routine results get a program; never after a safety net."""
-    return not result.safety_net and result.disposition in (Disposition.TELEMEDICINE, Disposition.ROUTINE)
+    return not result.safety_net and result.disposition.allows_telemedicine
 
 
 def plan_instruments(audience: str, enabled: frozenset[str] | None) -> list[Any]:

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, object_session
 from telespine.store import repo, repo_care
 from telespine.store.models import Assessment, Profile, User, VisitRequest
 from telespine.store.models_care import CareCase, VisitBooking
+from telespine.triage.types import Disposition
 from telespine.web.deps import DbDep, RequiredUser
 
 NOT_FOUND = "Not found."
@@ -58,16 +59,20 @@ def can_save_assessments(user: User) -> bool:
 
 # A tele-visit fits only results that telemedicine can handle (audit S4): never an emergency,
 # urgent or prompt result, and never a safety net, whatever a hand-made request asks for.
-VISIT_DISPOSITIONS = frozenset({"telemedicine", "routine"})
 VISIT_REFUSED = (
     "A tele-visit cannot be requested for this result: it needs care in person. "
     "Follow the advice shown with the result."
 )
 
 
+_DISPOSITION_VALUES = frozenset(d.value for d in Disposition)
+
+
 def visit_fits(disposition: str, safety_net: bool) -> bool:
     """True when a tele-visit may be requested for a result with this disposition."""
-    return not safety_net and disposition in VISIT_DISPOSITIONS
+    if safety_net or disposition not in _DISPOSITION_VALUES:
+        return False
+    return Disposition(disposition).allows_telemedicine
 
 
 def shown_disposition(assessment: Assessment) -> str:
