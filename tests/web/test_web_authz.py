@@ -101,6 +101,19 @@ def test_read_assessment(clients: dict[str, Client], ids: dict[str, str], who: s
 
 
 @pytest.mark.parametrize("who", [*USERS, "anon"])
+def test_fhir_export_of_an_assessment(clients: dict[str, Client], ids: dict[str, str], who: str) -> None:
+    """GET /api/v1/assessments/{id}/fhir: the same readers as the assessment itself."""
+    for key, expected in (("alice", READ), ("child", READ_CHILD)):
+        r = clients[who].get(f"/api/v1/assessments/{ids[key]}/fhir")
+        assert r.status_code == expected[who], (key, r.text)
+        if r.status_code != 200:
+            _no_health_data(r.text)
+            assert "Bundle" not in r.text
+        else:
+            assert r.json()["resourceType"] == "Bundle" and r.json()["type"] == "transaction"
+
+
+@pytest.mark.parametrize("who", [*USERS, "anon"])
 def test_add_version_and_request_visit(clients: dict[str, Client], ids: dict[str, str], who: str) -> None:
     for key, expected in (("alice", WRITE), ("child", WRITE_CHILD)):
         age = 40 if key == "alice" else 12
