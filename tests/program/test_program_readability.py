@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from telespine.content.readability import MAX_GRADE, reading_grade
+from telespine.program.exercises import load_library
 from telespine.program.generate import load_rules
 from telespine.program.medicines import (
     MedicineAnswers,
@@ -24,8 +25,14 @@ def sentences(texts: list[str]) -> str:
 def program_groups() -> list[tuple[str, str]]:
     rules = load_rules()
     groups = [(f"{s.id}[{i}]", sentences(b.points)) for s in rules.sections for i, b in enumerate(s.blocks)]
-    for e in rules.exercises.items:
-        groups.append((f"exercise {e.id}", sentences([e.name, *e.how, e.dose])))
+    library = load_library()
+    for e in library.exercises:
+        texts = [e.name, *e.steps, *(d.text() for d in e.doses), e.easier, e.harder, *e.stop_if]
+        groups.append((f"exercise {e.id}", sentences(texts)))
+    for a in AUDIENCES:
+        groups.append((f"exercise stop {a}", sentences(library.stop_when[a])))
+        says = [r.say.for_(a) for r in library.progress.values()]
+        groups.append((f"exercise progress {a}", sentences(says)))
     for a in AUDIENCES:
         ga = rules.graded_activity
         groups.append((f"graded {a}", sentences([ga.intro.for_(a), *(getattr(w, a) for w in ga.weeks)])))

@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from telespine.datafile import load_yaml_text
 from telespine.errors import DataFileError, TelespineError
 from telespine.instruments import ScoreRecord
+from telespine.program.exercises import Progress, load_library, picture_title, stage_for
 from telespine.program.models import (
     Block,
     Choices,
@@ -99,8 +100,15 @@ def generate_program(
     audience: Audience,
     disposition: Disposition,
     rules: ProgramRules | None = None,
+    *,
+    week: int = 1,
+    progress: Progress = "unknown",
 ) -> Program | None:
-    """Build the program; None when the disposition is emergency, urgent or prompt."""
+    """Build the program; None when the disposition is emergency, urgent or prompt.
+
+    week (1 = the first week of the plan) and progress (what the person reported at the last
+    check-in) set the exercise level (telespine.program.exercises.stage_for).
+    """
     if disposition not in PROGRAM_DISPOSITIONS:
         return None
     rules = rules or load_rules()
@@ -133,12 +141,26 @@ def generate_program(
     graded = [t.safe_substitute(activity=activity) for t in weeks]
     goal = Template(ga.goal.for_(audience)).safe_substitute(goal=choices.goal) if choices.goal else None
     sources.update(ga.sources)
+    library = load_library()
+    stage = stage_for(week, progress, audience, library)
+    chosen = library.for_audience(audience)
     exercises = [
-        Exercise(id=e.id, name=e.name, how=e.how, dose=e.dose)
-        for e in rules.exercises.items
-        if audience in e.audiences
+        Exercise(
+            id=e.id,
+            name=e.name,
+            how=list(e.steps),
+            dose=e.dose_at(stage.level).text(),
+            picture=e.picture,
+            picture_alt=picture_title(e.picture),
+            level=stage.level,
+            easier=e.easier,
+            harder=e.harder,
+            stop_if=list(e.stop_if),
+        )
+        for e in chosen
     ]
-    sources.update(s for e in rules.exercises.items if audience in e.audiences for s in e.sources)
+    sources.update(library.sources)
+    sources.update(s for e in chosen for s in e.sources)
     framing = rules.framing.telemedicine if disposition == Disposition.TELEMEDICINE else rules.framing.routine
     return Program(
         version=rules.version,
@@ -153,4 +175,9 @@ def generate_program(
         exercises=exercises,
         exercise_stop_if=rules.exercises.stop_if.for_(audience),
         sources=sorted(sources),
+        exercise_week=week,
+        exercise_level=stage.level,
+        exercise_level_name=stage.level_name,
+        exercise_progress_note=stage.say if week > 1 else "",
+        exercise_stop_when=list(library.stop_when[audience]),
     )

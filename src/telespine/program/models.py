@@ -74,22 +74,10 @@ class GradedActivity(_Strict):
     sources: list[str] = Field(min_length=1)
 
 
-class ExerciseRule(_Strict):
-    """One exercise: how to do it, how much, for whom."""
-
-    id: str = Field(pattern=r"^[a-z_]+$")
-    audiences: list[Audience] = Field(min_length=1)
-    name: str
-    how: list[str] = Field(min_length=1)
-    dose: str
-    sources: list[str] = Field(min_length=1)
-
-
 class Exercises(_Strict):
-    """The exercise list and when to stop."""
+    """When to stop, in general; the exercises themselves are the library (data/exercises.yaml)."""
 
     stop_if: ByAudience
-    items: list[ExerciseRule] = Field(min_length=1)
 
 
 class Framing(_Strict):
@@ -132,12 +120,18 @@ class ProgramSection(_Strict):
 
 
 class Exercise(_Strict):
-    """An exercise as shown to the person."""
+    """An exercise as shown to the person, at the level of the program's week."""
 
     id: str
     name: str
     how: list[str]
     dose: str
+    picture: str | None = None  # file name in program/pictures (telespine.program.exercises.load_picture)
+    picture_alt: str = ""
+    level: int = 1
+    easier: str = ""
+    harder: str = ""
+    stop_if: list[str] = []
 
 
 class Program(_Strict):
@@ -155,6 +149,11 @@ class Program(_Strict):
     exercises: list[Exercise]
     exercise_stop_if: str
     sources: list[str]
+    exercise_week: int = 1
+    exercise_level: int = 1
+    exercise_level_name: str = ""
+    exercise_progress_note: str = ""
+    exercise_stop_when: list[str] = []
 
     def texts(self) -> list[str]:
         """Every patient-facing sentence of the program (for reading-grade checks and search)."""
@@ -162,7 +161,8 @@ class Program(_Strict):
         for s in self.sections:
             out += [s.title, *s.points]
         for e in self.exercises:
-            out += [e.name, *e.how, e.dose]
+            out += [e.name, *e.how, e.dose, e.easier, e.harder, *e.stop_if]
+        out += [self.exercise_progress_note, *self.exercise_stop_when]
         if self.goal:
             out.append(self.goal)
-        return out
+        return [t for t in out if t]

@@ -9,11 +9,13 @@ from importlib import resources
 from typing import Literal
 
 from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError
 
-from telespine.instruments import InstrumentError, ScoreRecord, list_instruments, load_instrument, score
 from telespine.datafile import load_yaml_text
 from telespine.errors import DataFileError, TelespineError
+from telespine.instruments import InstrumentError, ScoreRecord, list_instruments, load_instrument, score
+from telespine.program.exercises import build_up, load_picture
 from telespine.program.generate import PROGRAM_DISPOSITIONS, generate_program
 from telespine.program.medicines import MedicineAdvice, MedicineAnswers, medicine_advice
 from telespine.program.models import ByAudience, Choices, Program
@@ -358,9 +360,19 @@ def source_titles() -> dict[str, str]:
         return {}
 
 
+def picture_markup(name: str) -> Markup:
+    """A packaged exercise picture as inline SVG (checked by exercises.load_picture)."""
+    return Markup(load_picture(name))  # noqa: S704 - our own packaged file, checked when loaded
+
+
 def render_html(plan: Plan) -> str:
-    """The plan as a standalone HTML page."""
-    return _env().get_template("plan.html.j2").render(plan=plan, source_titles=source_titles())
+    """The plan as a standalone HTML page (with the exercise sheet when there is a program)."""
+    return _env().get_template("plan.html.j2").render(
+        plan=plan,
+        source_titles=source_titles(),
+        picture=picture_markup,
+        build_up=build_up(plan.audience) if plan.program else [],
+    )
 
 
 def render_pdf(plan: Plan) -> bytes:
