@@ -1,8 +1,9 @@
 """XML parsing that refuses entity declarations and external entities (billion laughs, XXE).
 
 `expat_parser()` is a pyexpat parser with the handlers defusedxml also sets: a document that
-declares an entity, or refers to an external one, raises XMLRefused. A DOCTYPE with element and
-attribute declarations only (as Apple Health's export.xml has) is accepted.
+declares an entity, uses an undeclared one or names an external DTD raises XMLRefused. A
+DOCTYPE with element and attribute declarations only (as Apple Health's export.xml has) is
+accepted.
 """
 
 from __future__ import annotations
@@ -37,6 +38,15 @@ def _external_ref(context: str, base: str | None, system_id: str | None, public_
     raise XMLRefused("external entities are not allowed")
 
 
+def _doctype(name: str, system_id: str | None, public_id: str | None, has_internal_subset: bool) -> None:
+    if system_id or public_id:
+        raise XMLRefused("an external DTD is not allowed")
+
+
+def _skipped(name: str, is_parameter: bool) -> None:
+    raise XMLRefused("an undeclared entity is not allowed")
+
+
 def expat_parser() -> expat.XMLParserType:
     """A fresh namespace-unaware expat parser that refuses entities."""
     parser = expat.ParserCreate()
@@ -44,6 +54,8 @@ def expat_parser() -> expat.XMLParserType:
     parser.EntityDeclHandler = _entity_decl
     parser.UnparsedEntityDeclHandler = _unparsed_entity_decl
     parser.ExternalEntityRefHandler = _external_ref
+    parser.StartDoctypeDeclHandler = _doctype
+    parser.SkippedEntityHandler = _skipped
     return parser
 
 
