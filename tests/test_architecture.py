@@ -46,9 +46,7 @@ def imported_modules(path: Path, package: str) -> set[str]:
 
 def forbidden_imports(path: Path, package: str | None = None) -> list[str]:
     names = imported_modules(path, package or package_of(path))
-    return sorted(
-        name for name in names if any(name == f or name.startswith(f + ".") for f in FORBIDDEN)
-    )
+    return sorted(name for name in names if any(name == f or name.startswith(f + ".") for f in FORBIDDEN))
 
 
 @pytest.mark.parametrize("package", DOMAIN)
@@ -65,3 +63,39 @@ def test_checker_catches_a_forbidden_import(tmp_path: Path) -> None:
     probe = tmp_path / "probe.py"
     probe.write_text("from ..store import models\nfrom . import engine\nimport fastapi\n", encoding="utf-8")
     assert forbidden_imports(probe, "telespine.triage") == ["fastapi", "telespine.store"]
+
+
+# --- the service layer (issue 15): routes call services; services never import the web ------
+
+SERVICE_FORBIDDEN = ("telespine.web", "fastapi", "starlette", "telespine.commands", "telespine.cli")
+# Routes that offer a follow-up write (message, diary entry, re-answered assessment, check,
+# override, clearing an escalation) on a page and in the API
+FOLLOWUP_ROUTES = ["web/api/care.py", "web/pages/care.py", "web/api/routes.py", "web/pages/routes.py"]
+# The workflow lives in services.followup: routes never run these store steps themselves
+WORKFLOW_STEPS = (
+    "add_floor",
+    "clear_floors",
+    "override_disposition",
+    "add_message",
+    "add_diary_row",
+    "add_check",
+)
+
+
+def test_services_import_no_web_code() -> None:
+    offenders = {}
+    for path in sorted((SRC / "services").rglob("*.py")):
+        names = imported_modules(path, package_of(path))
+        bad = sorted(n for n in names if any(n == f or n.startswith(f + ".") for f in SERVICE_FORBIDDEN))
+        if bad:
+            offenders[str(path.relative_to(SRC))] = bad
+    assert offenders == {}
+
+
+@pytest.mark.parametrize("route", FOLLOWUP_ROUTES)
+def test_followup_routes_call_the_service(route: str) -> None:
+    path = SRC / route
+    names = imported_modules(path, package_of(path))
+    assert "telespine.services" in names or any(n.startswith("telespine.services.") for n in names)
+    text = path.read_text(encoding="utf-8")
+    assert [step for step in WORKFLOW_STEPS if f".{step}(" in text] == []

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from telespine.care import DiaryEntry
+from telespine.services import followup
 from telespine.store import repo, repo_care
 from telespine.store.db import make_engine, make_sessionmaker
 from telespine.store.models import AppendOnlyError, Assessment, User
@@ -137,9 +138,8 @@ def test_override_is_append_only_feedback(world: dict[str, Any]) -> None:
     with world["factory"]() as db:
         case = repo_care.get_case(db, world["cases"][0])
         doc = db.get(User, world["docs"][0])
-        row = repo_care.override_disposition(db, case, doc, Disposition.PROMPT, "limp on video")
-        db.commit()
-        assert repo_care.effective_disposition(case, repo_care.latest_override(db, case)) == "prompt"
+        row = followup.override(db, case, doc, Disposition.PROMPT, "limp on video")
+        assert repo_care.effective_disposition(db, case) == "prompt"
         assert case.assessment.latest.disposition == "telemedicine"  # the engine's result stays
         assert (
             row.ruleset_sha256 == case.assessment.latest.ruleset_sha256
@@ -162,24 +162,25 @@ def test_diary_red_flag_retriages_once(world: dict[str, Any]) -> None:
     with world["factory"]() as db:
         case = repo_care.get_case(db, world["cases"][0])
         patient = db.get(User, world["patients"][0])
-        _, follow = repo_care.add_diary_entry(
-            db, case, patient, _entry(now.date(), 5, bladder_bowel="yes"), now
+        follow = followup.add_diary_entry(
+            db, case, patient, _entry(now.date(), 5, bladder_bowel="yes"), emergency_number="911", now=now
         )
-        db.commit()
-        assert [e.rule_id for e in follow.escalations] == ["care.diary_red_flag"]
+        assert follow.escalations == ["care.diary_red_flag"] and follow.emergency and follow.safety_net
         assert follow.result is not None and follow.result.disposition is Disposition.EMERGENCY
         assert case.assessment.latest.version == 2 and case.raised_at == now
-        again = repo_care.run_followup(db, case, now + dt.timedelta(hours=1))
+        again = followup.run_followup(db, case, now + dt.timedelta(hours=1))
         db.commit()
         assert again.escalations == [] and again.result is None
         assert case.assessment.latest.version == 2
         # Reviewed: nothing new fires; a different red flag later the same day still raises the case.
         repo_care.acknowledge(db, case, now.date())
         assert case.raised_at is None
-        quiet = repo_care.run_followup(db, case, now + dt.timedelta(hours=2))
+        quiet = followup.run_followup(db, case, now + dt.timedelta(hours=2))
         assert quiet.escalations == [] and not quiet.raised and case.raised_at is None
         later = now + dt.timedelta(hours=3)
-        _, follow = repo_care.add_diary_entry(db, case, patient, _entry(now.date(), 5, fever="yes"), later)
+        follow = followup.add_diary_entry(
+            db, case, patient, _entry(now.date(), 5, fever="yes"), emergency_number="911", now=later
+        )
         assert follow.raised and case.raised_at == later and case.assessment.latest.version == 3
         assert case.assessment.latest.findings["fever"] is True
 
@@ -190,15 +191,17 @@ def test_time_rules_with_a_frozen_clock(world: dict[str, Any]) -> None:
         patient = db.get(User, world["patients"][1])
         for d in range(3):  # no improvement: baseline 6, still 6
             day = START.date() + dt.timedelta(days=d)
-            repo_care.add_diary_entry(db, case, patient, _entry(day, 6), START + dt.timedelta(days=d))
+            followup.add_diary_entry(
+                db, case, patient, _entry(day, 6), emergency_number="911", now=START + dt.timedelta(days=d)
+            )
         db.commit()
         at_6 = START + dt.timedelta(weeks=6, hours=1)
-        follow = repo_care.run_followup(db, case, at_6)
+        follow = followup.run_followup(db, case, at_6)
         assert "care.no_improvement_6_weeks" in [e.rule_id for e in follow.escalations]
         assert case.raised_reason and case.assessment.latest.version == 1  # review only
-        assert repo_care.run_followup(db, case, at_6 + dt.timedelta(days=1)).escalations == []
+        assert followup.run_followup(db, case, at_6 + dt.timedelta(days=1)).escalations == []
         at_12 = START + dt.timedelta(weeks=12, hours=1)
-        follow = repo_care.run_followup(db, case, at_12)
+        follow = followup.run_followup(db, case, at_12)
         db.commit()
         assert "care.no_improvement_12_weeks" in [e.rule_id for e in follow.escalations]
         assert case.assessment.latest.disposition == "routine"  # in-person referral
@@ -212,10 +215,11 @@ def test_worsening_trend_alerts(world: dict[str, Any]) -> None:
         patient = db.get(User, world["patients"][2])
         for d, pain in enumerate((3, 4, 5, 6)):
             now = START + dt.timedelta(days=d, hours=1)
-            _, follow = repo_care.add_diary_entry(db, case, patient, _entry(now.date(), pain), now)
-        db.commit()
-        assert [e.rule_id for e in follow.escalations] == ["care.pain_rising_3_days"]
-        assert follow.escalations[0].action == "alert" and case.raised_at is not None
+            out = followup.add_diary_entry(
+                db, case, patient, _entry(now.date(), pain), emergency_number="911", now=now
+            )
+        assert out.escalations == ["care.pain_rising_3_days"] and case.raised_at is not None
+        assert not out.safety_net  # an alert for the clinician, not an emergency for the patient
 
 
 def test_reminder_jobs_queued_once_and_claimed_once(world: dict[str, Any]) -> None:

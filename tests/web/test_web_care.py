@@ -236,7 +236,9 @@ def test_flagged_message_raises_case_and_shows_safety_net(
         f"/care/cases/{sam}/messages",
         data={"body": "My son says he can't feel his bottom and he wet himself.", "csrf_token": token},
     )
-    assert r.status_code == 200 and 'id="safety"' in r.text and "Do not wait for our reply" in r.text
+    # An emergency red flag shows the emergency page at once (issue 10: the right result now)
+    assert r.status_code == 200 and r.url.path == f"/care/cases/{sam}/emergency"
+    assert "This is an emergency" in r.text and "Do not wait for a reply" in r.text
     child_sign = emergency_signs("pediatric", "911")["signs"][0]
     assert str(escape(child_sign)) in r.text  # the parent gets the child's warning signs
     first = queue_rows(dave)[0]
@@ -344,7 +346,7 @@ def test_failures_raise_the_case_and_never_reassure(
         f"/care/cases/{case}/diary",
         data={"pain": "2", "function": "8", "medicine_use": "none", "csrf_token": token},
     )
-    assert r.status_code == 200 and 'id="safety"' in r.text and "Thank you" not in r.text
+    assert r.status_code == 200 and 'id="safety"' in r.text and "Your diary entry is saved" not in r.text
     assert api.post(f"/api/v1/cases/{case}/diary", json=entry).status_code == 503
     assert "A diary entry could not be checked" in dave.get(f"/care/cases/{case}").text
 

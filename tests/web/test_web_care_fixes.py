@@ -14,6 +14,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import update
 
+from telespine.store import diary as store_diary
+from telespine.store import messages as store_messages
 from telespine.store import repo_care
 from telespine.store.db import make_engine, make_sessionmaker, session_scope
 from telespine.store.demo import demo_password
@@ -86,8 +88,8 @@ def test_failed_message_or_diary_save_shows_safety_net_and_raises_case(
     def broken(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("database refused the row")
 
-    monkeypatch.setattr(repo_care, "post_message", broken)
-    monkeypatch.setattr(repo_care, "add_diary_entry", broken)
+    monkeypatch.setattr(store_messages, "add_message", broken)
+    monkeypatch.setattr(store_diary, "add_diary_row", broken)
     with session_scope(session) as db:
         db.execute(
             update(CareCase).where(CareCase.id == alice_case).values(raised_at=None, raised_reason=None)
@@ -128,7 +130,7 @@ def test_patient_sees_more_urgent_override_never_less_urgent(
     read = alice.get(f"/api/v1/cases/{alice_case}").json()
     assert read["disposition"] == "urgent" and read["engine_disposition"] == "telemedicine"
     page = login(make_client, seeded_url, "alice").get(f"/care/cases/{alice_case}").text
-    assert 'class="disposition urgent"' in page and "Your clinician looked at your case" in page
+    assert 'class="disposition urgent"' in page and "your clinician raised this advice" in page
     assessment = read["assessment_id"]
     saved = login(make_client, seeded_url, "alice").get(f"/assessments/{assessment}").text
     assert 'class="disposition urgent"' in saved and 'action="/assessments/' not in saved  # no visit form
@@ -275,6 +277,9 @@ def test_queue_orders_by_waiting_time_within_one_level(dave: Client, dave_web: C
         return [r["id"] for r in rows if r["id"] in (alice_case, sam_case)]
 
     for case in (alice_case, sam_case):  # same level for the clinician, whatever ran before
+        # An escalation held by an earlier test is cleared first (a floor is never overridden away)
+        cleared = dave.post(f"/api/v1/cases/{case}/escalation/clear", json={"reason": "Reviewed in test"})
+        assert cleared.status_code in (200, 409)
         r = dave.post(
             f"/api/v1/cases/{case}/overrides", json={"disposition": "telemedicine", "reason": "Same"}
         )

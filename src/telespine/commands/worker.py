@@ -55,6 +55,7 @@ def send_email(settings: Settings, to: str, subject: str, body: str) -> None:
 
 def run_followups(db: Session, now: dt.datetime) -> tuple[int, int]:
     """evaluate_case for every open case (idempotent by escalation key); (cases, new escalations)."""
+    from telespine.services import followup
     from telespine.store import repo_care
 
     repo_care.sync_all_cases(db)
@@ -64,7 +65,7 @@ def run_followups(db: Session, now: dt.datetime) -> tuple[int, int]:
     for case in cases:
         if not case.assessment.versions:
             continue
-        follow = repo_care.run_followup(db, case, now)
+        follow = followup.run_followup(db, case, now)
         new += len(follow.escalations)
         db.commit()
     return len(cases), new

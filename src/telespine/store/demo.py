@@ -148,8 +148,13 @@ def seed_care_demo(db: Session, users: dict[str, User], clinic: Any, triage: Tri
         "fever": "no",
         "chest_breathing_fainting": "no",
     }
-    from telespine.care import DiaryEntry
+    import os
 
+    from telespine.care import DiaryEntry
+    from telespine.services import followup  # the one follow-up flow (demo data is made like real data)
+    from telespine.triage.emergency import DEFAULT_EMERGENCY_NUMBER, EMERGENCY_NUMBER_ENV
+
+    number = os.environ.get(EMERGENCY_NUMBER_ENV, DEFAULT_EMERGENCY_NUMBER)
     for back, pain in ((6, 6), (5, 5), (4, 5), (3, 4), (2, 4), (1, 3)):
         entry = DiaryEntry(
             day=(now - dt.timedelta(days=back)).date(),
@@ -158,16 +163,24 @@ def seed_care_demo(db: Session, users: dict[str, User], clinic: Any, triage: Tri
             medicine_use="as_usual",
             red_flag_check=no_flags,
         )
-        repo_care.add_diary_entry(db, case, alice, entry, now=now - dt.timedelta(days=back))
-    repo_care.post_message(
+        followup.add_diary_entry(
+            db, case, alice, entry, emergency_number=number, now=now - dt.timedelta(days=back)
+        )
+    followup.post_message(
         db,
         case,
         alice,
         "The exercises help. No numbness, just stiff in the morning.",
+        emergency_number=number,
         now=now - dt.timedelta(days=2),
     )
-    repo_care.post_message(
-        db, case, users["dr_dave"], "Good to hear. Keep the walks going.", now=now - dt.timedelta(days=1)
+    followup.post_message(
+        db,
+        case,
+        users["dr_dave"],
+        "Good to hear. Keep the walks going.",
+        emergency_number=number,
+        now=now - dt.timedelta(days=1),
     )
     _demo_scores(db, alice, assessment, now)
 

@@ -10,6 +10,8 @@ from fastapi import APIRouter, HTTPException
 from fastapi.responses import JSONResponse
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from telespine.care.checks import CheckAnswerError
+from telespine.services import followup
 from telespine.store import repo, repo_care
 from telespine.store.models_care import CareCase
 from telespine.triage.types import Disposition
@@ -49,6 +51,9 @@ class CaseRead(BaseModel):
     raised_reason: str | None
     waiting_since: dt.datetime | None = None
     patient_disposition: str | None = None  # what the patient is shown (single reads only)
+    # The level an active escalation floor holds the case at (a red flag or a clinician's
+    # override), until a clinician clears it; null when none is active
+    escalation_floor: str | None = None
 
     @classmethod
     def of(
@@ -57,6 +62,7 @@ class CaseRead(BaseModel):
         disposition: str,
         waiting_since: dt.datetime | None = None,
         patient_disposition: str | None = None,
+        escalation_floor: str | None = None,
     ) -> CaseRead:
         latest = case.assessment.latest
         return cls(
@@ -71,6 +77,7 @@ class CaseRead(BaseModel):
             raised_reason=case.raised_reason,
             waiting_since=waiting_since,
             patient_disposition=patient_disposition,
+            escalation_floor=escalation_floor,
         )
 
 
@@ -115,12 +122,48 @@ class MessageIn(_In):
     body: str = Field(min_length=1, max_length=4000)
 
 
+class ReplyOut(BaseModel):
+    """telespine's automatic reply, stored in the case's messages."""
+
+    id: str
+    body: str
+    offers_check: bool  # the one-minute red-flag check is offered: POST check_url
+    check_url: str | None = None
+
+
 class MessageOut(BaseModel):
     id: str
     flagged: bool
     raised: bool
-    disposition: str
+    disposition: str  # what the patient is now shown (never below an escalation floor)
     safety_net: list[str] = []  # emergency warning signs to show at once when flagged
+    emergency: bool = False  # show the emergency page now
+    reply: ReplyOut | None = None
+
+
+class CheckIn(_In):
+    """The one-minute red-flag check: an answer per question of the diary's check (yes, no or
+    unknown); a question left out counts as unknown, never as no."""
+
+    answers: dict[str, Literal["yes", "no", "unknown"]] = {}
+    message_id: str | None = Field(default=None, max_length=64)
+
+
+class CheckOut(BaseModel):
+    id: str
+    disposition: str
+    emergency: bool
+    safety_net: list[str] = []
+
+
+class ClearIn(_In):
+    reason: str = Field(min_length=3, max_length=2000)
+
+
+class ClearOut(BaseModel):
+    cleared: int
+    disposition: str  # the clinicians' view after clearing
+    patient_disposition: str
 
 
 class DiaryIn(_In):
@@ -166,18 +209,18 @@ def queue(
     items = repo_care.queue(db, user, f)
     repo.audit(db, actor=user, action="list", object_type="case", detail=f"{len(items)} items")
     db.commit()
-    return [CaseRead.of(i.case, i.disposition, i.waiting_since) for i in items]
+    return [CaseRead.of(i.case, i.disposition, i.waiting_since, escalation_floor=i.floor) for i in items]
 
 
 @router.get("/cases/{case_id}", response_model=CaseRead)
 def read_case(case: ReadableCase, user: RequiredUser, db: DbDep) -> CaseRead:
     """A case; `disposition` is the clinician's view for clinicians, and for patients and parents
     the more urgent of the engine's result and a clinician's override (never less urgent)."""
-    override = repo_care.latest_override(db, case)
-    shown = repo_care.patient_disposition(case, override)
+    levels = repo_care.case_levels(db, case)
+    floor = levels.floor.level if levels.floor is not None else None
     if can_work_case(user, case):
-        return CaseRead.of(case, repo_care.effective_disposition(case, override), patient_disposition=shown)
-    return CaseRead.of(case, shown, patient_disposition=shown)
+        return CaseRead.of(case, levels.clinician, patient_disposition=levels.patient, escalation_floor=floor)
+    return CaseRead.of(case, levels.patient, patient_disposition=levels.patient, escalation_floor=floor)
 
 
 @router.post("/cases/{case_id}/claim", response_model=ClaimOut, dependencies=[CsrfDep])
@@ -196,12 +239,20 @@ def claim(case: ClinicianCase, user: RequiredUser, db: DbDep) -> ClaimOut:
     "/cases/{case_id}/overrides", response_model=FeedbackRow, status_code=201, dependencies=[CsrfDep]
 )
 def override(body: OverrideIn, case: ClinicianCase, user: RequiredUser, db: DbDep) -> FeedbackRow:
-    row = repo_care.override_disposition(db, case, user, body.disposition, body.reason)
-    repo.audit(
-        db, actor=user, action="override", object_type="case", object_id=case.id, profile_id=case.profile_id
-    )
-    db.commit()
+    row = followup.override(db, case, user, body.disposition, body.reason)
     return _feedback(row, True)
+
+
+@router.post("/cases/{case_id}/escalation/clear", response_model=ClearOut, dependencies=[CsrfDep])
+def clear_escalation(body: ClearIn, case: ClinicianCase, user: RequiredUser, db: DbDep) -> ClearOut:
+    """A clinician reviewed the escalation: every active floor is cleared with the reason
+    (audited); 409 when none is active."""
+    try:
+        rows = followup.clear_escalation(db, case, user, body.reason)
+    except followup.NothingToClear:
+        raise HTTPException(status_code=409, detail="This case has no escalation to clear.") from None
+    levels = repo_care.case_levels(db, case)
+    return ClearOut(cleared=len(rows), disposition=levels.clinician, patient_disposition=levels.patient)
 
 
 def _feedback(row: Any, with_reason: bool) -> FeedbackRow:
@@ -266,63 +317,74 @@ def book(
     )
 
 
-def _save_failed(audience: str, emergency_number: str, what: str) -> JSONResponse:
+def _failed(outcome: followup.Outcome, what: str, emergency_number: str) -> JSONResponse:
     """503 with the emergency safety net: the save failed, so the patient must not wait on it."""
-    try:
-        signs = clinical.emergency_signs(audience, emergency_number)["signs"]
-    except Exception:
-        signs = []
     detail = (
         f"{what} If you have a warning sign or feel very unwell, call {emergency_number} now. "
-        "Your care team has been asked to contact you."
+        "Your care team has been told."
     )
-    return JSONResponse({"detail": detail, "safety_net": signs}, status_code=503)
-
-
-def _audience(case: CareCase) -> str:
-    age = case.assessment.latest.findings.get("age_years")
-    return (
-        "pediatric"
-        if case.assessment.profile.is_child or (isinstance(age, int | float) and age < 18)
-        else "adult"
-    )
+    return JSONResponse({"detail": detail, "safety_net": outcome.signs}, status_code=503)
 
 
 @router.post("/cases/{case_id}/messages", response_model=MessageOut, status_code=201, dependencies=[CsrfDep])
 def message(
     body: MessageIn, case: ReadableCase, user: RequiredUser, db: DbDep, settings: SettingsDep
 ) -> MessageOut | JSONResponse:
-    """A message; a patient's is screened and a flagged one re-triages and raises the case."""
+    """A message; a patient's is stored, then screened (in the threadpool: this route is sync);
+    a flagged one re-triages and raises the case, and every one gets the automatic reply."""
     if user.role in ("patient", "parent"):
         if case.assessment.profile.owner_id != user.id:
             raise HTTPException(status_code=403, detail="Only the patient or parent can do this.")
     elif not can_work_case(user, case):
         raise HTTPException(status_code=404, detail="Not found.")
-    audience, case_id = _audience(case), case.id
-    try:
-        msg, follow = repo_care.post_message(db, case, user, body.body)
-        repo.audit(
-            db,
-            actor=user,
-            action="create",
-            object_type="message",
-            object_id=msg.id,
-            profile_id=case.profile_id,
+    out = followup.post_message(db, case, user, body.body, emergency_number=settings.emergency_number)
+    if out.failed or out.message is None:
+        return _failed(out, "Your message could not be saved.", settings.emergency_number)
+    reply = None
+    if out.reply is not None:
+        reply = ReplyOut(
+            id=out.reply.id,
+            body=out.reply.body,
+            offers_check=out.reply.offers_check,
+            check_url=f"/api/v1/cases/{out.case_id}/red-flag-check" if out.reply.offers_check else None,
         )
-        db.commit()
-    except Exception:  # never lose a message silently: raise the case, show the safety net
-        log.exception("saving a message failed")
-        repo_care.raise_after_failure(db, case_id, "A message could not be saved: contact the patient.")
-        return _save_failed(audience, settings.emergency_number, "Your message could not be saved.")
-    signs = (
-        clinical.emergency_signs(_audience(case), settings.emergency_number)["signs"] if msg.flagged else []
-    )
     return MessageOut(
-        id=msg.id,
-        flagged=msg.flagged,
-        raised=bool(follow and follow.raised),
-        disposition=case.assessment.latest.disposition,
-        safety_net=signs,
+        id=out.message.id,
+        flagged=out.flagged,
+        raised=out.raised,
+        disposition=out.shown,
+        safety_net=out.signs if out.safety_net else [],
+        emergency=out.safety_net and out.emergency,
+        reply=reply,
+    )
+
+
+@router.post(
+    "/cases/{case_id}/red-flag-check", response_model=CheckOut, status_code=201, dependencies=[CsrfDep]
+)
+def red_flag_check(
+    body: CheckIn, case: PatientCase, user: RequiredUser, db: DbDep, settings: SettingsDep
+) -> CheckOut | JSONResponse:
+    """The one-minute red-flag check of the automatic reply: the answers go through the triage
+    engine; `emergency` true means show the emergency page now."""
+    try:
+        out = followup.red_flag_check(
+            db,
+            case,
+            user,
+            body.answers,
+            emergency_number=settings.emergency_number,
+            message_id=body.message_id,
+        )
+    except CheckAnswerError as exc:
+        raise HTTPException(status_code=422, detail=f"Invalid check: {exc}") from None
+    if out.failed or out.check is None:
+        return _failed(out, "Your answers could not be saved.", settings.emergency_number)
+    return CheckOut(
+        id=out.check.id,
+        disposition=out.shown,
+        emergency=out.emergency,
+        safety_net=out.signs if out.safety_net else [],
     )
 
 
@@ -335,7 +397,7 @@ def diary(
     if problem:
         raise HTTPException(status_code=422, detail=problem)
     try:
-        known = {q["id"] for q in clinical.diary_questions(_audience(case))}
+        known = {q["id"] for q in clinical.diary_questions(followup.audience_of(case))}
     except Exception:
         known = set(body.red_flag_check)  # the check cannot load: diary_entry below fails safe
     unknown_keys = sorted(set(body.red_flag_check) - known)
@@ -352,34 +414,14 @@ def diary(
             status_code=503,
             detail="Your entry could not be checked. If you have a warning sign, call the emergency number.",
         ) from None
-    audience, case_id = _audience(case), case.id
-    try:
-        row, follow = repo_care.add_diary_entry(db, case, user, entry)
-        repo.audit(
-            db,
-            actor=user,
-            action="create",
-            object_type="diary_entry",
-            object_id=row.id,
-            profile_id=case.profile_id,
-        )
-        db.commit()
-    except Exception:  # never a calm error: raise the case, show the safety net
-        log.exception("saving a diary entry failed")
-        repo_care.raise_after_failure(db, case_id, "A diary entry could not be saved: contact the patient.")
-        return _save_failed(audience, settings.emergency_number, "Your diary entry could not be saved.")
-    latest = case.assessment.latest
-    # A "yes"/"not sure" answer, or a red flag (or a failed screening) in the note
-    red = any(v != "no" for v in entry.red_flag_check.values()) or follow.flagged
-    urgent = Disposition(latest.disposition).level <= 2 and follow.result is not None
-    signs = (
-        clinical.emergency_signs(_audience(case), settings.emergency_number)["signs"] if red or urgent else []
-    )
+    out = followup.add_diary_entry(db, case, user, entry, emergency_number=settings.emergency_number)
+    if out.failed or out.diary_entry is None:
+        return _failed(out, "Your diary entry could not be saved.", settings.emergency_number)
     return DiaryOut(
-        id=row.id,
-        escalations=[e.rule_id for e in follow.escalations],
-        disposition=latest.disposition,
-        safety_net=signs,
+        id=out.diary_entry.id,
+        escalations=out.escalations,
+        disposition=out.shown,
+        safety_net=out.signs if out.safety_net else [],
     )
 
 
@@ -414,6 +456,9 @@ class MessageRead(BaseModel):
     body: str
     flagged: bool
     created_at: dt.datetime
+    automatic: bool = False  # telespine's automatic reply to the message reply_to
+    reply_to: str | None = None
+    offers_check: bool = False
 
 
 class DiaryRead(BaseModel):
@@ -432,11 +477,14 @@ def read_messages(case: ReadableCase, db: DbDep) -> list[MessageRead]:
     return [
         MessageRead(
             id=m.id,
-            author=m.author.display_name,
+            author=m.author_name,
             from_patient=m.from_patient,
             body=m.body,
             flagged=m.flagged,
             created_at=m.created_at,
+            automatic=m.automatic,
+            reply_to=m.reply_to_id,
+            offers_check=m.offers_check,
         )
         for m in repo_care.messages_for_case(db, case)
     ]

@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response
-from sqlalchemy.exc import IntegrityError
 
+from telespine.services import followup
 from telespine.store import repo
 from telespine.triage.types import TriageResult
 from telespine.web import clinical, sessions
@@ -25,6 +25,7 @@ from telespine.web.api.schemas import (
     Ping,
     UserRead,
     VersionCreate,
+    VersionCreated,
     VersionRead,
     VisitRead,
 )
@@ -175,35 +176,33 @@ def read_assessment(assessment: ReadableAssessment) -> AssessmentRead:
 
 @router.post(
     "/assessments/{assessment_id}/versions",
-    response_model=VersionRead,
+    response_model=VersionCreated,
     status_code=201,
     dependencies=[CsrfDep],
     tags=["assessments"],
 )
 def add_version(
-    body: VersionCreate, assessment: WritableAssessment, user: RequiredUser, db: DbDep
-) -> VersionRead:
-    """A changed assessment is a new version; saved versions are never edited."""
+    body: VersionCreate, assessment: WritableAssessment, user: RequiredUser, db: DbDep, settings: SettingsDep
+) -> VersionCreated:
+    """A changed assessment is a new version; saved versions are never edited. New answers never
+    lower a level raised by a red flag or a clinician (`shown_disposition`) until a clinician clears it."""
     result = _triage_or_422(body.findings)
     try:
-        version = repo.add_version(db, assessment=assessment, by=user, findings=body.findings, result=result)
-    except IntegrityError:
+        out = followup.add_assessment_version(
+            db, assessment, user, body.findings, result, emergency_number=settings.emergency_number
+        )
+    except followup.VersionConflict:
         # Only if another process slipped in despite the row lock: the client may simply retry.
-        db.rollback()
         raise HTTPException(
             status_code=409, detail="Another change to this assessment was saved at the same time. Try again."
         ) from None
-    repo.audit(
-        db,
-        actor=user,
-        action="create",
-        object_type="assessment_version",
-        object_id=assessment.id,
-        profile_id=assessment.profile_id,
-        detail=f"version {version.version}",
+    if out.version is None:  # add_assessment_version always returns the version it saved
+        raise RuntimeError("no version saved")
+    return VersionCreated(
+        **VersionRead.of(out.version).model_dump(),
+        shown_disposition=out.shown,
+        emergency_signs=out.signs,
     )
-    db.commit()
-    return VersionRead.of(version)
 
 
 @router.post(

@@ -110,6 +110,17 @@ class VersionRead(BaseModel):
         )
 
 
+class VersionCreated(VersionRead):
+    """A new version, with what the patient is now shown: never below an escalation floor."""
+
+    shown_disposition: Disposition = Field(
+        description="What the patient is told now: a red flag or a clinician's raise holds until cleared."
+    )
+    emergency_signs: list[str] = Field(
+        default=[], description="Emergency warning signs to show at once (emergency or same-day advice)."
+    )
+
+
 class AssessmentSummary(BaseModel):
     id: str
     profile_id: str

@@ -15,7 +15,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from starlette.concurrency import run_in_threadpool
 
+from telespine.care.checks import CheckAnswerError
+from telespine.services import followup
 from telespine.store import repo, repo_care
 from telespine.store.models import AuditEvent, User
 from telespine.store.models_care import CareCase
@@ -53,6 +56,8 @@ FLASHES = {
     "visit": "Your tele-visit request was sent to the clinic.",
     "contact": "Your reminder settings are saved.",
     "closed": "The case is closed.",
+    "cleared": "The escalation is cleared. Your reason is kept in the record.",
+    "check": "Thank you. Your answers are saved and your care team can see them.",
 }
 
 
@@ -67,12 +72,11 @@ def _redirect(url: str) -> RedirectResponse:
 
 
 def _audience(case: CareCase) -> str:
-    age = case.assessment.latest.findings.get("age_years")
-    return (
-        "pediatric"
-        if case.assessment.profile.is_child or (isinstance(age, int | float) and age < 18)
-        else "adult"
-    )
+    return followup.audience_of(case)
+
+
+def _number(request: Request) -> str:
+    return str(request.app.state.settings.emergency_number)
 
 
 # Time zones offered on the follow-up page (IANA names); reminders are sent by the local day.
@@ -201,7 +205,7 @@ def my_cases(request: Request, user: RequiredUser, db: DbDep, ws: WebSessionDep)
     cases = repo_care.cases_for_profile(db, readable_profile_ids(db, user))
     repo.audit(db, actor=user, action="list", object_type="case", detail=f"{len(cases)} items")
     db.commit()
-    shown = {c.id: repo_care.patient_disposition(c, repo_care.latest_override(db, c)) for c in cases}
+    shown = {c.id: repo_care.patient_disposition(db, c) for c in cases}
     return _render(request, ws, "care_mine.html", {"cases": cases, "shown": shown})
 
 
@@ -242,19 +246,21 @@ def case_page(
         "save_failed": alert == "failed",
     }
     alert_msg = next((m for m in ctx["messages"] if m.id == alert and m.flagged), None) if alert else None
-    if alert in ("diary", "failed") or alert_msg is not None:
+    if alert in ("diary", "failed", "check") or alert_msg is not None:
         ctx["safety"] = clinical.emergency_signs(audience, request.app.state.settings.emergency_number)
+    levels = repo_care.case_levels(db, case)
     if can_work_case(user, case):
-        override = repo_care.latest_override(db, case)
         ctx.update(
-            disposition=repo_care.effective_disposition(case, override),
+            disposition=levels.clinician,
+            floor=levels.floor,
+            floors=repo_care.floors_for_case(db, case),
             overrides=repo_care.overrides_for_case(db, case),
             escalations=repo_care.escalations_for_case(db, case),
             trail=list(db.scalars(_trail_query(case.profile_id)).all()),
             dispositions=[d.value for d in Disposition],
             versions=case.assessment.versions,
             slot_minutes=request.app.state.settings.visit_slot_minutes,
-            patient_disposition=repo_care.patient_disposition(case, override),
+            patient_disposition=levels.patient,
         )
         return _render(request, ws, "care_chart.html", ctx)
     contact = repo_care.contact_of(db, user.id)
@@ -262,14 +268,16 @@ def case_page(
         questions = clinical.diary_questions(audience)
     except Exception:
         questions = []
-    # The patient sees the more urgent of the engine's result and a clinician's override.
-    shown = repo_care.patient_disposition(case, repo_care.latest_override(db, case))
+    # The patient sees the most urgent of the engine's result, a clinician's override and an
+    # escalation a clinician has not cleared yet.
+    shown = levels.patient
     ctx.update(
         contact=contact,
         questions=questions,
         can_write=user.role in ("patient", "parent"),
         shown_disposition=shown,
         raised_by_clinician=shown != version.disposition,
+        held_by_floor=levels.held_by_floor,
         visit_allowed=visit_fits(shown, version.safety_net),
         today=_local_today(case),
         zones=ZONES,
@@ -301,10 +309,23 @@ def override(
         to = Disposition(disposition)
     except ValueError:
         raise HTTPException(status_code=422, detail="Choose a disposition.") from None
-    row = repo_care.override_disposition(db, case, user, to, reason)
-    _audit(db, user, "override", "case", case.id, case)
-    db.commit()
+    row = followup.override(db, case, user, to, reason)
     return _redirect(f"/care/cases/{case.id}?flash=override#override-{row.id}")
+
+
+@router.post("/care/cases/{case_id}/escalation/clear", dependencies=[CsrfDep])
+def clear_escalation(
+    case: ClinicianCase,
+    user: RequiredUser,
+    db: DbDep,
+    reason: Annotated[str, Form(min_length=3, max_length=2000)],
+) -> Response:
+    """A clinician reviewed the escalation and clears it with a reason (audited)."""
+    try:
+        followup.clear_escalation(db, case, user, reason)
+    except followup.NothingToClear:
+        return _redirect(f"/care/cases/{case.id}#escalation")
+    return _redirect(f"/care/cases/{case.id}?flash=cleared#escalation")
 
 
 @router.post("/care/cases/{case_id}/acknowledge", dependencies=[CsrfDep])
@@ -426,7 +447,7 @@ def visit_page(
         {
             "booking": booking,
             "case": case,
-            "disposition": repo_care.effective_disposition(case, repo_care.latest_override(db, case)),
+            "disposition": repo_care.effective_disposition(db, case),
             "version": version,
             "note": note,
             "fields": repo_care.NOTE_FIELDS,
@@ -490,29 +511,92 @@ def visit_plan(request: Request, booking: ReadableBooking, db: DbDep) -> Respons
 
 @router.post("/care/cases/{case_id}/messages", dependencies=[CsrfDep])
 def send_message(
+    request: Request,
     case: ReadableCase,
     user: RequiredUser,
     db: DbDep,
     body: Annotated[str, Form(min_length=1, max_length=4000)],
 ) -> Response:
+    """A message (sync: screening runs in the threadpool). A flagged one shows the right result
+    at once: the emergency page for emergency, the safety net otherwise."""
     if user.role in ("patient", "parent"):
         if case.assessment.profile.owner_id != user.id:
             raise HTTPException(status_code=403, detail="Only the patient or parent can do this.")
     elif not can_work_case(user, case):
         raise HTTPException(status_code=404, detail="Not found.")
-    case_id = case.id
+    out = followup.post_message(db, case, user, body, emergency_number=_number(request))
+    return _after(out, "sent", out.message.id if out.message is not None else "", "#messages")
+
+
+def _after(out: followup.Outcome, flash: str, alert: str, anchor: str) -> Response:
+    """Where a patient lands after a follow-up write: the emergency page for emergency, the
+    safety net for a red flag or failure, else the case page."""
+    if out.failed:
+        return _redirect(f"/care/cases/{out.case_id}?alert=failed#safety")
+    if out.safety_net and out.emergency:
+        return _redirect(f"/care/cases/{out.case_id}/emergency")
+    if out.safety_net:
+        return _redirect(f"/care/cases/{out.case_id}?flash={flash}&alert={alert}#safety")
+    return _redirect(f"/care/cases/{out.case_id}?flash={flash}{anchor}")
+
+
+@router.get("/care/cases/{case_id}/emergency", response_class=HTMLResponse)
+def emergency_page(request: Request, case: ReadableCase, ws: WebSessionDep) -> Response:
+    """The emergency page after a message, diary entry or check that reached emergency."""
+    audience = _audience(case)
+    return _render(
+        request,
+        ws,
+        "care_emergency.html",
+        {
+            "case": case,
+            "audience": audience,
+            "advice": clinical.advice_for(audience, _number(request)),
+            "signs": followup.emergency_signs(audience, _number(request)),
+        },
+    )
+
+
+@router.get("/care/cases/{case_id}/check", response_class=HTMLResponse)
+def check_page(
+    request: Request,
+    case: PatientCase,
+    ws: WebSessionDep,
+    message: Annotated[str, Query(max_length=64)] = "",
+) -> Response:
+    """The one-minute red-flag check offered in the automatic reply (the diary's questions)."""
+    audience = _audience(case)
     try:
-        msg, _ = repo_care.post_message(db, case, user, body)
-        _audit(db, user, "create", "message", msg.id, case)
-        db.commit()
-    except Exception:  # never a plain error page: raise the case, show the safety net
-        log.exception("saving a message failed")
-        repo_care.raise_after_failure(db, case_id, "A message could not be saved: contact the patient.")
-        return _redirect(f"/care/cases/{case_id}?alert=failed#safety")
-    if msg.flagged:
-        # The safety net shows at once, on the page the patient lands on.
-        return _redirect(f"/care/cases/{case.id}?flash=sent&alert={msg.id}#safety")
-    return _redirect(f"/care/cases/{case.id}?flash=sent#messages")
+        questions = clinical.diary_questions(audience)
+    except Exception:  # the check cannot load: the safety net instead of a calm page
+        return _redirect(f"/care/cases/{case.id}?alert=check#safety")
+    return _render(
+        request,
+        ws,
+        "care_check.html",
+        {"case": case, "audience": audience, "questions": questions, "message_id": message},
+    )
+
+
+@router.post("/care/cases/{case_id}/check", dependencies=[CsrfDep])
+async def check(request: Request, case: PatientCase, user: RequiredUser, db: DbDep) -> Response:
+    """The check's answers go through the triage engine; the result is shown at once."""
+    form = await request.form()
+    answers = {k.removeprefix("rf_"): str(v) for k, v in form.items() if k.startswith("rf_")}
+    message_id = str(form.get("message_id") or "")[:64] or None
+    try:
+        out = await run_in_threadpool(
+            followup.red_flag_check,
+            db,
+            case,
+            user,
+            answers,
+            emergency_number=_number(request),
+            message_id=message_id,
+        )
+    except CheckAnswerError:
+        raise HTTPException(status_code=422, detail="Please answer the questions of the check.") from None
+    return _after(out, "check", "check", "#disposition")
 
 
 @router.post("/care/cases/{case_id}/diary", dependencies=[CsrfDep])
@@ -554,21 +638,11 @@ async def diary(request: Request, case: PatientCase, user: RequiredUser, db: DbD
         repo_care.raise_case(db, case, "A diary entry could not be checked: contact the patient.")
         db.commit()
         return _redirect(f"/care/cases/{case.id}?alert=diary#safety")
-    case_id = case.id
-    try:
-        row, follow = repo_care.add_diary_entry(db, case, user, entry)
-        _audit(db, user, "create", "diary_entry", row.id, case)
-        db.commit()
-    except Exception:  # never a plain error page: raise the case, show the safety net
-        log.exception("saving a diary entry failed")
-        repo_care.raise_after_failure(db, case_id, "A diary entry could not be saved: contact the patient.")
-        return _redirect(f"/care/cases/{case_id}?alert=failed#safety")
-    # A "yes"/"not sure" answer, or a red flag (or a failed screening) in the note
-    red = any(v in ("yes", "unknown") for v in entry.red_flag_check.values()) or follow.flagged
-    urgent = follow.result is not None and follow.result.disposition.level <= 2
-    if red or urgent:
-        return _redirect(f"/care/cases/{case.id}?flash=diary&alert=diary#safety")
-    return _redirect(f"/care/cases/{case.id}?flash=diary#diary")
+    # Screening the note is CPU work: never in the event loop.
+    out = await run_in_threadpool(
+        followup.add_diary_entry, db, case, user, entry, emergency_number=_number(request)
+    )
+    return _after(out, "diary", "diary", "#diary")
 
 
 @router.post("/care/contact", dependencies=[CsrfDep])

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
+from telespine.services import followup
 from telespine.store import repo, repo_program
 from telespine.store.accounts import PasswordRejected, check_new_password
 from telespine.triage.types import Disposition, TriageResult
@@ -275,8 +276,17 @@ def assess_result(request: Request, db: DbDep, ws: WebSessionDep) -> Response:
             "can_save": ws.user is not None and can_save_assessments(ws.user),
             "can_save_child": ws.user is not None and can_manage_children(ws.user),
             "last_question": draft["history"][-1] if draft["history"] else "",
+            "earlier": _earlier_assessments(db, ws, draft),
         },
     )
+
+
+def _earlier_assessments(db: DbDep, ws: WebSession, draft: dict[str, Any]) -> list[Any]:
+    """Saved assessments the person may add these answers to as a new version (answered again)."""
+    if ws.user is None or not can_save_assessments(ws.user) or draft.get("saved_id"):
+        return []
+    own = [p.id for p in repo.profiles_of(db, ws.user) if p.owner_id == ws.user.id]
+    return repo.assessments_for_profiles(db, own)[:3]
 
 
 def _pdf(data: bytes, name: str) -> Response:
@@ -376,6 +386,7 @@ def assess_save(
 FLASHES = {
     "saved": "Your assessment is saved.",
     "visit": "Your assessment is saved and your tele-visit request was sent to the clinic.",
+    "version": "Your new answers are saved as a new version of this assessment.",
 }
 
 
@@ -389,6 +400,7 @@ def assessment_page(
     flash: Annotated[str | None, Query(max_length=16)] = None,
 ) -> Response:
     audience = "pediatric" if assessment.profile.is_child else "adult"
+    shown = shown_disposition(assessment)
     return _render(
         request,
         ws,
@@ -399,7 +411,10 @@ def assessment_page(
             "visits": repo.visits_for_assessment(db, assessment.id),
             "has_program": repo_program.latest_plan_answers(db, assessment.id) is not None,
             "can_visit": can_request_visit(user, assessment),
-            "shown_disposition": shown_disposition(assessment),
+            "shown_disposition": shown,
+            "signs": followup.emergency_signs(audience, _emergency_number(request))
+            if shown in ("emergency", "urgent")
+            else [],
             "clinician_detail": can_see_rule_details(user),
             "flash": FLASHES.get(flash or ""),
         },
@@ -411,6 +426,32 @@ def assessment_plan(request: Request, assessment: ReadableAssessment, db: DbDep)
     """The written plan of a saved assessment: the same file as /assessments/<id>/program.pdf,
     built from the stored findings, result and plan answers."""
     return saved_program_download(request, assessment, db, "pdf")
+
+
+@router.post("/assessments/{assessment_id}/versions", dependencies=[CsrfDep])
+def assessment_version(
+    request: Request, assessment: WritableAssessment, user: RequiredUser, db: DbDep, ws: WebSessionDep
+) -> Response:
+    """The answers of the check in progress saved as a new version of a saved assessment (the page
+    twin of POST /api/v1/assessments/{id}/versions): stored, but never lowering a level a red flag
+    or a clinician raised before a clinician clears it."""
+    draft = _draft(ws)
+    if not draft["answers"]:
+        return _redirect("/assess")
+    findings, result = clinical.result_from_answers(draft["answers"])
+    try:
+        out = followup.add_assessment_version(
+            db, assessment, user, findings or {}, result, emergency_number=_emergency_number(request)
+        )
+    except followup.VersionConflict:
+        raise HTTPException(
+            status_code=409, detail="Another change was saved at the same time. Try again."
+        ) from None
+    draft["saved_id"] = assessment.id
+    _store_draft(db, ws, draft)
+    if out.emergency and out.case_id:
+        return _redirect(f"/care/cases/{out.case_id}/emergency")
+    return _redirect(f"/assessments/{assessment.id}?flash=version")
 
 
 @router.post("/assessments/{assessment_id}/visit", dependencies=[CsrfDep])
