@@ -12,6 +12,7 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
+from telespine.care.findings_merge import merge_findings
 from telespine.care.screening import (
     Pipeline,
     Screening,
@@ -241,8 +242,13 @@ def test_every_phrase_in_the_rules_is_affirmed_in_plain_use(pipeline: Pipeline) 
     for concept in load_screening_rules().concepts:
         for phrase in concept.phrases:
             text = f"Since this morning: {phrase}, and it is scary."
-            result = screen_message(text, pipeline=pipeline)
-            if concept.id not in {m.concept for m in [*result.flags, *result.modifiers]}:
+            audience = concept.audiences[0] if concept.audiences else "adult"
+            result = screen_message(text, audience, pipeline=pipeline)
+            found = {m.concept for m in [*result.flags, *result.modifiers, *result.review]}
+            update = result.findings_update()
+            # listed, or read by an overlapping mention that sets the same findings more urgently
+            covered = bool(concept.sets) and merge_findings(update, concept.sets) == update
+            if concept.id not in found and not covered:
                 misses.append((concept.id, text))
     assert misses == []
 
@@ -347,7 +353,7 @@ def test_every_english_table_row_reads_as_english(pipeline: Pipeline) -> None:
         known, total = language_module._known_share(pipeline.nlp(case["text"].lower()), rules)
         if total >= rules.language_check.min_words:
             shares.append(known / total)
-    assert min(shares) >= 0.5 > rules.language_check.min_known_share
+    assert min(shares) >= 0.75 > rules.language_check.min_known_share
 
 
 def test_short_messages_are_not_judged_by_language(pipeline: Pipeline) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from telespine.care.screening.rules import ScreeningRules
+from telespine.care.screening.terms import english_words
 
 
 def _rule_words(rules: ScreeningRules) -> frozenset[str]:
@@ -22,14 +23,15 @@ _WORDS: dict[int, frozenset[str]] = {}
 
 
 def _known_share(doc: Any, rules: ScreeningRules) -> tuple[int, int]:
-    """How many alphabetic words are English stop words or words of the rules, out of how many.
+    """How many alphabetic words are English words or words of the rules, out of how many.
 
-    A plain English message is full of stop words ("I", "my", "the", "and", "can"); a message in
-    another language has almost none, and the phrase rules cannot read it.
+    English words: spaCy's stop words and pyspellchecker's packaged English word list (about
+    160,000 words), so a terse English diary note ("Physio today. New exercises.") reads as
+    English; a message in another language has few of them, and the rules cannot read it.
     """
     words = _WORDS.get(id(rules))
     if words is None:
-        words = _WORDS.setdefault(id(rules), _rule_words(rules))
+        words = _WORDS.setdefault(id(rules), _rule_words(rules) | english_words())
     alpha = [t for t in doc if t.is_alpha]
     known = [t for t in alpha if t.is_stop or t.lower_ in words or t.norm_ in words]
     return len(known), len(alpha)

@@ -12,6 +12,7 @@ from telespine.care.screening.context import (
     _update_scopes_by_sentence,
 )
 from telespine.care.screening.rules import _ALL_CATEGORIES, ScreeningRules, load_screening_rules
+from telespine.care.screening.terms import NearMatcher, NumberMatcher, correct_spelling, spelling_for
 
 _GROUP = "telespine_targets"
 # Characters that end a sentence (spaCy's sentencizer); a line break ends one too (see below)
@@ -97,6 +98,13 @@ def build_pipeline(rules: ScreeningRules) -> Pipeline:
         Language.component(_LINE_BREAK_COMPONENT, func=_split_at_line_breaks)
     nlp.add_pipe(_LINE_BREAK_COMPONENT, after="sentencizer")
 
+    # A word that is not English and one edit from a rule word reads as that word ("gorin").
+    speller = spelling_for(rules)
+    corrections: dict[str, str | None] = {}
+    spelling_name = f"telespine_spelling_{id(rules)}"
+    Language.component(spelling_name, func=lambda doc: correct_spelling(doc, speller, corrections))
+    nlp.add_pipe(spelling_name, after=_LINE_BREAK_COMPONENT)
+
     # "cnt" and "carnt" tokenise like "cant" ("ca" + "nt", NORM "can" + "not"), so every phrase
     # written with "can't" also matches them.
     for spelling in rules.spellings:
@@ -123,6 +131,23 @@ def build_pipeline(rules: ScreeningRules) -> Pipeline:
         ]
     matcher.add(targets)
 
+    # Near rules and numbers add their spans to the same group, before ConText reads it.
+    near, numbers = NearMatcher(rules, nlp), NumberMatcher(rules, nlp)
+
+    def add_terms(doc: Any) -> Any:
+        from spacy.tokens import Span
+
+        found = near(doc) + numbers(doc)
+        if found:
+            group = doc.spans[_GROUP]
+            for label, start, end in found:
+                group.append(Span(doc, start, end, label=label))
+        return doc
+
+    terms_name = f"telespine_terms_{id(rules)}"
+    Language.component(terms_name, func=add_terms)
+    nlp.add_pipe(terms_name, after="medspacy_target_matcher")
+
     context = nlp.add_pipe(
         "medspacy_context",
         config={
@@ -141,6 +166,8 @@ def build_pipeline(rules: ScreeningRules) -> Pipeline:
         for rule in ConTextRule.from_json(str(defaults_path))
         if rule.category in keep and rule.literal not in drop
     ]
+    for rule in context_rules:
+        _accept_nt(rule.pattern)
     for spec in rules.context:
         context_rules.append(
             ConTextRule(
@@ -176,6 +203,19 @@ def build_pipeline(rules: ScreeningRules) -> Pipeline:
     context.add(context_rules)
     context._ConText__matcher = _SentencesWithTargets(context._ConText__matcher)
     return Pipeline(nlp, rules)
+
+
+def _accept_nt(pattern: Any) -> None:
+    """Let a default pattern that matches "n't" match "nt" too ("dont", "isnt", "wasnt").
+
+    spaCy splits "dont" into "do" + "nt" (NORM "not"), but medspaCy's default rules match on
+    LOWER and list only "not" and "n't": "I dont have a fever" was read as a fever.
+    """
+    for token in pattern or []:
+        for attr in ("LOWER", "NORM"):
+            value = token.get(attr)
+            if isinstance(value, dict) and "n't" in value.get("IN", []) and "nt" not in value["IN"]:
+                value["IN"] = [*value["IN"], "nt"]
 
 
 class _SentencesWithTargets:

@@ -33,23 +33,65 @@ def _check_pattern(pattern: TokenPattern | None, where: str) -> None:
                         raise ValueError(f"{where}: {attr}.{op} must list quoted strings: {items!r}")
 
 
+class Near(_Strict):
+    """Words of every group within `window` tokens of each other in one sentence, with no
+    clause break (`but`, `although` ...) between: "my bum feels fuzzy and dead", "can't feel
+    the toilet paper when she wipes". Each term is one or more words, matched on NORM after
+    spelling correction ("gorin" reads as "groin")."""
+
+    groups: list[list[str]] = Field(min_length=1)
+    window: int = Field(default=8, ge=1, le=30)
+
+
+class NumberRule(_Strict):
+    """A number in a message that matters: a temperature, a pain score, a young child's age.
+
+    The number must follow (within `within` tokens) one of `before`, or be followed directly by
+    one of `after` ("38.5 degrees", "8/10", "3 year old"); it counts from `min` to `max`.
+    """
+
+    before: list[str] = []
+    after: list[str] = []
+    within: int = Field(default=3, ge=1, le=8)
+    min: float
+    max: float
+
+
 class Concept(_Strict):
-    """A red flag (or a modifier finding) and the patient phrasings that express it."""
+    """A red flag (or a modifier finding) and the patient phrasings that express it.
+
+    kind "review": a body or symptom word that the red-flag concepts do not read; it sets no
+    finding and sends the message to a person at normal priority (Screening.review). A red flag
+    that sets no finding (a crisis outside the back: "my lips are swelling") still raises the
+    emergency safety net.
+    """
 
     id: str
-    kind: Literal["red_flag", "modifier"]
-    sets: dict[str, bool | str] = Field(min_length=1)
+    kind: Literal["red_flag", "modifier", "review"]
+    sets: dict[str, bool | str] = {}
     sources: list[str] = Field(min_length=1)
     phrases: list[str] = []
     patterns: list[TokenPattern] = []
+    near: list[Near] = []
+    numbers: list[NumberRule] = []
+    # None: every audience; ["pediatric"]: e.g. "toddler" names the patient only when a parent
+    # writes about a child (an adult's toddler is someone else)
+    audiences: list[Audience] | None = None
+    # A modifier that alone changes the result for these audiences also asks for review there
+    # (night pain is prompt for a child)
+    review_audiences: list[Audience] = []
     # Phrasings that deny the symptom when said plainly ("I can feel my groin"). They count only
     # when hedged or negated ("I'm not sure I can feel my groin"), and then as "unknown".
     absent_phrases: list[str] = []
 
     @model_validator(mode="after")
     def _has_matchers(self) -> Concept:
-        if not self.phrases and not self.patterns:
-            raise ValueError(f"concept {self.id!r} has no phrases or patterns")
+        if not (self.phrases or self.patterns or self.near or self.numbers):
+            raise ValueError(f"concept {self.id!r} has no phrases, patterns, near rules or numbers")
+        if self.kind == "review" and self.sets:
+            raise ValueError(f"concept {self.id!r}: a review concept sets no finding")
+        if self.kind == "modifier" and not self.sets:
+            raise ValueError(f"concept {self.id!r}: a modifier must set a finding")
         for pattern in self.patterns:
             _check_pattern(pattern, f"concept {self.id!r}")
         return self
@@ -128,6 +170,13 @@ class ScreeningRules(_Strict):
     context: list[ContextRuleSpec]
     terminators: list[Terminator]
     concepts: list[Concept] = Field(min_length=1)
+    # Words that end a near rule's window: a clause about something else begins
+    near_breaks: list[str] = []
+    # Words that join the items of a list: a mention joined to an ignored one only by these is
+    # ignored too ("no numbness or tingling")
+    list_words: list[str] = []
+    # Words never corrected by the spelling step (real words the English list lacks)
+    keep_spelling: list[str] = []
 
     @model_validator(mode="after")
     def _check(self) -> ScreeningRules:

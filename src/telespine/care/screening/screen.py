@@ -4,12 +4,112 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from telespine.care.screening.context import _ignore_reasons, _unknown_values
+from telespine.care.findings_merge import load_merge_order
+from telespine.care.screening.context import _ignore_reasons, _last_sentence_start, _unknown_values
 from telespine.care.screening.language import _known_share
 from telespine.care.screening.matching import _ABSENT, _GROUP, Pipeline, _distinct, _run_lock, get_pipeline
 from telespine.care.screening.normalise import normalise_text
 from telespine.care.screening.result import IgnoredMention, Mention, Screening
+from telespine.care.screening.rules import IgnoreReason
 from telespine.triage.types import Audience
+
+_Read = tuple[Any, bool, Any, list[IgnoreReason], bool]
+
+
+def _read_all(doc: Any, pipe: Pipeline, audience: Audience) -> list[_Read]:
+    """Each distinct mention with its concept and what ConText says about it."""
+    out: list[_Read] = []
+    for ent in _distinct(doc.spans.get(_GROUP, [])):
+        absent = ent.label_.endswith(_ABSENT)
+        concept = pipe.rules.concept(ent.label_.removesuffix(_ABSENT))
+        if concept.audiences is not None and audience not in concept.audiences:
+            continue
+        reasons, uncertain = _ignore_reasons(ent, audience, absent)
+        out.append((ent, absent, concept, reasons, uncertain))
+    return out
+
+
+def _shared_context(read: list[_Read], pipe: Pipeline, doc: Any) -> list[_Read]:
+    """Context shared between mentions that ConText reads one by one.
+
+    - Overlapping mentions share their words ("no numbness in my legs" is both a numbness word
+      and numb legs): what holds for one (negated, hypothetical, historical, family, hedged)
+      holds for all. ConText lets one negation reach only the nearest target.
+    - A list: a mention joined to an ignored one before it only by list words ("I don't have
+      any numbness or tingling", "no fever, chills or sweats") is ignored for the same reasons.
+    Absent phrasings ("I can feel my groin") keep their own reading.
+    """
+    joiners = frozenset(pipe.rules.list_words)
+    items = [list(r) for r in read]
+    plain = [i for i, r in enumerate(items) if not r[1]]
+    for i in plain:
+        ent = items[i][0]
+        for j in plain:
+            other = items[j][0]
+            same_line = _last_sentence_start(other) == _last_sentence_start(ent)
+            if i != j and other.start < ent.end and ent.start < other.end and same_line:
+                items[i][3] = [*items[i][3], *(r for r in items[j][3] if r not in items[i][3])]
+                items[i][4] = items[i][4] or items[j][4]
+    plain.sort(key=lambda i: items[i][0].start)
+    for k, i in enumerate(plain):
+        ent = items[i][0]
+        if items[i][3]:
+            continue
+        for j in plain[:k][::-1]:
+            before = items[j][0]
+            if before.end > ent.start:
+                continue
+            between = doc[before.end : ent.start]
+            if (
+                items[j][3]
+                and len(between) <= 4
+                and all(t.norm_ in joiners or t.lower_ in joiners for t in between)
+                and not any(t.is_sent_start for t in doc[before.end : ent.start + 1])
+            ):
+                items[i][3] = list(items[j][3])
+            break
+    return [(r[0], r[1], r[2], r[3], r[4]) for r in items]
+
+
+def _overlap(a: Mention, b: Mention) -> bool:
+    return a.start < b.end and b.start < a.end
+
+
+def _covers(wide: Mention, narrow: Mention) -> bool:
+    """True when wide sets every finding of narrow, each at least as urgent."""
+    order = load_merge_order()
+    for finding, value in narrow.sets.items():
+        if finding not in wide.sets:
+            return False
+        values = order.order_of(finding)
+        rank = {repr(v): i for i, v in enumerate(values)}
+        if rank[repr(wide.sets[finding])] < rank[repr(value)]:
+            return False
+    return True
+
+
+def _most_specific(mentions: list[Mention]) -> list[Mention]:
+    """Drop a mention whose words another overlapping mention reads at least as urgently.
+
+    "My legs keep giving way on the stairs" is leg weakness and sudden leg weakness: the
+    sudden reading sets the same finding more urgently, so only it is listed. The findings
+    update is the same either way (the merge keeps the most urgent value).
+    """
+    kept: list[Mention] = []
+    for i, mention in enumerate(mentions):
+        dominated = False
+        for j, other in enumerate(mentions):
+            if i == j or not _overlap(mention, other) or not _covers(other, mention):
+                continue
+            if not _covers(mention, other) or (other.end - other.start, -j) > (
+                mention.end - mention.start,
+                -i,
+            ):
+                dominated = True  # other is more urgent, or the same and longer (or first)
+                break
+        if not dominated:
+            kept.append(mention)
+    return kept
 
 
 def screen_message(text: str, audience: Audience = "adult", pipeline: Pipeline | None = None) -> Screening:
@@ -31,10 +131,9 @@ def screen_message(text: str, audience: Audience = "adult", pipeline: Pipeline |
         flags: list[Mention] = []
         modifiers: list[Mention] = []
         ignored: list[IgnoredMention] = []
-        for ent in _distinct(doc.spans.get(_GROUP, [])):
-            absent = ent.label_.endswith(_ABSENT)
-            concept = pipe.rules.concept(ent.label_.removesuffix(_ABSENT))
-            reasons, uncertain = _ignore_reasons(ent, audience, absent)
+        review: list[Mention] = []
+        read = _shared_context(_read_all(doc, pipe, audience), pipe, doc)
+        for ent, absent, concept, reasons, uncertain in read:
             sets: dict[str, bool | str] = dict(concept.sets)
             if absent:
                 if uncertain or "negated" in reasons:
@@ -63,8 +162,26 @@ def screen_message(text: str, audience: Audience = "adult", pipeline: Pipeline |
                 ignored.append(IgnoredMention(**fields, reasons=reasons))
             elif concept.kind == "red_flag":
                 flags.append(Mention(**fields))
+            elif concept.kind == "review":
+                review.append(Mention(**fields))
             else:
                 modifiers.append(Mention(**fields))
+                if audience in concept.review_audiences:
+                    review.append(Mention(**{**fields, "kind": "review", "sets": {}}))
+        flags, modifiers = _most_specific(flags), _most_specific(modifiers)
+        # A review word inside a red flag or modifier adds nothing; inside an ignored mention it
+        # is ignored with it (listed once)
+        review = [
+            m
+            for m in review
+            if not any(_overlap(m, f) and f.concept != m.concept for f in [*flags, *modifiers])
+        ]
+        ignored = [
+            m
+            for m in ignored
+            if m.kind != "review"
+            or not any(_overlap(m, o) for o in [*flags, *modifiers, *ignored] if o.kind != "review")
+        ]
         status: Literal["ok", "unrecognised_language"] = "ok"
         error = None
         known, total = _known_share(doc, pipe.rules)
@@ -81,6 +198,7 @@ def screen_message(text: str, audience: Audience = "adult", pipeline: Pipeline |
             ignored=ignored,
             rules_version=version,
             error=error,
+            review=review,
         )
     except Exception as exc:  # any failure must reach a clinician, never read as "no flag"
         safe_audience: Audience = "pediatric" if audience == "pediatric" else "adult"
