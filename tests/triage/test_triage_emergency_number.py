@@ -116,6 +116,7 @@ def test_cli_safety_net_shows_the_configured_number_only(
     empty.mkdir()
     monkeypatch.setenv(RULES_DIR_ENV, str(empty))
     monkeypatch.setenv("TELESPINE_EMERGENCY_NUMBER", "000")
+    monkeypatch.setenv("COLUMNS", "400")  # one line per paragraph: the panel's border splits no words
     result = runner.invoke(app, ["triage", "-f", "-"], input=json.dumps({"age_years": 30}))
     assert result.exit_code == 3
     out = " ".join(result.stdout.split())

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict
 
 from telespine.care.findings_merge import FindingValue, merge_findings
 from telespine.care.screening import Screening
+from telespine.triage.emergency import builtin_safety_net
 from telespine.triage.types import Disposition, FiredRule, RulesetRef, TriageResult
 
 # Used only if telespine.triage itself cannot be imported: emergency safety-netting, never silence.
@@ -16,11 +17,7 @@ _FALLBACK_RULE = FiredRule(
     id="safety.engine_failure",
     level=Disposition.EMERGENCY,
     title="We could not check your answers safely",
-    reason=(
-        "Something went wrong and we could not check this safely. If you have any of the serious "
-        "warning signs you were told about, go to an emergency department now or call your "
-        "emergency number. Otherwise contact your care team today."
-    ),
+    reason=builtin_safety_net(None, "Something went wrong and we could not check this safely."),
     rationale="telespine.care could not run the triage engine; emergency safety-netting by design.",
     sources=["seed-004", "seed-000"],
 )

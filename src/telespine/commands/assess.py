@@ -12,6 +12,7 @@ from rich.text import Text
 from telespine.commands.triage import EXIT_SAFETY_NET, emergency_number, render_result
 from telespine.triage import questionnaire as qn
 from telespine.triage import safety_net
+from telespine.triage.emergency import builtin_line, builtin_safety_net
 from telespine.triage.types import Audience, TriageResult
 
 EXIT_ABORTED = 1
@@ -90,10 +91,9 @@ def run_assessment(ask: Ask, console: Console, audience_hint: Audience | None = 
         result = qn.result(answers)
         audience = qn.audience_for(answers) or "adult"
     except (EOFError, KeyboardInterrupt):
-        console.print(Text(
-            "\nThe assessment was stopped before the end, so we cannot give advice. If you have severe "
-            "pain, numbness around the groin, trouble passing urine, new leg weakness, chest pain or "
-            "fainting, go to an emergency department now.", style="bold"))
+        stopped = "The assessment was stopped before the end, so we cannot give advice."
+        console.print(Text("\n" + builtin_safety_net(qn.audience_for(answers), stopped), style="bold"))
+        console.print(Text(builtin_line(qn.audience_for(answers), emergency_number()), style="bold"))
         return EXIT_ABORTED
     except Exception as exc:  # POLICY.md property 4: never leave the person without safety-netting
         age = answers.get("age_years")

@@ -24,14 +24,11 @@ from telespine.program.plan import (
     safety_net_plan,
 )
 from telespine.triage import FindingsError, triage
+from telespine.triage.emergency import builtin_safety_net
 from telespine.triage.types import Audience, audience_for_age
 
 # Printed when not even the safety-net plan can be written: a failure must never be silent.
-SAFETY_NET = (
-    "We could not make your plan. If you have severe back pain, new numbness or weakness in your "
-    "legs, numbness between the legs, or trouble with bladder or bowel control, call your "
-    "emergency number or go to an emergency department now. Otherwise contact your doctor today."
-)
+SAFETY_NET = builtin_safety_net(None, "We could not make your plan.")
 
 
 def _fail(message: str, code: int = 2) -> typer.Exit:

@@ -6,31 +6,18 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
+from telespine.triage.emergency import BUILTIN_LINE, BUILTIN_SIGNS
 from telespine.triage.types import Disposition
 
 from .emergency import DEFAULT_EMERGENCY_NUMBER, fill_number
 from .loader import load_guide
 
-# Kept in code on purpose: this is what a person sees when the data files themselves are broken,
-# so it cannot live only in those files (house rule: fail towards emergency safety-netting).
-# The line names the number through the placeholder, filled with the caller's configured number.
-FALLBACK_LINE = "In an emergency, call {emergency_number} or go to the nearest emergency department now."
-FALLBACK_SIGNS = [
-    "New numbness between the legs or around the bottom, or new trouble controlling the bladder or bowels.",
-    "A leg that suddenly goes weak or numb, or weakness in both legs that keeps getting worse.",
-    "Very bad back pain that came on suddenly and does not ease, or back pain after a big accident.",
-    "Chest pain, trouble breathing, fainting, or a fever with a weak arm or leg.",
-]
-# The same for a parent or carer: pediatric text speaks to them about "your child".
-FALLBACK_LINE_PEDIATRIC = (
-    "In an emergency, call {emergency_number} or take your child to the nearest emergency department now."
-)
-FALLBACK_SIGNS_PEDIATRIC = [
-    "Your child has new numbness around the bottom, or new trouble controlling the bladder or bowels.",
-    "Your child's leg suddenly goes weak or numb, or weakness in both legs keeps getting worse.",
-    "Your child has very bad back pain that came on suddenly, or back pain after a big accident.",
-    "Your child has chest pain, trouble breathing, faints, or has a fever with a weak arm or leg.",
-]
+# The built-in emergency text (telespine.triage.emergency, one copy for all of telespine): what a
+# person sees when the guide files themselves are broken (fail towards emergency safety-netting).
+FALLBACK_LINE = BUILTIN_LINE["adult"]
+FALLBACK_SIGNS = BUILTIN_SIGNS["adult"]
+FALLBACK_LINE_PEDIATRIC = BUILTIN_LINE["pediatric"]
+FALLBACK_SIGNS_PEDIATRIC = BUILTIN_SIGNS["pediatric"]
 
 
 class EmergencyAdvice(BaseModel):

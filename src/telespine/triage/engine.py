@@ -8,6 +8,7 @@ from typing import Any
 from telespine.triage.emergency import (
     DEFAULT_EMERGENCY_NUMBER,
     EMERGENCY_NUMBER_PLACEHOLDER,
+    builtin_safety_net,
     with_emergency_number,
 )
 from telespine.triage.findings import UNKNOWN, FindingsError, validate_findings
@@ -29,12 +30,8 @@ ENGINE_FAILURE = FiredRule(
     id="safety.engine_failure",
     level=Disposition.EMERGENCY,
     title="We could not check your answers safely",
-    reason=(
-        "Something went wrong and we could not check your answers. To be safe, go to an emergency "
-        "department now or call your emergency number if you have any of these signs. Numbness "
-        "around the groin or bottom. New trouble passing urine or holding in urine or stool. New "
-        "weakness or numbness in the legs. Pain after a serious accident. Chest pain, trouble "
-        "breathing or fainting. If you have none of these, contact a doctor today."
+    reason=builtin_safety_net(
+        "adult", "Something went wrong and we could not check your answers."
     ),
     rationale=(
         "The triage engine could not produce a result (rule set failed to load or evaluation raised). "
@@ -47,13 +44,8 @@ ENGINE_FAILURE = FiredRule(
 ENGINE_FAILURE_PARENT = ENGINE_FAILURE.model_copy(
     update={
         "title": "We could not check your answers about your child safely",
-        "reason": (
-            "Something went wrong and we could not check your answers. To be safe, take your child "
-            "to an emergency department now or call your emergency number if your child has any of "
-            "these signs. Numbness around the groin or bottom. New trouble passing urine or holding "
-            "in urine or stool. New weakness or numbness in the legs. Pain after a bad fall or "
-            "accident. Chest pain, trouble breathing or fainting. If your child has none of these, "
-            "contact your child's doctor today."
+        "reason": builtin_safety_net(
+            "pediatric", "Something went wrong and we could not check your answers."
         ),
     }
 )

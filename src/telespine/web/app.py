@@ -19,6 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from telespine.settings import Settings, get_settings
 from telespine.store.db import make_engine, make_sessionmaker
+from telespine.triage.emergency import builtin_line, builtin_signs
 from telespine.web.jsonbody import JsonBodyMiddleware, SafeJSONResponse, safe_text
 from telespine.web.sessions import COOKIE_NAME, WebSession
 
@@ -233,13 +234,12 @@ def create_app(settings: Settings | None = None, *, warm_up: bool = False) -> Fa
             )
         except Exception:
             number = html.escape(settings.emergency_number)
-            who = "you or your child have" if audience == "pediatric" else "you have"
+            signs = "".join(f"<li>{html.escape(s)}</li>" for s in builtin_signs(audience))
             return HTMLResponse(
                 "<!doctype html><html lang='en'><title>Get help</title>"
                 "<h1>We could not finish the check.</h1>"
-                f"<p>If {who} severe pain, new weakness or numbness, trouble passing urine, "
-                f"chest pain or a fever, call <a href='tel:{number}'>{number}</a> "
-                "or go to an emergency department now.</p>",
+                f"<p>{html.escape(builtin_line(audience, settings.emergency_number))}</p>"
+                f"<ul>{signs}</ul><p><a href='tel:{number}'>Call {number}</a></p>",
                 status_code=500,
             )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from telespine.triage.emergency import builtin_line, builtin_signs
 from telespine.triage.types import Disposition, FiredRule, RulesetRef, TriageResult
 
 log = logging.getLogger("telespine.web")
@@ -15,7 +16,8 @@ _FALLBACK_RULE = FiredRule(
     id="safety.engine_failure",
     level=Disposition.EMERGENCY,
     title="The assessment could not be completed",
-    reason=(  # for an adult or a parent alike: the audience may be what failed
+    # for an adult or a parent alike: the audience may be what failed
+    reason=(
         "We could not finish checking the answers. To be safe, treat this as an emergency "
         "if you, or the child you are checking for, have any of the warning signs on this page."
     ),
@@ -598,14 +600,7 @@ def emergency_signs(audience: str, emergency_number: str) -> dict[str, Any]:
         return {"line": adv.line, "signs": list(adv.signs)}
     except Exception as exc:
         log.error("emergency advice unavailable: %s", type(exc).__name__)
-        return {
-            "line": f"Call {emergency_number} or go to an emergency department now.",
-            "signs": [
-                "New numbness around the groin or bottom",
-                "New trouble passing urine, or wetting or soiling yourself",
-                "New weakness in the legs, or legs giving way",
-            ],
-        }
+        return {"line": builtin_line(audience, emergency_number), "signs": builtin_signs(audience)}
 
 
 def diary_questions(audience: str) -> list[dict[str, str]]:
