@@ -114,6 +114,16 @@ def store(clean_db: str) -> Iterator[Store]:
                 )
             )
             db.add(
+                CareMessage(
+                    case_id=case.id,
+                    author_id=None,
+                    from_patient=False,
+                    automatic=True,
+                    body="We got your message.",
+                    flagged=False,
+                )
+            )
+            db.add(
                 VisitBooking(
                     case_id=case.id,
                     clinician_id=users["dr_dave"].id,

@@ -282,8 +282,11 @@ def assessment_bundle(db: Session, assessment: Assessment, now: dt.datetime | No
         for msg in db.scalars(
             select(CareMessage).where(CareMessage.case_id == case.id).order_by(CareMessage.created_at)
         ):
-            sender = db.get(User, msg.author_id)
-            sender_ref = _user_ref(sender, actors) if msg.from_patient else _user_ref(sender, {})
+            sender = db.get(User, msg.author_id) if msg.author_id else None
+            if sender is None and not msg.from_patient:  # telespine's automatic reply
+                sender_ref = Reference(display=f"{ENGINE} (automatic reply)")
+            else:
+                sender_ref = _user_ref(sender, actors) if msg.from_patient else _user_ref(sender, {})
             comm = Communication(
                 id=stable_id("message", msg.id),
                 status="completed",
@@ -295,7 +298,7 @@ def assessment_bundle(db: Session, assessment: Assessment, now: dt.datetime | No
                 priority="urgent" if msg.flagged else "routine",
             )
             comm_ref = b.add(comm)
-            if msg.from_patient:
+            if msg.from_patient or sender is None:
                 b.add(_provenance(f"message-{msg.id}", [comm_ref], sender_ref, msg.created_at, None))
             else:
                 clinician_made.append((sender, comm_ref))
