@@ -17,6 +17,7 @@ from telespine.errors import DataFileError, TelespineError
 from telespine.instruments import InstrumentError, ScoreRecord, list_instruments, load_instrument, score
 from telespine.program.exercises import build_up, load_picture
 from telespine.program.generate import PROGRAM_DISPOSITIONS, generate_program
+from telespine.program.medicine_plan import StopPlan, stop_plan
 from telespine.program.medicines import MedicineAdvice, MedicineAnswers, medicine_advice
 from telespine.program.models import ByAudience, Choices, Program
 from telespine.triage.types import Audience, Disposition, TriageResult, audience_for_age
@@ -156,6 +157,7 @@ class Plan(_Strict):
     program: Program | None
     medicines: MedicineAdvice | None
     red_flags: list[RedFlagGroup]
+    medicine_stop: StopPlan | None = None
     followup: list[FollowUp]
     seek_care: list[str]
     ruleset_version: str
@@ -281,8 +283,10 @@ def build_plan(
         sources.update(rule.sources)
     if program:
         sources.update(program.sources)
-    if medicines:
+    medicine_stop = stop_plan(medicines, now.date()) if medicines else None
+    if medicines and medicine_stop:
         sources.update(medicines.sources)
+        sources.update(medicine_stop.sources)
     for rec in scores:
         sources.update(load_instrument(rec.instrument_id).sources)
     return Plan(
@@ -301,6 +305,7 @@ def build_plan(
         scores=[_score_line(r) for r in scores],
         program=program,
         medicines=medicines,
+        medicine_stop=medicine_stop,
         red_flags=texts.red_flags.for_(audience),
         followup=_followup(disposition, audience, now, texts, enabled_instruments),
         seek_care=texts.seek_care.for_(audience),
