@@ -63,6 +63,32 @@ class Settings(BaseSettings):
     # Failed sign-ins allowed per account *from one address* (and in all per address) in the window.
     login_max_failures_per_account: int = Field(default=5, ge=1)
     login_max_failures_per_ip: int = Field(default=20, ge=1)
+    # Password hashes (argon2id, 64 MiB each) computed at once per worker process; others wait up
+    # to login_hash_wait_seconds, then get 503 with Retry-After.
+    login_max_concurrent_hashes: int = Field(default=2, ge=1, le=64)
+    login_hash_wait_seconds: float = Field(default=5.0, ge=0, le=60)
+    # New accounts and password-reset requests per address in the window.
+    signup_window_minutes: int = Field(default=60, ge=1)
+    signup_max_per_ip: int = Field(default=5, ge=1)
+    password_reset_max_per_ip: int = Field(default=5, ge=1)
+    password_reset_minutes: int = Field(default=60, ge=5, le=24 * 60)
+    # Two-factor sign-in (TOTP) for clinicians and admins: None = required outside development.
+    require_totp: bool | None = None
+    # Addresses (IPs or CIDR networks, comma-separated) of reverse proxies whose X-Forwarded-For
+    # and X-Forwarded-Proto are believed; empty: none, the peer address is the client.
+    trusted_proxies: Annotated[tuple[str, ...], NoDecode] = ()
+    # One JSON object per log line (for log collectors) instead of plain text.
+    json_logs: bool = False
+    # One line per request (method, path without the query string, status, time): `serve --access-log`.
+    access_log: bool = False
+    # GET /metrics (Prometheus): with a token, only `Authorization: Bearer <token>`; without one,
+    # only clients on the loopback interface.
+    metrics_token: SecretStr | None = None
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    # Tele-visit slot grid (minutes; divides an hour): bookings start on it, so the UNIQUE
+    # (clinician, slot_start) rules out every overlap.
+    visit_slot_minutes: int = Field(default=20, ge=5, le=60, multiple_of=5)
+    demo_data: bool | None = None  # None: load demo data in development only
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
     # Tele-visit slot grid (minutes; divides an hour): bookings start on it, so the UNIQUE
     # (clinician, slot_start) rules out every overlap.
@@ -85,6 +111,32 @@ class Settings(BaseSettings):
     # issuer every hook call is refused (401).
     cds_issuers: dict[str, str] = Field(default_factory=dict)
     cds_cors_origins: Annotated[frozenset[str], NoDecode] = frozenset()
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _split_proxies(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = tuple(p.strip() for p in value.split(",") if p.strip())
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _valid_proxies(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        import ipaddress
+
+        for item in value:
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"TELESPINE_TRUSTED_PROXIES: {item!r} is not an IP address or network"
+                ) from None
+        return value
+
+    @property
+    def totp_required(self) -> bool:
+        """Clinicians and admins must use two-factor sign-in (outside development by default)."""
+        return not self.is_development if self.require_totp is None else self.require_totp
 
     @field_validator("visit_slot_minutes")
     @classmethod

@@ -25,6 +25,18 @@ def _purge_sessions(settings: Settings) -> None:
         engine.dispose()
 
 
+def _metrics_dir(settings: Settings) -> None:
+    """Several workers share their Prometheus numbers through files in a fresh folder."""
+    import os
+    import shutil
+    import tempfile
+
+    folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or tempfile.mkdtemp(prefix="telespine-metrics-")
+    shutil.rmtree(folder, ignore_errors=True)
+    os.makedirs(folder, exist_ok=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = folder
+
+
 def address(host: str, port: int) -> str:
     """The address the server binds, as a URL: exactly the host it listens on (IPv6 in brackets)."""
     shown = f"[{host}]" if ":" in host and not host.startswith("[") else host
@@ -82,11 +94,27 @@ def register(app: typer.Typer) -> None:
             f"telespine ({settings.env}) on {url.split('://')[0]}: [bold]{address(bind_host, bind_port)}[/]",
             soft_wrap=True,
         )
+        import os
+
+        from telespine.web.logs import log_config
+
+        if access_log:
+            os.environ["TELESPINE_ACCESS_LOG"] = "true"  # telespine's own access log (no query strings)
+            get_settings.cache_clear()  # the app (in this process with one worker) reads it again
+        if workers > 1:
+            _metrics_dir(settings)
+        proxies = ",".join(settings.trusted_proxies)
         uvicorn.run(
             "telespine.web.asgi:app",
             host=bind_host,
             port=bind_port,
             workers=workers,
-            access_log=access_log,
+            access_log=False,  # uvicorn's access line writes the query string (health data)
+            log_config=log_config(settings.json_logs),
             log_level="info",
+            # X-Forwarded-For/-Proto only from TELESPINE_TRUSTED_PROXIES: trusting every local
+            # peer (uvicorn's default 127.0.0.1) let a forged header dodge the per-address limits.
+            proxy_headers=bool(proxies),
+            forwarded_allow_ips=proxies or "",
+            server_header=False,
         )

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 from importlib import resources
 
@@ -20,6 +23,35 @@ class PasswordRejected(ValueError):
     """A new password that the policy refuses; the message is safe to show the person."""
 
 
+class HashBusy(RuntimeError):
+    """Every hashing slot of this process stayed busy for the whole wait: answer 503, retry later."""
+
+
+# argon2id takes 64 MiB and most of a core per hash: unbounded, 60 parallel sign-ins grew two
+# workers to 2 GB. A few slots per process; the rest wait briefly, then get HashBusy.
+_slots = threading.BoundedSemaphore(2)
+_slot_wait = 5.0
+
+
+def configure_hash_slots(slots: int, wait_seconds: float) -> None:
+    """Set how many hashes this process computes at once and how long a caller waits for a slot."""
+    global _slots, _slot_wait
+    _slots = threading.BoundedSemaphore(max(1, slots))
+    _slot_wait = max(0.0, wait_seconds)
+
+
+@contextmanager
+def hash_slot() -> Iterator[None]:
+    """Hold one hashing slot of this process, or raise HashBusy after the wait."""
+    slots = _slots
+    if not slots.acquire(timeout=_slot_wait):
+        raise HashBusy("password hashing is busy")
+    try:
+        yield
+    finally:
+        slots.release()
+
+
 @lru_cache(maxsize=1)
 def common_passwords() -> frozenset[str]:
     """The bundled list of common passwords (data/common-passwords.txt), lower-cased."""
@@ -31,7 +63,9 @@ def common_passwords() -> frozenset[str]:
 
 def check_new_password(password: str, username: str = "") -> None:
     """Raise PasswordRejected unless password is long enough and not common or the username."""
-    if len(password) < MIN_PASSWORD_LENGTH:
+    if not password.strip():
+        raise PasswordRejected("Your password cannot be only spaces.")
+    if len(password.strip()) < MIN_PASSWORD_LENGTH:
         raise PasswordRejected(f"Use at least {MIN_PASSWORD_LENGTH} characters.")
     if len(password) > MAX_PASSWORD_LENGTH:
         raise PasswordRejected(f"Use at most {MAX_PASSWORD_LENGTH} characters.")
@@ -42,18 +76,23 @@ def check_new_password(password: str, username: str = "") -> None:
 
 
 def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+    """The argon2id hash; may raise HashBusy when every slot of this process stays busy."""
+    with hash_slot():
+        return _hasher.hash(password)
 
 
 def verify_password(password_hash: str, password: str) -> bool:
-    """True when password matches; never raises for a wrong password or a damaged hash."""
+    """True when password matches; never raises for a wrong password or a damaged hash.
+
+    Raises HashBusy when no hashing slot came free in time (the caller answers 503)."""
     if len(password) > MAX_PASSWORD_LENGTH:
         return False
-    try:
-        # verify() reads the parameters from the hash, so either hasher checks any stored hash.
-        return _hasher.verify(password_hash, password)
-    except (VerifyMismatchError, VerificationError, InvalidHashError):
-        return False
+    with hash_slot():
+        try:
+            # verify() reads the parameters from the hash, so either hasher checks any stored hash.
+            return _hasher.verify(password_hash, password)
+        except (VerifyMismatchError, VerificationError, InvalidHashError):
+            return False
 
 
 # A real hash to verify against when the account does not exist, so that the response time

@@ -22,7 +22,13 @@ log = logging.getLogger("telespine.store")
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
-    """An engine for url; SQLite gets foreign keys on and a busy timeout for concurrent writers."""
+    """An engine for url; SQLite gets foreign keys on and a busy timeout for concurrent writers.
+
+    Statement parameters never appear in an error's message or a log line (hide_parameters),
+    and statements are not echoed: they carry health data (issue 13).
+    """
+    kwargs["hide_parameters"] = True
+    kwargs["echo"] = False
     if url.startswith("sqlite"):
         if ":memory:" in url or url in ("sqlite://", "sqlite:///"):
             kwargs.setdefault("poolclass", StaticPool)

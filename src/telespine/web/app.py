@@ -131,6 +131,9 @@ def create_app(settings: Settings | None = None, *, warm_up: bool = False) -> Fa
     from telespine.web.templating import make_templates
 
     app.state.templates = make_templates(settings)
+    from telespine.store.accounts import configure_hash_slots
+
+    configure_hash_slots(settings.login_max_concurrent_hashes, settings.login_hash_wait_seconds)
 
     @app.middleware("http")
     async def session_cookie_and_headers(
@@ -266,6 +269,9 @@ def create_app(settings: Settings | None = None, *, warm_up: bool = False) -> Fa
     from telespine.web.pages.routes import router as pages_router
 
     app.include_router(health_router)
+    from telespine.web.metrics import router as metrics_router
+
+    app.include_router(metrics_router)
     app.include_router(api_router)
     app.include_router(program_api_router)
     app.include_router(care_api_router)
@@ -278,5 +284,12 @@ def create_app(settings: Settings | None = None, *, warm_up: bool = False) -> Fa
     json_checks: Any = JsonBodyMiddleware
     app.add_middleware(json_checks)
     wrapped: Any = BodyLimitMiddleware
-    app.add_middleware(wrapped, max_bytes=settings.max_body_bytes)  # added last: runs first
+    app.add_middleware(wrapped, max_bytes=settings.max_body_bytes)
+    from telespine.web import metrics
+    from telespine.web.logs import AccessLogMiddleware, CatchAllMiddleware
+
+    catch_all: Any = CatchAllMiddleware  # an error never reaches uvicorn's traceback log
+    app.add_middleware(catch_all, handler=server_error)
+    access: Any = AccessLogMiddleware  # added last: runs first (paths without query strings)
+    app.add_middleware(access, enabled=settings.access_log, observe=metrics.observe_request)
     return app

@@ -81,7 +81,11 @@ def load(db: Session, settings: Settings, token: str | None) -> WebSession:
 def start(db: Session, settings: Settings, ws: WebSession, user: User | None) -> WebSession:
     """A new session row and token; used at first form and rotated at login (old row deleted)."""
     token = secrets.token_urlsafe(32)
-    carried = copy.deepcopy(ws.row.data or {}) if ws.row is not None else {}
+    # A draft follows an anonymous visitor into their own sign-in, and an account into its own
+    # new session; never one account's draft into another account's sign-in on the same browser.
+    old = ws.row
+    same_person = old is not None and (old.user_id is None or (user is not None and old.user_id == user.id))
+    carried = copy.deepcopy(old.data or {}) if old is not None and same_person else {}
     if ws.row is not None:
         db.delete(ws.row)
     row = UserSession(token_hash=hash_token(token), user_id=user.id if user else None, data=carried)
@@ -119,6 +123,16 @@ def end(db: Session, ws: WebSession) -> None:
     ws.row = None
     ws.user = None
     ws.clear_cookie = True
+
+
+def end_all(db: Session, user: User, keep: UserSession | None = None) -> int:
+    """Sign out everywhere: delete every session of the user (but `keep`); the number deleted."""
+    stmt = delete(UserSession).where(UserSession.user_id == user.id)
+    if keep is not None:
+        stmt = stmt.where(UserSession.id != keep.id)
+    result = db.execute(stmt)
+    db.commit()
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def purge_expired(db: Session, settings: Settings) -> int:

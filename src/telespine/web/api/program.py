@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt, StrictStr
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 
 from telespine.program import MedicineAdvice, PlanAnswers, Program
 from telespine.store import repo, repo_program
@@ -16,6 +16,7 @@ from telespine.web import clinical
 from telespine.web.api.routes import ERRORS
 from telespine.web.deps import CsrfDep, DbDep, RequiredUser
 from telespine.web.policy import ReadableAssessment, ReadableProfile, WritableProfile
+from telespine.web.timefields import UtcDatetime
 
 router = APIRouter(prefix="/api/v1", responses=ERRORS)
 
@@ -28,7 +29,7 @@ class ScoreIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     responses: Responses = Field(max_length=40)
-    taken_at: AwareDatetime | None = Field(default=None, description="Default: now.")
+    taken_at: UtcDatetime | None = Field(default=None, description="Default: now (years 1900 to 2200).")
 
 
 class ScoreCreate(ScoreIn):

@@ -116,7 +116,7 @@ def login(body: LoginIn, request: Request, db: DbDep, settings: SettingsDep, ws:
     try:
         user = authenticate(db, settings, username=body.username, password=body.password, ip=ip)
     except LoginRefused as exc:
-        raise HTTPException(status_code=exc.status_code, detail=exc.message) from None
+        raise HTTPException(status_code=exc.status_code, detail=exc.message, headers=exc.headers) from None
     sessions.purge_expired(db, settings)
     new = remember(request, sessions.start(db, settings, ws, user))
     return LoginOut(

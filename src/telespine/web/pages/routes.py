@@ -47,10 +47,17 @@ DRAFT = "assess"
 USERNAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789._-")
 
 
-def _render(request: Request, ws: WebSession, name: str, ctx: dict[str, Any], status: int = 200) -> Response:
+def _render(
+    request: Request,
+    ws: WebSession,
+    name: str,
+    ctx: dict[str, Any],
+    status: int = 200,
+    headers: dict[str, str] | None = None,
+) -> Response:
     templates: Jinja2Templates = request.app.state.templates
     base = {"user": ws.user, "csrf_token": ws.csrf_token}
-    return templates.TemplateResponse(request, name, {**base, **ctx}, status_code=status)
+    return templates.TemplateResponse(request, name, {**base, **ctx}, status_code=status, headers=headers)
 
 
 def _emergency_number(request: Request) -> str:
@@ -630,6 +637,7 @@ def login(
             "login.html",
             {"next": _safe_next(next, ""), "username": username, "error": exc.message},
             exc.status_code,
+            headers=exc.headers,
         )
     sessions.purge_expired(db, settings)
     remember(request, sessions.start(db, settings, ws, user))  # rotated: a new token at login
