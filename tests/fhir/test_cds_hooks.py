@@ -250,3 +250,30 @@ def test_cors_only_for_the_ehr_origin(ehr: Any) -> None:
     assert (
         "access-control-allow-origin" not in ehr.get("/api/v1/ping", headers={"origin": EHR_ORIGIN}).headers
     )
+
+
+def test_a_raised_level_shows_and_silences_the_imaging_warning(
+    ehr: Any, keys: dict[str, Any], store: Any
+) -> None:
+    """A clinician's raise of the level holds in the cards (never below an active floor)."""
+    from telespine.store import cases
+    from telespine.store.db import make_engine, make_sessionmaker
+    from telespine.store.models import User
+    from telespine.store.models_care import CareCase
+    from telespine.triage.types import Disposition
+
+    engine = make_engine(store.url)
+    try:
+        with make_sessionmaker(engine)() as db:
+            case = db.scalar(select(CareCase).where(CareCase.assessment_id == store.adult))
+            dave = db.scalar(select(User).where(User.username == "dr_dave"))
+            assert case is not None and dave is not None
+            cases.override_disposition(db, case, dave, Disposition.PROMPT, "New ankle weakness on video")
+            db.commit()
+    finally:
+        engine.dispose()
+    card = call(ehr, keys, cds.PATIENT_VIEW, hook("patient-view", store.adult_profile)).json()["cards"][0]
+    assert card["indicator"] == "warning"
+    assert "New ankle weakness on video" in card["detail"]
+    body = hook("order-sign", store.adult_profile, draftOrders=imaging_order())
+    assert call(ehr, keys, cds.ORDER_SIGN, body).json()["cards"] == []

@@ -227,6 +227,12 @@ def assessment_bundle(db: Session, assessment: Assessment, now: dt.datetime | No
             .order_by(DispositionOverride.created_at.desc(), DispositionOverride.id.desc())
         )
     impression = _impression(assessment, version, result, patient_ref, qr_ref, cond_ref, derived, override)
+    if case is not None:
+        from telespine.store import cases
+
+        shown = cases.effective_disposition(db, case)
+        if shown != result.disposition.value:
+            impression.summary = f"{impression.summary} Level now shown to clinicians: {shown}."
     ci_ref = b.add(impression)
 
     # ---- program

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from telespine.fhir import cds, terms
 from telespine.fhir.cds_auth import TokenRefused, jti_key, verify
 from telespine.settings import Settings
+from telespine.store import cases
 from telespine.store.models import Assessment, Profile
 from telespine.store.models_care import CareCase, DispositionOverride
 from telespine.store.models_fhir import CdsCardIssued, CdsFeedback, CdsTokenUse
@@ -128,7 +129,8 @@ def latest_for(db: Session, settings: Settings, profile: Profile | None) -> cds.
         )
         if row is not None:
             override = (row.from_disposition, row.to_disposition, row.reason)
-            shown = Disposition(row.to_disposition)
+        # the clinicians' level: their override, else the engine's; never below an active floor
+        shown = Disposition(cases.effective_disposition(db, case))
     base = settings.public_url.rstrip("/")
     link = f"{base}/care/cases/{case.id}" if case is not None else f"{base}/care/assessments/{assessment.id}"
     days = version.findings.get("duration_days")
