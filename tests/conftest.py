@@ -167,3 +167,25 @@ def make_client() -> Iterator[object]:
     yield factory
     for client in made:
         client.app.state.engine.dispose()  # type: ignore[attr-defined]
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[object]:
+    """One headless Debian Chromium per test process (Playwright), shared by the browser tests.
+
+    Skipped with a message when no browser is installed, except under the README test command
+    and CI (TELESPINE_REQUIRE_BROWSER=1), where a missing browser is a failure.
+    """
+    from telespine.web.testing import CHROMIUM_ARGS, chromium_path
+
+    path = chromium_path()
+    if not Path(path).exists():
+        if os.environ.get("TELESPINE_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"no Chromium at {path} (TELESPINE_REQUIRE_BROWSER=1)")
+        pytest.skip(f"no Chromium at {path}")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=path, headless=True, args=list(CHROMIUM_ARGS))
+        yield browser
+        browser.close()

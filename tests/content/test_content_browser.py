@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -11,20 +10,9 @@ from telespine.content import load_guide, render_html
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-
-
 @pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    if not CHROMIUM.exists():
-        pytest.skip("Debian's /usr/bin/chromium is not installed")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        args = ["--no-sandbox", "--disable-background-networking"]
-        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=args)
-        yield chromium
-        chromium.close()
+def browser(chromium: object) -> object:
+    return chromium  # the one shared Chromium of tests/conftest.py
 
 
 @pytest.mark.parametrize("audience", ["adult", "pediatric"])

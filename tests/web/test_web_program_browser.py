@@ -10,11 +10,7 @@ test-artifacts/.
 from __future__ import annotations
 
 import io
-import os
 import re
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,11 +18,10 @@ from typing import Any
 import pytest
 from pypdf import PdfReader
 
-from telespine.web.testing import make_test_settings
+from telespine.web.testing import LiveServer, make_test_settings, seeded_sqlite_url
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = os.environ.get("TELESPINE_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 CALM = ["no", "none", "normal", "low_back", "gradual"]
 MEDICINE_FIELDS = [
@@ -52,49 +47,19 @@ STARTBACK_ITEMS = [
 IBUPROFEN_DOSE = "200 mg to 400 mg"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A uvicorn server in a thread, on a free loopback port, with a temporary SQLite database."""
-    import uvicorn
-
-    from telespine.store.db import upgrade
     from telespine.web.app import create_app
 
-    url = f"sqlite:///{tmp_path_factory.mktemp('program-browser') / 'browser.sqlite3'}"
-    upgrade(url)
-    port = _free_port()
-    app = create_app(make_test_settings(url))
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not srv.started:
-        if time.monotonic() > deadline:
-            pytest.fail("uvicorn did not start")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(timeout=10)
+    url = seeded_sqlite_url(tmp_path_factory.mktemp("program-browser"), demo=False)
+    with LiveServer(create_app(make_test_settings(url))) as live:
+        yield live.url
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"no Chromium at {CHROMIUM}")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-background-networking"]
-        )
-        yield b
-        b.close()
+def browser(chromium: Any) -> Any:
+    return chromium
 
 
 @pytest.fixture

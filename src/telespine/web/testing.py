@@ -43,3 +43,81 @@ def bearer(make_client: Callable[[str], Any], url: str, name: str) -> Any:
     r = client.post("/api/v1/auth/login", json={"username": name, "password": demo_password(name)})
     client.headers["Authorization"] = f"Bearer {r.json()['token']}"
     return client
+
+
+# ---- live servers and Chromium, for browser and end-to-end tests -----------------------------
+
+CHROMIUM_ENV = "TELESPINE_CHROMIUM"
+DEFAULT_CHROMIUM = "/usr/bin/chromium"  # Debian's package; never a downloaded browser
+# As the machine's own probe starts it: headless, as root, on a closed network.
+CHROMIUM_ARGS = (
+    "--no-sandbox",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-quic",
+    "--no-first-run",
+)
+
+
+def chromium_path() -> str:
+    """The Chromium to drive: TELESPINE_CHROMIUM, else Debian's /usr/bin/chromium."""
+    import os
+
+    return os.environ.get(CHROMIUM_ENV) or DEFAULT_CHROMIUM
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port nobody listens on right now (the OS picks it)."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+def seeded_sqlite_url(folder: Any, demo: bool = True) -> str:
+    """A migrated SQLite database in folder (with the demo data unless demo=False); its URL."""
+    from telespine.store.db import make_engine, make_sessionmaker, session_scope, upgrade
+
+    url = f"sqlite:///{folder / 'app.sqlite3'}"
+    upgrade(url)
+    if demo:
+        from telespine.store.demo import seed_demo
+        from telespine.web.clinical import run_triage
+
+        engine = make_engine(url)
+        with session_scope(make_sessionmaker(engine)) as db:
+            seed_demo(db, triage=run_triage)
+        engine.dispose()
+    return url
+
+
+class LiveServer:
+    """A uvicorn server for an app in a thread on a free loopback port; `url` once started."""
+
+    def __init__(self, app: Any, host: str = "127.0.0.1", timeout: float = 20.0) -> None:
+        import threading
+
+        import uvicorn
+
+        self.port = free_port(host)
+        self.url = f"http://{host}:{self.port}"
+        self._server = uvicorn.Server(uvicorn.Config(app, host=host, port=self.port, log_level="warning"))
+        self._thread = threading.Thread(target=self._server.run, daemon=True)
+        self._timeout = timeout
+
+    def __enter__(self) -> LiveServer:
+        import time
+
+        self._thread.start()
+        deadline = time.monotonic() + self._timeout
+        while not self._server.started:
+            if time.monotonic() > deadline or not self._thread.is_alive():
+                raise RuntimeError("uvicorn did not start")
+            time.sleep(0.05)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout=10)
