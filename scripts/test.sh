@@ -24,6 +24,7 @@ if [ ${#need_apt[@]} -gt 0 ]; then
     exit 1
   fi
 fi
+"$(dirname "$0")/fhir_peers.sh"  # the FHIR R4 JSON schema, FHIR.js and LHC-Forms from npm, for tests/fhir
 export TELESPINE_CHROMIUM="$CHROMIUM" TELESPINE_REQUIRE_BROWSER="${TELESPINE_REQUIRE_BROWSER:-1}"
 # Parallel workers unless the caller chose (-n, -p no:xdist) or asked for one process.
 workers=(-n "${TELESPINE_TEST_WORKERS:-auto}")
