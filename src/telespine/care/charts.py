@@ -84,7 +84,7 @@ class _Frame:
     """Scales from data to the drawing, and the axes."""
 
     def __init__(self, days: list[dt.date], y_min: float, y_max: float, width: int, height: int) -> None:
-        self.left, self.right, self.top, self.bottom = 56, 16, 16, 44
+        self.left, self.right, self.top, self.bottom = 56, 16, 26, 44  # room for the legend
         self.width, self.height = width, height
         self.first, self.last = days[0], days[-1]
         self.span_days = max((self.last - self.first).days, 1)
