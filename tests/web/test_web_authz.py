@@ -202,6 +202,18 @@ def test_assessment_pages(
             f"/assessments/{ids['alice']}/visit", data={"csrf_token": token}, follow_redirects=False
         )
         assert r.status_code == 404
+    if who != "anon":
+        # The page twin of POST .../versions: only the patient (or parent) adds a version
+        token = csrf_from(page.text)
+        for key, owner in (("alice", "alice"), ("child", "carol")):
+            r = client.post(
+                f"/assessments/{ids[key]}/versions", data={"csrf_token": token}, follow_redirects=False
+            )
+            readable = (READ if key == "alice" else READ_CHILD)[who] == 200
+            want = 303 if who == owner else (403 if readable else 404)  # 303: no answers yet, to /assess
+            assert r.status_code == want, ("versions page", key, who, r.status_code)
+            if want == 404:
+                _no_health_data(r.text)
 
 
 def test_audit_search_by_time(clients: dict[str, Client]) -> None:

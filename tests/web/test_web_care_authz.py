@@ -185,3 +185,38 @@ def test_lists(clients: dict[str, Client], who: str) -> None:
     _check(c.get("/care/feedback"), page, who, "feedback page")
     mine = {"alice": 200, "bob": 200, "carol": 200, "dr_dave": 303, "dr_erin": 303}.get(who, 404)
     _check(c.get("/care"), mine if who != "anon" else PAGE_ANON, who, "my cases")
+
+
+@pytest.mark.parametrize("who", ALL)
+def test_escalation_clear_check_and_emergency_page(
+    clients: dict[str, Client], ids: dict[str, str], who: str
+) -> None:
+    """The endpoints of issue 10: clearing an escalation (clinicians of the clinic), the one-minute
+    red-flag check (the patient or parent) and the emergency page (whoever may read the case)."""
+    c = clients[who]
+    for case, owner in ((ids["alice"], "alice"), (ids["child"], "carol")):
+        readable = {owner, "dr_dave"}
+        table = READ_ALICE if owner == "alice" else READ_CHILD
+        r = c.post(f"/api/v1/cases/{case}/escalation/clear", json={"reason": "authz walk"})
+        if who == "dr_dave":
+            assert r.status_code in (200, 409), r.text  # 409: nothing held the case
+        else:
+            _check(r, NONE[who], who, "api clear")
+        want = 201 if who == owner else (403 if who in readable else NONE[who])
+        _check(c.post(f"/api/v1/cases/{case}/red-flag-check", json={"answers": {}}), want, who, "api check")
+        page = 200 if who == owner else (403 if who in readable else 404)
+        _check(c.get(f"/care/cases/{case}/check"), page if who != "anon" else PAGE_ANON, who, "check page")
+        _check(
+            c.get(f"/care/cases/{case}/emergency"),
+            table[who] if who != "anon" else PAGE_ANON,
+            who,
+            "emergency",
+        )
+        if who == "anon":
+            continue  # a signed-out POST never reaches the route
+        form = {"reason": "authz walk"}
+        r = c.post(f"/care/cases/{case}/escalation/clear", data=form)
+        assert r.status_code == (303 if who == "dr_dave" else 404), f"{who} clear page: {r.status_code}"
+        r = c.post(f"/care/cases/{case}/check", data={"rf_fever": "no"})
+        want = 303 if who == owner else (403 if who in readable else 404)
+        assert r.status_code == want, f"{who} check page: {r.status_code}"
