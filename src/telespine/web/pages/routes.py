@@ -456,8 +456,9 @@ def assessment_version(
         ) from None
     draft["saved_id"] = assessment.id
     _store_draft(db, ws, draft)
-    if out.emergency and out.case_id:
-        return _redirect(f"/care/cases/{out.case_id}/emergency")
+    if result.disposition is Disposition.EMERGENCY and out.case_id:
+        return _redirect(f"/care/cases/{out.case_id}/emergency")  # the new answers are an emergency
+    # A level held from before shows on the assessment page with why it stays
     return _redirect(f"/assessments/{assessment.id}?flash=version")
 
 
