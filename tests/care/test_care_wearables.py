@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import io
 import json
 import zipfile
 
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from telespine.care.wearables import (
     WearableError,
@@ -247,3 +250,102 @@ def test_upload_picks_the_parser_from_the_first_bytes() -> None:
     with pytest.raises(WearableError) as caught:
         parse_upload(io.BytesIO(b"%PDF-1.7 a scanned letter"))
     assert caught.value.kind == "foreign"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=2000))
+def test_any_bytes_give_steps_or_a_wearable_error(data: bytes) -> None:
+    try:
+        result = parse_upload(io.BytesIO(data))
+    except WearableError as exc:
+        assert exc.kind in {"malformed", "foreign", "too_large", "empty"} and str(exc)
+    else:
+        assert result.days
+
+
+SAMPLE = export(
+    record("2026-05-04 09:00:00 +0100", 1200), record("2026-05-05 09:00:00 +0100", 800, source="Apple Watch")
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(cut=st.integers(0, len(SAMPLE) - 1), flip=st.integers(0, 255))
+def test_damaged_apple_exports_never_escape_as_other_errors(cut: int, flip: int) -> None:
+    damaged = SAMPLE[:cut] + bytes([flip]) + SAMPLE[cut + 1 :]
+    for data in (SAMPLE[:cut], damaged):
+        with contextlib.suppress(WearableError):
+            parse_apple_health(io.BytesIO(data))
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.recursive(
+        st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+        lambda kids: st.lists(kids, max_size=4) | st.dictionaries(st.text(max_size=12), kids, max_size=4),
+        max_leaves=20,
+    )
+)
+def test_any_json_gives_steps_or_a_wearable_error(doc: object) -> None:
+    text = json.dumps(doc, allow_nan=True).encode()
+    for parser in (parse_fhir_steps, parse_fitbit):
+        with contextlib.suppress(WearableError):
+            parser(io.BytesIO(text))
+
+
+FHIR_KEYS = [
+    "resourceType",
+    "entry",
+    "resource",
+    "code",
+    "coding",
+    "system",
+    "status",
+    "valueQuantity",
+    "value",
+    "effectiveDateTime",
+    "effectivePeriod",
+    "start",
+    "end",
+]
+FHIR_VALUES = [
+    "Bundle",
+    "Observation",
+    "http://loinc.org",
+    "55423-8",
+    "final",
+    "2026-05-04",
+    "2026-05-04T10:00:00Z",
+    "x",
+]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.recursive(
+        st.sampled_from(FHIR_VALUES) | st.integers(-5, 10**6) | st.none(),
+        lambda kids: (
+            st.lists(kids, max_size=3) | st.dictionaries(st.sampled_from(FHIR_KEYS), kids, max_size=5)
+        ),
+        max_leaves=25,
+    )
+)
+@example({"resourceType": "Observation", "code": "x"})
+@example({"resourceType": "Bundle", "entry": 5})
+@example(
+    {
+        "resourceType": "Bundle",
+        "entry": [{"resource": {"resourceType": "Observation", "code": {"coding": 3}}}],
+    }
+)
+@example(
+    {
+        "resourceType": "Observation",
+        "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": "55423-8"}]},
+        "valueQuantity": [],
+        "effectiveDateTime": "2026-05-04",
+    }
+)
+def test_near_fhir_documents_give_steps_or_a_wearable_error(doc: object) -> None:
+    with contextlib.suppress(WearableError):
+        parse_fhir_steps(io.BytesIO(json.dumps(doc).encode()))

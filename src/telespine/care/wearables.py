@@ -351,6 +351,13 @@ def parse_fhir_steps(
             docs = [json.loads(line) for line in raw.splitlines() if line.strip()]
         except (ValueError, RecursionError) as exc:
             raise WearableError("malformed", "This file is not valid FHIR JSON.") from exc
+    try:
+        return _fhir_totals(docs, zone)
+    except (TypeError, AttributeError) as exc:  # a list where an object belongs, and the like
+        raise WearableError("malformed", "This FHIR file does not have the shape of Observations.") from exc
+
+
+def _fhir_totals(docs: list[Any], zone: ZoneInfo | None) -> StepsImport:
     totals: dict[dt.date, int] = defaultdict(int)
     records = ignored = 0
     for doc in docs:
