@@ -16,7 +16,7 @@ import typer
 HELP = "Telemedicine care for back pain: guides, triage, assessment, the web app and its database."
 
 # Each module defines register(app). Kept as a list so that every adapter owns its own file.
-COMMAND_MODULES = ["guide", "triage", "assess", "plan", "serve", "db", "demo", "worker", "fhir"]
+COMMAND_MODULES = ["guide", "triage", "assess", "plan", "serve", "db", "demo", "worker", "fhir", "steps"]
 
 
 def new_app() -> typer.Typer:
