@@ -55,6 +55,8 @@ class NumberRule(_Strict):
     within: int = Field(default=3, ge=1, le=8)
     min: float
     max: float
+    # words that make the number something else when they follow it ("a 9 hour flight")
+    not_before: list[str] = []
 
 
 class Concept(_Strict):
@@ -77,6 +79,10 @@ class Concept(_Strict):
     # None: every audience; ["pediatric"]: e.g. "toddler" names the patient only when a parent
     # writes about a child (an adult's toddler is someone else)
     audiences: list[Audience] | None = None
+    # A lasting condition stays true when told as past ("I was diagnosed with osteoporosis last
+    # year", "a kidney transplant in 2019"): a historical mention counts, with these findings
+    # (`{}`: the concept's own) as a modifier, and asks for review at normal priority.
+    historical_sets: dict[str, bool | str] | None = None
     # A modifier that alone changes the result for these audiences also asks for review there
     # (night pain is prompt for a child)
     review_audiences: list[Audience] = []

@@ -158,7 +158,12 @@ def screen_message(text: str, audience: Audience = "adult", pipeline: Pipeline |
                 "end": end,
                 "uncertain": uncertain,
             }
-            if reasons:
+            if reasons == ["historical"] and concept.historical_sets is not None:
+                # a lasting condition told as past still holds (and a past cancer is "past")
+                past = dict(concept.historical_sets or concept.sets)
+                modifiers.append(Mention(**{**fields, "kind": "modifier", "sets": past}))
+                review.append(Mention(**{**fields, "kind": "review", "sets": {}}))
+            elif reasons:
                 ignored.append(IgnoredMention(**fields, reasons=reasons))
             elif concept.kind == "red_flag":
                 flags.append(Mention(**fields))
@@ -166,16 +171,13 @@ def screen_message(text: str, audience: Audience = "adult", pipeline: Pipeline |
                 review.append(Mention(**fields))
             else:
                 modifiers.append(Mention(**fields))
-                if audience in concept.review_audiences:
+                # a hedged modifier ("not sure if he fell": trauma unknown) is unsure: a person reads it
+                if audience in concept.review_audiences or uncertain:
                     review.append(Mention(**{**fields, "kind": "review", "sets": {}}))
         flags, modifiers = _most_specific(flags), _most_specific(modifiers)
-        # A review word inside a red flag or modifier adds nothing; inside an ignored mention it
-        # is ignored with it (listed once)
-        review = [
-            m
-            for m in review
-            if not any(_overlap(m, f) and f.concept != m.concept for f in [*flags, *modifiers])
-        ]
+        # A review word inside a red flag adds nothing; inside an ignored mention it is ignored
+        # with it (listed once). Beside a modifier it still asks for review.
+        review = [m for m in review if not any(_overlap(m, f) and f.concept != m.concept for f in flags)]
         ignored = [
             m
             for m in ignored

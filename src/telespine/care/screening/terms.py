@@ -205,6 +205,7 @@ class _NumberRule:
     within: int
     low: float
     high: float
+    not_before: frozenset[str]
 
 
 class NumberMatcher:
@@ -215,7 +216,9 @@ class NumberMatcher:
             return tuple(tuple(t.lower_ for t in nlp.make_doc(term.lower())) for term in terms)
 
         self.rules = [
-            _NumberRule(c.id, words(n.before), words(n.after), n.within, n.min, n.max)
+            _NumberRule(
+                c.id, words(n.before), words(n.after), n.within, n.min, n.max, frozenset(n.not_before)
+            )
             for c in rules.concepts
             for n in c.numbers
         ]
@@ -236,6 +239,8 @@ class NumberMatcher:
             following = rest + lowers[i + 1 : i + 5]
             for rule in self.rules:
                 if not rule.low <= value <= rule.high:
+                    continue
+                if following and following[0] in rule.not_before:
                     continue
                 start, end = i, i + 1
                 after = next((a for a in rule.after if tuple(following[: len(a)]) == a), None)
