@@ -161,7 +161,8 @@ def test_no_program_or_medicines_for_prompt_or_urgent(disposition_findings: dict
 def test_unresolved_answers_are_listed() -> None:
     findings = {"age_years": 40, "fever": "unknown"}
     html = render_html(build_plan(findings, triage(findings), parse_answers(answers()), NOW))
-    assert "A clinician will call you" in html and "fever" in html
+    # No call is promised: no phone number is on record (tests/program/test_program_plan_promises.py)
+    assert "Some answers were" in html and "will call you" not in html and "fever" in html
 
 
 def test_engine_safety_net_gives_an_emergency_plan() -> None:

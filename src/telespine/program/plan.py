@@ -162,6 +162,9 @@ class Plan(_Strict):
     seek_care: list[str]
     ruleset_version: str
     sources: list[str]
+    # True only when a clinic has the case and a phone number is on record: only then may the
+    # plan promise that a clinician will call (telespine stores no phone number yet)
+    callback: bool = False
 
 
 def _human(name: str) -> str:
@@ -257,8 +260,12 @@ def build_plan(
     answers: PlanAnswers,
     now: datetime,
     enabled_instruments: Collection[str] | None = None,
+    callback: bool = False,
 ) -> Plan:
-    """Assemble the plan from validated findings, the triage result and the answers."""
+    """Assemble the plan from validated findings, the triage result and the answers.
+
+    callback: a clinic has the case and a phone number is on record (the plan may then say that
+    a clinician will call); never for a plan made without an account."""
     texts = load_plan_texts()
     age = findings.get("age_years")
     audience: Audience = result.audience or (
@@ -311,6 +318,7 @@ def build_plan(
         seek_care=texts.seek_care.for_(audience),
         ruleset_version=result.ruleset.version,
         sources=sorted(sources),
+        callback=callback,
     )
 
 
