@@ -89,6 +89,15 @@ class Settings(BaseSettings):
     # (clinician, slot_start) rules out every overlap.
     visit_slot_minutes: int = Field(default=20, ge=5, le=60, multiple_of=5)
     demo_data: bool | None = None  # None: load demo data in development only
+    # Video visits (telespine.web.visits): ICE servers for WebRTC (comma-separated URLs). TURN
+    # uses the REST shared-secret scheme of coturn (use-auth-secret / static-auth-secret): each
+    # joiner gets a username "<expiry>:<user id>" and an HMAC-SHA1 credential valid turn_ttl_seconds.
+    stun_urls: Annotated[tuple[str, ...], NoDecode] = ()
+    turn_urls: Annotated[tuple[str, ...], NoDecode] = ()
+    turn_secret: SecretStr | None = None
+    turn_ttl_seconds: int = Field(default=3600, ge=60, le=86400)
+    ice_transport_policy: Literal["all", "relay"] = "all"
+    visit_join_seconds: int = Field(default=900, ge=30, le=86400)  # lifetime of a signed join token
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
     # Tele-visit slot grid (minutes; divides an hour): bookings start on it, so the UNIQUE
     # (clinician, slot_start) rules out every overlap.
@@ -143,6 +152,13 @@ class Settings(BaseSettings):
     def _slot_divides_hour(cls, value: int) -> int:
         if 60 % value:
             raise ValueError("must divide 60 (5, 10, 15, 20, 30 or 60)")
+        return value
+
+    @field_validator("stun_urls", "turn_urls", mode="before")
+    @classmethod
+    def _split_urls(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return tuple(p.strip() for p in value.split(",") if p.strip())
         return value
 
     @field_validator("disabled_instruments", mode="before")

@@ -104,6 +104,7 @@ def test_patient_view_shows_the_latest_disposition(ehr: Any, keys: dict[str, Any
     assert "child.fever" not in card["summary"] and "fever" in card["detail"].lower()
     assert card["links"][0]["url"].startswith(f"{BASE}/care/cases/")
     assert "nice-ng59" in card["source"]["label"]
+    assert "Told the patient:" in card["detail"]  # the reason, as the parent was told
     r = call(ehr, keys, cds.PATIENT_VIEW, hook("patient-view", store.adult_profile))
     assert r.json()["cards"][0]["indicator"] == "info"  # telemedicine
     r = call(ehr, keys, cds.PATIENT_VIEW, hook("patient-view", "unknown-patient"))

@@ -10,7 +10,6 @@ from __future__ import annotations
 import functools
 import http.server
 import json
-import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,7 +25,6 @@ from telespine.triage.questionnaire import result as questionnaire_result
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = os.environ.get("TELESPINE_CHROMIUM", "/usr/bin/chromium")
 LFORMS = Path(__file__).resolve().parents[2] / ".venv/npm/lforms/40.1.3/dist/lforms"
 PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>LHC-Forms</title>
 <link rel="stylesheet" href="lforms/webcomponent/styles.css">
@@ -59,16 +57,10 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     srv.shutdown()
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-background-networking"]
-        )
-        yield b
-        b.close()
+@pytest.fixture
+def browser(chromium: Any) -> Any:
+    """The shared Debian Chromium (tests/conftest.py)."""
+    return chromium
 
 
 def _render(browser: Any, site: str, questionnaire: Any) -> Any:

@@ -194,7 +194,8 @@ def patient_view(latest: Latest | None) -> list[Issued]:
     lines: list[str] = []
     for rule in latest.rules:
         lines.append(
-            f"- **{rule.title}** ({rule.level.value}): {rule.rationale} _Sources: {', '.join(rule.sources)}_"
+            f"- **{rule.title}** ({rule.level.value}): {rule.rationale} "
+            f"Told the patient: \"{rule.reason}\" _Sources: {', '.join(rule.sources)}_"
         )
     if not lines:
         lines.append(pv.no_rule)

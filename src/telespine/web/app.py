@@ -286,6 +286,9 @@ def create_app(settings: Settings | None = None, *, warm_up: bool = False) -> Fa
     wrapped: Any = BodyLimitMiddleware
     app.add_middleware(wrapped, max_bytes=settings.max_body_bytes)
     from telespine.web import metrics
+    from telespine.web import visits
+
+    visits.install(app)  # the video visit and scheduling (issue 11)
     from telespine.web.logs import AccessLogMiddleware, CatchAllMiddleware
 
     catch_all: Any = CatchAllMiddleware  # an error never reaches uvicorn's traceback log

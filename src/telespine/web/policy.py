@@ -267,6 +267,36 @@ def get_readable_booking(booking_id: str, db: DbDep, user: RequiredUser) -> Visi
     return booking
 
 
+# --- the video visit (issue 11) ---------------------------------------------------------------
+
+
+def visit_role(user: User, booking: VisitBooking, case: CareCase) -> str | None:
+    """ "clinician" for the booking's own clinician (of the case's clinic), "patient" for the
+    patient or parent; None for everyone else (other clinicians of the clinic included)."""
+    if user.role == "clinician" and booking.clinician_id == user.id and can_work_case(user, case):
+        return "clinician"
+    if can_write_profile(user, case.assessment.profile):
+        return "patient"
+    return None
+
+
+def call_allowed(case: CareCase) -> bool:
+    """A call only while the level the patient is shown still fits a tele-visit (never after an
+    escalation to emergency, urgent or prompt care)."""
+    latest = case.assessment.latest
+    return visit_fits(shown_disposition(case.assessment), latest.safety_net)
+
+
+def get_joinable_booking(
+    booking: Annotated[VisitBooking, Depends(get_readable_booking)], user: RequiredUser, db: DbDep
+) -> VisitBooking:
+    """Dependency: a booked (not finished) visit the caller takes part in, else 404."""
+    case = repo_care.get_case(db, booking.case_id)
+    if case is None or booking.status != "booked" or visit_role(user, booking, case) is None:
+        raise _not_found()
+    return booking
+
+
 def require_feedback_reader(user: RequiredUser) -> User:
     """Rule-set feedback: clinicians (their clinic's) and admins (all, without free text)."""
     if user.role not in ("clinician", "admin"):
@@ -278,6 +308,7 @@ ReadableCase = Annotated[CareCase, Depends(get_readable_case)]
 ClinicianCase = Annotated[CareCase, Depends(get_clinician_case)]
 PatientCase = Annotated[CareCase, Depends(get_patient_case)]
 ReadableBooking = Annotated[VisitBooking, Depends(get_readable_booking)]
+JoinableBooking = Annotated[VisitBooking, Depends(get_joinable_booking)]
 FeedbackReader = Annotated[User, Depends(require_feedback_reader)]
 ReadableAssessment = Annotated[Assessment, Depends(get_readable_assessment)]
 WritableAssessment = Annotated[Assessment, Depends(get_writable_assessment)]
