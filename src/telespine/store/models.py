@@ -114,6 +114,11 @@ class Assessment(Base):
     """One assessment of one profile; its content lives in append-only versions."""
 
     __tablename__ = "assessments"
+    # Keyset pages of the lists (store/lists.py): newest first, for a clinic and for a profile.
+    __table_args__ = (
+        Index("ix_assessments_created_at_id", "created_at", "id"),
+        Index("ix_assessments_profile_id_created_at_id", "profile_id", "created_at", "id"),
+    )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     profile_id: Mapped[str] = mapped_column(ForeignKey("profiles.id"), index=True)

@@ -8,8 +8,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Query, Request, Response
 
 from telespine.services import followup
-from telespine.store import repo
-from telespine.triage.types import TriageResult
+from telespine.store import lists, repo
+from telespine.triage.types import Disposition, TriageResult
 from telespine.web import clinical, sessions
 from telespine.web.api.schemas import (
     AssessmentCreate,
@@ -46,7 +46,6 @@ from telespine.web.policy import (
     WritableAssessment,
     ensure_visit_allowed,
     load_profile_for_write,
-    readable_assessments,
     shown_disposition,
 )
 
@@ -164,9 +163,39 @@ def create_assessment(body: AssessmentCreate, user: RequiredUser, db: DbDep) -> 
 
 
 @router.get("/assessments", response_model=list[AssessmentSummary], tags=["assessments"])
-def list_assessments(user: RequiredUser, db: DbDep) -> list[AssessmentSummary]:
-    """Your own and your children's assessments; a clinician's: their clinic's."""
-    return [AssessmentSummary.of(a, shown_disposition(a)) for a in readable_assessments(db, user)]
+def list_assessments(
+    request: Request,
+    response: Response,
+    user: RequiredUser,
+    db: DbDep,
+    limit: Annotated[int, Query(ge=1, le=lists.MAX_LIMIT, description="Rows a page.")] = lists.DEFAULT_LIMIT,
+    after: Annotated[
+        str | None, Query(max_length=200, description="The cursor of the next page (from the Link header).")
+    ] = None,
+) -> list[AssessmentSummary]:
+    """Your own and your children's assessments; a clinician's: their clinic's. Newest first, one
+    page at a time: when there are more, the `Link` header (rel="next") and `X-Next-Cursor` give
+    the next page (keyset pagination: stable while new assessments arrive)."""
+    try:
+        rows, cursor = lists.assessment_page(db, user, limit=limit, after=after)
+    except lists.BadCursor:
+        raise HTTPException(status_code=422, detail="after: not a cursor of this list") from None
+    repo.audit(db, actor=user, action="list", object_type="assessment", detail=f"{len(rows)} items")
+    db.commit()
+    if cursor is not None:
+        nxt = request.url.include_query_params(after=cursor, limit=limit)
+        response.headers["link"] = f'<{nxt.path}?{nxt.query}>; rel="next"'
+        response.headers["x-next-cursor"] = cursor
+    return [
+        AssessmentSummary(
+            id=r.id,
+            profile_id=r.profile_id,
+            created_at=r.created_at,
+            version=r.version,
+            disposition=Disposition(r.shown),
+        )
+        for r in rows
+    ]
 
 
 @router.get("/assessments/{assessment_id}", response_model=AssessmentRead, tags=["assessments"])

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -19,7 +20,7 @@ from starlette.concurrency import run_in_threadpool
 
 from telespine.care.checks import CheckAnswerError
 from telespine.services import followup
-from telespine.store import repo, repo_care
+from telespine.store import lists, repo, repo_care
 from telespine.store.models import AuditEvent, User
 from telespine.store.models_care import CareCase
 from telespine.triage.types import Disposition, TriageResult
@@ -163,21 +164,32 @@ def queue_page(
     disposition: Annotated[str, Query(max_length=16)] = "",
     claimed: Annotated[str, Query(max_length=16)] = "",
     mine: Annotated[str, Query(max_length=4)] = "",
+    after: Annotated[str, Query(max_length=200)] = "",
 ) -> Response:
     f = repo_care.QueueFilter(
         disposition=disposition if disposition in {d.value for d in Disposition} else None,
         claimed=claimed if claimed in ("claimed", "unclaimed") else None,
         mine=mine == "1",
     )
-    items = repo_care.queue(db, user, f)
+    # One page at a time, ordered and filtered in SQL (store/lists.py: the order of repo_care.queue).
+    try:
+        items, cursor = lists.queue_page(
+            db, user, disposition=f.disposition, claimed=f.claimed, mine=f.mine, after=after or None
+        )
+    except lists.BadCursor:
+        raise HTTPException(status_code=400, detail="This queue page link is out of date.") from None
     repo.audit(db, actor=user, action="list", object_type="case", detail=f"{len(items)} items")
     db.commit()
+    kept = {"disposition": f.disposition or "", "claimed": f.claimed or "", "mine": "1" if f.mine else ""}
+    kept = {k: v for k, v in kept.items() if v}
     return _render(
         request,
         ws,
         "care_queue.html",
         {
             "items": items,
+            "next_url": f"/clinic/queue?{urlencode({**kept, 'after': cursor})}" if cursor else None,
+            "first_url": f"/clinic/queue?{urlencode(kept)}" if after else None,
             "f": f,
             "dispositions": [d.value for d in Disposition],
             "advice": {"adult": clinical.advice_for("adult"), "pediatric": clinical.advice_for("pediatric")},

@@ -1,0 +1,404 @@
+"""Paginated lists, computed in SQL: the assessments list and the clinician queue (issue 16).
+
+Every list is read one page at a time with keyset pagination: the page after a cursor (the
+sort key of the last row shown), in a stable total order that ends in the row id. A page costs
+one query for its rows plus a fixed number of queries for what the rows show, each bounded by
+the page size (never by the size of the data): no per-row queries, no IN-list of every case.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, case, func, literal, not_, or_, select
+from sqlalchemy.orm import Session, aliased, selectinload
+
+from telespine.care.levels import FloorView, OverrideView, shown_levels
+from telespine.store.models import Assessment, AssessmentVersion, Profile, User, VisitRequest
+from telespine.store.models_care import CareCase, DispositionOverride, EscalationFloor
+from telespine.triage.types import Disposition
+
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 200
+
+
+class BadCursor(ValueError):
+    """A cursor that this server did not make (or for another list): the caller answers 422."""
+
+
+def encode_cursor(kind: str, *values: object) -> str:
+    """An opaque cursor: the list's name and the sort key of the last row, base64url JSON."""
+    parts = [v.isoformat() if isinstance(v, dt.datetime) else v for v in values]
+    raw = json.dumps([kind, *parts], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(kind: str, text: str, types: Sequence[type]) -> list[Any]:
+    """The sort key in a cursor of the given list, checked against the expected types."""
+    try:
+        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        data = json.loads(raw)
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        raise BadCursor("not a cursor of this list") from None
+    if not isinstance(data, list) or len(data) != len(types) + 1 or data[0] != kind:
+        raise BadCursor("not a cursor of this list")
+    out: list[Any] = []
+    for value, kind_of in zip(data[1:], types, strict=True):
+        if kind_of is dt.datetime:
+            if not isinstance(value, str):
+                raise BadCursor("not a cursor of this list")
+            try:
+                when = dt.datetime.fromisoformat(value)
+            except ValueError:
+                raise BadCursor("not a cursor of this list") from None
+            out.append(when if when.tzinfo else when.replace(tzinfo=dt.UTC))
+        elif kind_of is int:
+            if not isinstance(value, int) or isinstance(value, bool):
+                raise BadCursor("not a cursor of this list")
+            out.append(value)
+        else:
+            if not isinstance(value, str) or len(value) > 64:
+                raise BadCursor("not a cursor of this list")
+            out.append(value)
+    return out
+
+
+def _latest_for(assessment_id: Any) -> Any:
+    """Correlated: the highest version number of the assessment id of the outer query."""
+    inner = aliased(AssessmentVersion)
+    return select(func.max(inner.version)).where(inner.assessment_id == assessment_id).scalar_subquery()
+
+
+# --- what a row shows: engine result, a clinician's override, escalation floors ----------------
+
+
+@dataclass(frozen=True)
+class _CaseLevels:
+    patient: str
+    clinician: str
+    floor_level: str | None
+    floor_raised_at: dt.datetime | None
+
+
+def levels_for_cases(db: Session, rows: Sequence[tuple[str, int, str]]) -> dict[str, _CaseLevels]:
+    """For (case id, latest version number, engine disposition) rows of one page, the levels each
+    view shows (telespine.care.levels.shown_levels), in two queries bounded by the page size."""
+    case_ids = [r[0] for r in rows]
+    if not case_ids:
+        return {}
+    latest: dict[str, DispositionOverride] = {}
+    for row in db.scalars(
+        select(DispositionOverride)
+        .where(DispositionOverride.case_id.in_(case_ids))
+        .order_by(DispositionOverride.id)
+    ):
+        latest[row.case_id] = row  # later rows win
+    floors: dict[str, list[FloorView]] = {}
+    for fl in db.scalars(
+        select(EscalationFloor).where(
+            EscalationFloor.case_id.in_(case_ids), EscalationFloor.cleared_at.is_(None)
+        )
+    ):
+        floors.setdefault(fl.case_id, []).append(
+            FloorView(level=fl.level, source=fl.source, raised_at=fl.raised_at, cleared=False)
+        )
+    out: dict[str, _CaseLevels] = {}
+    for case_id, version, engine in rows:
+        last = latest.get(case_id)
+        view = None if last is None else OverrideView(last.to_disposition, last.assessment_version == version)
+        levels = shown_levels(engine, floors.get(case_id, []), view)
+        out[case_id] = _CaseLevels(
+            patient=levels.patient,
+            clinician=levels.clinician,
+            floor_level=levels.floor.level if levels.floor else None,
+            floor_raised_at=levels.floor.raised_at if levels.floor else None,
+        )
+    return out
+
+
+# --- GET /api/v1/assessments ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AssessmentRow:
+    """One row of the assessments list: the latest version's number and what the patient is shown."""
+
+    id: str
+    profile_id: str
+    created_at: dt.datetime
+    version: int
+    engine_disposition: str
+    shown: str
+
+
+ASSESSMENTS = "assessments"
+
+
+def assessment_page(
+    db: Session, user: User, *, limit: int = DEFAULT_LIMIT, after: str | None = None
+) -> tuple[list[AssessmentRow], str | None]:
+    """A page of the assessments the user may list, newest first (created_at, then id, both
+    descending), and the cursor of the next page (None on the last page).
+
+    Patients and parents: their own profiles' assessments; a clinician: their clinic's. The same
+    visibility as policy.readable_profile_ids, as a join instead of a list of profile ids.
+    """
+    limit = max(1, min(limit, MAX_LIMIT))
+    visible: ColumnElement[bool]
+    if user.role in ("patient", "parent"):
+        # a person's few profiles drive the query (index on profile_id, created_at, id)
+        visible = Assessment.profile_id.in_(select(Profile.id).where(Profile.owner_id == user.id))
+    elif user.role == "clinician" and user.clinic_id is not None:
+        # EXISTS, not a join: the planner walks the assessments in index order (newest first) and
+        # stops after one page, instead of collecting every row of the clinic to sort them.
+        visible = (
+            select(Profile.id)
+            .where(Profile.id == Assessment.profile_id, Profile.clinic_id == user.clinic_id)
+            .exists()
+        )
+    else:
+        return [], None
+    # 1. the page: ids only, in index order (a plain query, so every planner stops after one page)
+    query = (
+        select(Assessment.id, Assessment.profile_id, Assessment.created_at)
+        .where(visible)
+        .order_by(Assessment.created_at.desc(), Assessment.id.desc())
+        .limit(limit + 1)
+    )
+    if after is not None:
+        when, last_id = decode_cursor(ASSESSMENTS, after, (dt.datetime, str))
+        # created_at <= when is the index range; the tie on created_at is decided by the id
+        query = query.where(
+            Assessment.created_at <= when, not_(and_(Assessment.created_at == when, Assessment.id >= last_id))
+        )
+    rows = db.execute(query).all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    ids = [r[0] for r in rows]
+    # 2. what the page shows: latest versions and cases of these ids only (bounded by the page)
+    latest = (
+        {
+            aid: (number, disposition)
+            for aid, number, disposition in db.execute(
+                select(
+                    AssessmentVersion.assessment_id, AssessmentVersion.version, AssessmentVersion.disposition
+                ).where(
+                    AssessmentVersion.assessment_id.in_(ids),
+                    AssessmentVersion.version == _latest_for(AssessmentVersion.assessment_id),
+                )
+            )
+        }
+        if ids
+        else {}
+    )
+    case_of = (
+        dict(
+            db.execute(select(CareCase.assessment_id, CareCase.id).where(CareCase.assessment_id.in_(ids)))
+            .tuples()
+            .all()
+        )
+        if ids
+        else {}
+    )
+    levels = levels_for_cases(
+        db, [(case_of[aid], *latest[aid]) for aid in ids if aid in case_of and aid in latest]
+    )
+    out = []
+    for aid, profile_id, created_at in rows:
+        if aid not in latest:  # an assessment without versions is not listed (as before: none exist)
+            continue
+        number, engine = latest[aid]
+        case_id = case_of.get(aid)
+        shown = levels[case_id].patient if case_id in levels else engine
+        out.append(AssessmentRow(aid, profile_id, created_at, number, engine, shown))
+    last = rows[-1] if rows else None
+    cursor = encode_cursor(ASSESSMENTS, last[2], last[0]) if more and last is not None else None
+    return out, cursor
+
+
+# --- /clinic/queue ----------------------------------------------------------------------------
+
+QUEUE = "queue"
+_LEVEL_SQL = {d.value: d.level for d in Disposition}
+
+
+def _level(column: Any) -> Any:
+    """1 (emergency) to 5 for a disposition column; anything unknown counts as emergency (1)."""
+    return case(_LEVEL_SQL, value=column, else_=literal(1))
+
+
+@dataclass
+class QueuePageItem:
+    """One queue row, with what the queue template shows (the fields of cases.QueueItem)."""
+
+    case: CareCase
+    version: AssessmentVersion
+    disposition: str
+    waiting_since: dt.datetime
+    overridden: bool = False
+    visit_requested: bool = False
+    floor: str | None = None
+
+
+def queue_page(
+    db: Session,
+    clinician: User,
+    *,
+    disposition: str | None = None,
+    claimed: str | None = None,
+    mine: bool = False,
+    include_closed: bool = False,
+    limit: int = DEFAULT_LIMIT,
+    after: str | None = None,
+) -> tuple[list[QueuePageItem], str | None]:
+    """A page of the clinic's queue in the order of cases.queue: most urgent first (the
+    clinicians' level: their override of the latest version, else the engine's, never below an
+    active floor), then raised or floor-held cases, then the longest waiting; the case id breaks
+    ties. The order and the filters are computed in SQL, so only one page of rows is loaded."""
+    limit = max(1, min(limit, MAX_LIMIT))
+    if clinician.clinic_id is None:
+        return [], None
+    v = AssessmentVersion
+    last_override_id = (
+        select(func.max(DispositionOverride.id))
+        .where(DispositionOverride.case_id == CareCase.id)
+        .scalar_subquery()
+    )
+    ov = aliased(DispositionOverride)
+    floor_level = (
+        select(func.min(_level(EscalationFloor.level)))
+        .where(EscalationFloor.case_id == CareCase.id, EscalationFloor.cleared_at.is_(None))
+        .scalar_subquery()
+    )
+    fl = aliased(EscalationFloor)
+    # the active floor (cases.active_floor): the most urgent, the earliest raised of equals
+    floor_raised = (
+        select(fl.raised_at)
+        .where(fl.case_id == CareCase.id, fl.cleared_at.is_(None))
+        .order_by(_level(fl.level), fl.raised_at)
+        .limit(1)
+        .scalar_subquery()
+    )
+    on_latest = and_(ov.id.is_not(None), ov.assessment_version == v.version)
+    clinician_level = case((on_latest, _level(ov.to_disposition)), else_=_level(v.disposition))
+    level = case(
+        (and_(floor_level.is_not(None), floor_level < clinician_level), floor_level), else_=clinician_level
+    ).label("level")
+    held = case((or_(CareCase.raised_at.is_not(None), floor_level.is_not(None)), 0), else_=1).label("held")
+    since = func.coalesce(CareCase.raised_at, floor_raised, v.created_at).label("since")
+    inner = (
+        select(
+            CareCase.id.label("case_id"),
+            v.id.label("version_id"),
+            level,
+            held,
+            since,
+            on_latest.label("overridden"),
+            floor_level.label("floor_level"),
+        )
+        .select_from(CareCase)
+        .join(
+            v,
+            and_(v.assessment_id == CareCase.assessment_id, v.version == _latest_for(CareCase.assessment_id)),
+        )
+        .outerjoin(ov, ov.id == last_override_id)
+        .where(CareCase.clinic_id == clinician.clinic_id)
+    )
+    if not include_closed:
+        inner = inner.where(CareCase.status == "open")
+    if claimed == "claimed":
+        inner = inner.where(CareCase.claimed_by_id.is_not(None))
+    elif claimed == "unclaimed":
+        inner = inner.where(CareCase.claimed_by_id.is_(None))
+    if mine:
+        inner = inner.where(CareCase.claimed_by_id == clinician.id)
+    sub = inner.subquery()
+    page = select(
+        sub.c.case_id,
+        sub.c.version_id,
+        sub.c.level,
+        sub.c.held,
+        sub.c.since,
+        sub.c.overridden,
+        sub.c.floor_level,
+    )
+    if disposition is not None:
+        page = page.where(sub.c.level == _LEVEL_SQL.get(disposition, 1))
+    if after is not None:
+        lv, hd, when, last = decode_cursor(QUEUE, after, (int, int, dt.datetime, str))
+        page = page.where(
+            or_(
+                sub.c.level > lv,
+                and_(sub.c.level == lv, sub.c.held > hd),
+                and_(sub.c.level == lv, sub.c.held == hd, sub.c.since > when),
+                and_(sub.c.level == lv, sub.c.held == hd, sub.c.since == when, sub.c.case_id > last),
+            )
+        )
+    page = page.order_by(sub.c.level, sub.c.held, sub.c.since, sub.c.case_id).limit(limit + 1)
+    rows = db.execute(page).all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return _queue_items(db, rows), (
+        encode_cursor(QUEUE, rows[-1][2], rows[-1][3], _aware(rows[-1][4]), rows[-1][0])
+        if more and rows
+        else None
+    )
+
+
+def _aware(value: Any) -> dt.datetime:
+    if isinstance(value, str):  # SQLite returns a raw subquery datetime as text
+        value = dt.datetime.fromisoformat(value)
+    if not isinstance(value, dt.datetime):
+        raise TypeError(f"unexpected queue key {value!r}")
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+def _queue_items(db: Session, rows: Sequence[Any]) -> list[QueuePageItem]:
+    """The page's cases and versions, and its visit requests: three queries bounded by the page."""
+    case_ids = [r[0] for r in rows]
+    if not case_ids:
+        return []
+    cases = {
+        c.id: c
+        for c in db.scalars(
+            select(CareCase)
+            .where(CareCase.id.in_(case_ids))
+            .options(
+                selectinload(CareCase.assessment).selectinload(Assessment.profile),
+                selectinload(CareCase.claimed_by),
+            )
+        )
+    }
+    versions = {
+        x.id: x
+        for x in db.scalars(select(AssessmentVersion).where(AssessmentVersion.id.in_([r[1] for r in rows])))
+    }
+    requested = set(
+        db.scalars(
+            select(VisitRequest.assessment_id).where(
+                VisitRequest.assessment_id.in_([c.assessment_id for c in cases.values()])
+            )
+        )
+    )
+    by_level = {d.level: d.value for d in Disposition}
+    items = []
+    for case_id, version_id, lv, _held, since, overridden, floor_lv in rows:
+        c = cases[case_id]
+        items.append(
+            QueuePageItem(
+                case=c,
+                version=versions[version_id],
+                disposition=by_level.get(lv, Disposition.EMERGENCY.value),
+                waiting_since=_aware(since),
+                overridden=bool(overridden),
+                visit_requested=c.assessment_id in requested,
+                floor=by_level.get(floor_lv) if floor_lv is not None else None,
+            )
+        )
+    return items
