@@ -226,3 +226,31 @@ def test_audit_search_by_time(clients: dict[str, Client]) -> None:
     assert admin.get("/api/v1/audit", params={"since": newest, "limit": 500}).json()
     bad = admin.get("/api/v1/audit", params={"since": "9999-12-31T23:59:59-14:00"})
     assert bad.status_code == 422
+
+
+OWN_EXPORT = {
+    "alice": 200,
+    "bob": 200,
+    "carol": 200,
+    "dr_dave": 404,
+    "dr_erin": 404,
+    "admin": 404,
+    "anon": 401,
+}
+
+
+@pytest.mark.parametrize("who", [*USERS, "anon"])
+def test_own_data_export_holds_only_ones_own(
+    clients: dict[str, Client], ids: dict[str, str], who: str
+) -> None:
+    """GET /api/v1/me/export (issue 13): patients and parents, their own profiles only."""
+    r = clients[who].get("/api/v1/me/export")
+    assert r.status_code == OWN_EXPORT[who], r.text[:200]
+    if r.status_code != 200:
+        _no_health_data(r.text)
+        return
+    doc = r.json()
+    assert doc["account"]["username"] == who
+    seen = {a["id"] for p in doc["profiles"] for a in p["assessments"]}
+    assert (ids["alice"] in seen) == (who == "alice")
+    assert (ids["child"] in seen) == (who == "carol")

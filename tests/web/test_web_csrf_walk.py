@@ -26,7 +26,8 @@ EXEMPT = {
     "/api/v1/program": "stateless: findings and answers in, a program out",
     "/api/v1/instruments/{instrument_id}/score": "stateless: responses in, a score out",
 }
-LAST = ("/logout", "/api/v1/auth/logout")  # they end the session the walk runs in
+# They end the session the walk runs in (sign out everywhere ends all of alice's).
+LAST = ("/logout", "/api/v1/auth/logout", "/account/sign-out-everywhere", "/api/v1/auth/sign-out-everywhere")
 
 
 def _routes(routes: list[Any], prefix: str = "") -> Iterator[tuple[str, set[str]]]:

@@ -32,6 +32,8 @@ class RoundReport:
     queued: int = 0
     sent: int = 0
     failed: int = 0
+    resets_sent: int = 0
+    resets_failed: int = 0
 
 
 def worker_id() -> str:
@@ -115,6 +117,11 @@ def run_once(
         report.queued = repo_care.enqueue_reminders(db, now, settings.public_url)
         db.commit()
     report.sent, report.failed = send_due(factory, settings, now, worker or worker_id())
+    from telespine.services import accounts as account_service
+
+    report.resets_sent, report.resets_failed = account_service.send_resets(
+        factory, settings, now, worker or worker_id(), send_email
+    )
     return report
 
 

@@ -8,14 +8,18 @@ them. Works on SQLite (3.35 or later) and PostgreSQL.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import Table, case, literal, update
+from sqlalchemy import Table, case, delete, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from telespine.store.models import UTCDateTime, utcnow
-from telespine.store.models_accounts import LoginCounter
+from telespine.store.models import User, UserSession, UTCDateTime, utcnow
+from telespine.store.models_accounts import LoginCounter, PasswordReset, TotpCredential
+from telespine.store.models_care import ContactAddress
 
 _T: Table = LoginCounter.__table__  # type: ignore[assignment]
 KEY_LENGTH = 200
@@ -66,3 +70,160 @@ def current_count(db: Session, key: str, window: timedelta, now: datetime | None
     if row is None or row.window_start < (now or utcnow()) - window:
         return 0
     return row.count
+
+
+# --- passwords, sessions -----------------------------------------------------------------------
+
+
+def set_password(db: Session, user: User, new_password: str) -> None:
+    """Store a new argon2id hash (the caller checked the policy) and end every session of the user."""
+    from telespine.store.accounts import hash_password
+
+    user.password_hash = hash_password(new_password)
+    db.execute(delete(UserSession).where(UserSession.user_id == user.id))
+    db.flush()
+
+
+# --- password reset by e-mail (sent by the worker) -------------------------------------------
+
+RESET_TRIES = 3
+
+
+def request_reset(db: Session, username: str) -> PasswordReset | None:
+    """A pending reset for the account's reminder address; None when there is no such account or
+    address (the page answers the same either way, so nobody learns which accounts exist)."""
+    user = db.scalar(select(User).where(User.username == username.strip().lower()[:64]))
+    if user is None or not user.active:
+        return None
+    contact = db.get(ContactAddress, user.id)
+    if contact is None or not contact.email:
+        return None
+    reset = PasswordReset(user_id=user.id, email=contact.email)
+    db.add(reset)
+    db.flush()
+    return reset
+
+
+def claim_resets(db: Session, worker: str, now: datetime, limit: int = 20) -> list[PasswordReset]:
+    """Pending resets this worker won (a conditional UPDATE: of several workers one wins each)."""
+    ids = list(
+        db.scalars(
+            select(PasswordReset.id)
+            .where(PasswordReset.status == "pending")
+            .order_by(PasswordReset.requested_at)
+            .limit(limit)
+        ).all()
+    )
+    won: list[PasswordReset] = []
+    for reset_id in ids:
+        result = db.execute(
+            update(PasswordReset)
+            .where(PasswordReset.id == reset_id, PasswordReset.status == "pending")
+            .values(status="claimed", claimed_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        db.commit()
+        if getattr(result, "rowcount", 0) == 1:
+            row = db.get(PasswordReset, reset_id, populate_existing=True)
+            if row is not None:
+                won.append(row)
+    return won
+
+
+def issue_token(db: Session, reset: PasswordReset, now: datetime, minutes: int) -> str:
+    """A new single-use token for the e-mail; only its SHA-256 is stored."""
+    token = secrets.token_urlsafe(32)
+    reset.token_hash = hashlib.sha256(token.encode("ascii")).hexdigest()
+    reset.expires_at = now + timedelta(minutes=minutes)
+    db.flush()
+    return token
+
+
+def mark_reset(db: Session, reset: PasswordReset, sent: bool) -> None:
+    if sent:
+        reset.status = "sent"
+    else:
+        reset.tries += 1
+        reset.token_hash = None  # that link never left: it must not work later
+        reset.status = "failed" if reset.tries >= RESET_TRIES else "pending"
+    db.flush()
+
+
+def reset_for_token(db: Session, token: str, now: datetime) -> PasswordReset | None:
+    """The usable reset of a token (sent, not used, not expired), else None."""
+    if not token or len(token) > 128:
+        return None
+    digest = hashlib.sha256(token.encode("utf-8", "replace")).hexdigest()
+    row = db.scalar(select(PasswordReset).where(PasswordReset.token_hash == digest))
+    if row is None or row.used_at is not None or row.expires_at is None or row.expires_at <= now:
+        return None
+    return row
+
+
+def use_reset(db: Session, reset: PasswordReset, now: datetime) -> bool:
+    """Spend the reset: one conditional UPDATE, so two uses of one link cannot both win."""
+    result = db.execute(
+        update(PasswordReset)
+        .where(PasswordReset.id == reset.id, PasswordReset.used_at.is_(None))
+        .values(used_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return getattr(result, "rowcount", 0) == 1
+
+
+# --- two-factor sign-in (TOTP) ---------------------------------------------------------------
+
+
+def totp_of(db: Session, user: User) -> TotpCredential | None:
+    return db.get(TotpCredential, user.id)
+
+
+def totp_enabled(db: Session, user: User) -> bool:
+    cred = totp_of(db, user)
+    return cred is not None and cred.confirmed_at is not None
+
+
+def start_totp(db: Session, user: User) -> TotpCredential:
+    """The account's secret: made on first use, kept (also unconfirmed) so a reload shows the same."""
+    import pyotp
+
+    cred = totp_of(db, user)
+    if cred is None:
+        cred = TotpCredential(user_id=user.id, secret=pyotp.random_base32())
+        db.add(cred)
+        db.flush()
+    return cred
+
+
+def check_totp(db: Session, user: User, code: str, now: datetime) -> bool:
+    """True for a right code of the current or a neighbouring 30-second step, once per step."""
+    import pyotp
+
+    cred = totp_of(db, user)
+    code = "".join(ch for ch in code if ch.isdigit())
+    if cred is None or len(code) != 6:
+        return False
+    totp = pyotp.TOTP(cred.secret)
+    step = int(now.timestamp()) // totp.interval
+    for candidate in (step, step - 1, step + 1):
+        if hmac.compare_digest(totp.generate_otp(candidate), code):
+            # Each step's code works once (a code seen over a shoulder cannot be replayed).
+            result = db.execute(
+                update(TotpCredential)
+                .where(TotpCredential.user_id == user.id, TotpCredential.last_step < candidate)
+                .values(last_step=candidate)
+                .execution_options(synchronize_session=False)
+            )
+            if getattr(result, "rowcount", 0) != 1:
+                return False
+            if cred.confirmed_at is None:
+                cred.confirmed_at = now
+            db.flush()
+            return True
+    return False
+
+
+def totp_uri(cred: TotpCredential, user: User, issuer: str = "telespine") -> str:
+    import pyotp
+
+    return pyotp.TOTP(cred.secret).provisioning_uri(name=user.username, issuer_name=issuer)

@@ -275,20 +275,26 @@ def create_app(settings: Settings | None = None, *, warm_up: bool = False) -> Fa
     app.include_router(api_router)
     app.include_router(program_api_router)
     app.include_router(care_api_router)
+    from telespine.web.api.accounts import router as accounts_api_router
+
+    app.include_router(accounts_api_router)
     app.include_router(fhir_router)
     cds.install(app, settings)
     app.include_router(pages_router)
+    from telespine.web.pages.accounts import router as account_pages_router
+
+    app.include_router(account_pages_router)
     app.include_router(program_pages_router)
     app.include_router(care_pages_router)
+    from telespine.web import visits
+
+    visits.install(app)  # the video visit and scheduling (issue 11)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     json_checks: Any = JsonBodyMiddleware
     app.add_middleware(json_checks)
     wrapped: Any = BodyLimitMiddleware
     app.add_middleware(wrapped, max_bytes=settings.max_body_bytes)
     from telespine.web import metrics
-    from telespine.web import visits
-
-    visits.install(app)  # the video visit and scheduling (issue 11)
     from telespine.web.logs import AccessLogMiddleware, CatchAllMiddleware
 
     catch_all: Any = CatchAllMiddleware  # an error never reaches uvicorn's traceback log

@@ -12,7 +12,13 @@ TEST_SECRET = "test-secret-key-that-is-long-enough-for-telespine-0123456789"  # 
 
 def make_test_settings(url: str, **overrides: Any) -> Settings:
     """Settings for an app under test: test mode, a real-looking secret, the given database."""
-    values: dict[str, Any] = {"env": "test", "secret_key": TEST_SECRET, "database_url": url}
+    # Two-step sign-in is required outside development; tests of it pass require_totp=True.
+    values: dict[str, Any] = {
+        "env": "test",
+        "secret_key": TEST_SECRET,
+        "database_url": url,
+        "require_totp": False,
+    }
     values.update(overrides)
     return Settings(**values)
 

@@ -116,6 +116,9 @@ def login(body: LoginIn, request: Request, db: DbDep, settings: SettingsDep, ws:
         user = authenticate(db, settings, username=body.username, password=body.password, ip=ip)
     except LoginRefused as exc:
         raise HTTPException(status_code=exc.status_code, detail=exc.message, headers=exc.headers) from None
+    from telespine.web.api.accounts import check_second_step
+
+    check_second_step(db, settings, user, body.totp_code)
     sessions.purge_expired(db, settings)
     new = remember(request, sessions.start(db, settings, ws, user))
     return LoginOut(

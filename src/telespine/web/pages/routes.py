@@ -615,7 +615,9 @@ def login_page(
     next: Annotated[str, Query(max_length=200)] = "",
 ) -> Response:
     ws = remember(request, sessions.ensure(db, settings, ws))
-    return _render(request, ws, "login.html", {"next": _safe_next(next, ""), "username": "", "error": None})
+    ctx = {"next": _safe_next(next, ""), "username": "", "error": None}
+    done = request.query_params.get("reset") == "done"
+    return _render(request, ws, "login.html", {**ctx, "reset_done": done})
 
 
 @router.post("/login", dependencies=[CsrfDep])
@@ -640,6 +642,10 @@ def login(
             exc.status_code,
             headers=exc.headers,
         )
+    from telespine.web.pages import accounts as account_pages
+
+    if account_pages.needs_second_step(db, settings, user):  # two-factor: the code comes next
+        return account_pages.begin_second_step(request, db, settings, ws, user, _safe_next(next, ""))
     sessions.purge_expired(db, settings)
     remember(request, sessions.start(db, settings, ws, user))  # rotated: a new token at login
     return _redirect(_safe_next(next, "/account"))
@@ -710,16 +716,35 @@ def signup(
         error = "This user name is taken. Pick another one."
     if error is not None:
         return _render(request, ws, "signup.html", {**ctx, "error": error}, 422)
+    from datetime import timedelta
+
+    from telespine.store import repo_accounts
+
+    ip = request.client.host if request.client else "unknown"
+    made = repo_accounts.count_attempt(
+        db, repo_accounts.counter_key("signup", ip), timedelta(minutes=settings.signup_window_minutes)
+    )
+    db.commit()
+    if made > settings.signup_max_per_ip:  # one address cannot make accounts in bulk
+        error = "Too many new accounts from here. Wait an hour and try again."
+        return _render(request, ws, "signup.html", {**ctx, "error": error}, 429)
     clinic_id = repo.default_clinic_id(db)
     clinic = repo.get_clinic(db, clinic_id) if clinic_id else None
-    user = repo.create_user(
-        db,
-        username=name,
-        password=password,
-        role=role,
-        display_name=display_name.strip() or name,
-        clinic=clinic,
-    )
+    from telespine.store.accounts import HashBusy
+
+    try:
+        user = repo.create_user(
+            db,
+            username=name,
+            password=password,
+            role=role,
+            display_name=display_name.strip() or name,
+            clinic=clinic,
+        )
+    except HashBusy:
+        db.rollback()
+        error = "Many people are signing up right now. Wait a few seconds and try again."
+        return _render(request, ws, "signup.html", {**ctx, "error": error}, 503, headers={"Retry-After": "5"})
     if role == "parent" and child_name.strip():
         repo.add_child(db, user, child_name.strip())
     repo.audit(db, actor=user, action="create", object_type="account", object_id=user.id)

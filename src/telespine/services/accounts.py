@@ -1,0 +1,167 @@
+"""Account flows shared by pages, API and worker: password change and reset, data export."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import smtplib
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from telespine.settings import Settings
+from telespine.store import repo, repo_accounts
+from telespine.store.models import Assessment, Profile, User, VisitRequest
+
+log = logging.getLogger("telespine.accounts")
+
+RESET_SUBJECT = "Reset your telespine password"
+
+
+def reset_email_body(link: str, minutes: int) -> str:
+    """The reset e-mail: the link and what to do if it was not you; nothing about health."""
+    return (
+        "Someone asked to reset the password of your telespine account.\n\n"
+        f"To choose a new password, open this link within {minutes} minutes:\n{link}\n\n"
+        "The link works once. If you did not ask for this, you can ignore this e-mail: "
+        "your password stays the same.\n"
+    )
+
+
+def send_resets(
+    factory: sessionmaker[Session],
+    settings: Settings,
+    now: dt.datetime,
+    worker: str,
+    send: Callable[[Settings, str, str, str], None],
+) -> tuple[int, int]:
+    """Claim pending reset requests, make their tokens and e-mail the links; (sent, failed)."""
+    sent = failed = 0
+    base = settings.public_url.rstrip("/")
+    with factory() as db:
+        for reset in repo_accounts.claim_resets(db, worker, now):
+            token = repo_accounts.issue_token(db, reset, now, settings.password_reset_minutes)
+            db.commit()  # the hash is stored before the link leaves
+            link = f"{base}/password/reset?token={token}"
+            try:
+                send(
+                    settings,
+                    reset.email,
+                    RESET_SUBJECT,
+                    reset_email_body(link, settings.password_reset_minutes),
+                )
+            except (OSError, smtplib.SMTPException) as exc:
+                log.warning("password reset %s not sent: %s", reset.id, type(exc).__name__)
+                repo_accounts.mark_reset(db, reset, sent=False)
+                failed += 1
+            else:
+                repo_accounts.mark_reset(db, reset, sent=True)
+                sent += 1
+            db.commit()
+    return sent, failed
+
+
+def export_own_data(db: Session, user: User) -> dict[str, Any]:
+    """Everything telespine keeps about the account and the profiles it owns, as JSON-able data."""
+    from telespine.store import repo_program
+    from telespine.store.models_care import CareCase, CareMessage, ContactAddress, DiaryRecord
+
+    profiles = list(db.scalars(select(Profile).where(Profile.owner_id == user.id)).all())
+    contact = db.get(ContactAddress, user.id)
+
+    def when(value: dt.datetime | None) -> str | None:
+        return value.isoformat() if value is not None else None
+
+    out_profiles = []
+    for profile in profiles:
+        assessments = list(db.scalars(select(Assessment).where(Assessment.profile_id == profile.id)).all())
+        items = []
+        for a in assessments:
+            case = db.scalar(select(CareCase).where(CareCase.assessment_id == a.id))
+            messages = (
+                list(db.scalars(select(CareMessage).where(CareMessage.case_id == case.id)).all())
+                if case
+                else []
+            )
+            diary = (
+                list(db.scalars(select(DiaryRecord).where(DiaryRecord.case_id == case.id)).all())
+                if case
+                else []
+            )
+            visits = list(db.scalars(select(VisitRequest).where(VisitRequest.assessment_id == a.id)).all())
+            items.append(
+                {
+                    "id": a.id,
+                    "created_at": when(a.created_at),
+                    # The same assessment as a FHIR R4 Bundle (telespine.fhir), for other systems.
+                    "fhir_bundle": f"/api/v1/assessments/{a.id}/fhir",
+                    "versions": [
+                        {
+                            "version": v.version,
+                            "created_at": when(v.created_at),
+                            "disposition": v.disposition,
+                            "safety_net": v.safety_net,
+                            "findings": v.findings,
+                            "answers": v.answers,
+                            "result": v.result,
+                            "ruleset_version": v.ruleset_version,
+                        }
+                        for v in a.versions
+                    ],
+                    "messages": [
+                        {
+                            "at": when(getattr(m, "created_at", None)),
+                            "from_patient": m.from_patient,
+                            "automatic": m.automatic,
+                            "body": m.body,
+                        }
+                        for m in messages
+                    ],
+                    "diary": [_diary_row(d) for d in diary],
+                    "visit_requests": [{"id": v.id, "created_at": when(v.created_at)} for v in visits],
+                }
+            )
+        scores = repo_program.score_records(db, profile.id)
+        out_profiles.append(
+            {
+                "id": profile.id,
+                "display_name": profile.display_name,
+                "is_child": profile.is_child,
+                "assessments": items,
+                "scores": [
+                    {
+                        "instrument": s.instrument_id,
+                        "version": s.version,
+                        "scores": s.scores,
+                        "category": s.category,
+                        "responses": s.responses,
+                        "taken_at": when(s.taken_at),
+                    }
+                    for s in scores
+                ],
+            }
+        )
+    repo.audit(db, actor=user, action="export", object_type="account", object_id=user.id)
+    db.commit()
+    return {
+        "format": "telespine-export-1",
+        "exported_at": dt.datetime.now(dt.UTC).isoformat(),
+        "account": {
+            "username": user.username,
+            "display_name": user.display_name,
+            "role": user.role,
+            "created_at": when(user.created_at),
+            "email": contact.email if contact is not None else None,
+        },
+        "profiles": out_profiles,
+    }
+
+
+def _diary_row(d: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key in ("day", "pain", "function", "medicine_use", "red_flag_check", "note", "created_at"):
+        value: Any = getattr(d, key, None)
+        out[key] = value.isoformat() if isinstance(value, (dt.date, dt.datetime)) else value
+    return out

@@ -1,0 +1,350 @@
+"""Account pages (issue 13): two-factor sign-in, password change and reset, sign out everywhere,
+the download of one's own data, and the privacy notice and terms."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from telespine.services import accounts as account_service
+from telespine.settings import Settings
+from telespine.store import repo, repo_accounts
+from telespine.store.accounts import HashBusy, PasswordRejected, check_new_password, verify_password
+from telespine.store.models import User, utcnow
+from telespine.web import sessions
+from telespine.web.deps import CsrfDep, DbDep, RequiredUser, SettingsDep, WebSessionDep, remember
+from telespine.web.sessions import WebSession
+
+router = APIRouter(include_in_schema=False)
+PENDING = "pending_2fa"
+PENDING_MINUTES = 5
+CODE_TRIES = 5
+
+
+def _render(request: Request, ws: WebSession, name: str, ctx: dict[str, Any], status: int = 200) -> Response:
+    templates: Jinja2Templates = request.app.state.templates
+    base = {"user": ws.user, "csrf_token": ws.csrf_token}
+    return templates.TemplateResponse(request, name, {**base, **ctx}, status_code=status)
+
+
+def _redirect(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)
+
+
+def _ip(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+# --- two-factor sign-in ------------------------------------------------------------------------
+
+
+def needs_second_step(db: Any, settings: Settings, user: User) -> bool:
+    """A code is asked of every account that set one up, and of clinicians and admins when required."""
+    if repo_accounts.totp_enabled(db, user):
+        return True
+    return settings.totp_required and user.role in ("clinician", "admin")
+
+
+def begin_second_step(
+    request: Request, db: Any, settings: Settings, ws: WebSession, user: User, next_: str
+) -> Response:
+    """Password right: keep the visitor anonymous, remember who they are for 5 minutes, ask the code."""
+    ws = remember(request, sessions.ensure(db, settings, ws))
+    data = {k: v for k, v in ws.data.items() if k != PENDING}
+    data[PENDING] = {"user_id": user.id, "at": utcnow().isoformat(), "next": next_}
+    sessions.save_data(db, ws, data)
+    if not repo_accounts.totp_enabled(db, user):
+        repo_accounts.start_totp(db, user)  # a new secret to set up now (required for this role)
+        db.commit()
+    return _redirect("/login/code")
+
+
+def _pending_user(db: Any, ws: WebSession) -> tuple[User | None, dict[str, Any]]:
+    pending = ws.data.get(PENDING)
+    if not isinstance(pending, dict):
+        return None, {}
+    try:
+        at = dt.datetime.fromisoformat(str(pending.get("at")))
+    except ValueError:
+        return None, {}
+    if utcnow() - at > dt.timedelta(minutes=PENDING_MINUTES):
+        return None, {}
+    user = db.get(User, str(pending.get("user_id", ""))[:64])
+    return (user if user is not None and user.active else None), pending
+
+
+@router.get("/login/code", response_class=HTMLResponse)
+def login_code_page(request: Request, db: DbDep, ws: WebSessionDep) -> Response:
+    user, _ = _pending_user(db, ws)
+    if user is None:
+        return _redirect("/login")
+    cred = repo_accounts.totp_of(db, user)
+    setup = cred is not None and cred.confirmed_at is None
+    ctx: dict[str, Any] = {"setup": setup, "error": None}
+    if setup and cred is not None:
+        ctx.update(secret=cred.secret, uri=repo_accounts.totp_uri(cred, user))
+    return _render(request, ws, "login_code.html", ctx)
+
+
+@router.post("/login/code", dependencies=[CsrfDep])
+def login_code(
+    request: Request,
+    db: DbDep,
+    settings: SettingsDep,
+    ws: WebSessionDep,
+    code: Annotated[str, Form(max_length=12)],
+) -> Response:
+    user, pending = _pending_user(db, ws)
+    if user is None:
+        return _redirect("/login")
+    key = repo_accounts.counter_key("totp", user.id)
+    tries = repo_accounts.count_attempt(db, key, dt.timedelta(minutes=settings.login_window_minutes))
+    db.commit()
+    cred = repo_accounts.totp_of(db, user)
+    setup = cred is not None and cred.confirmed_at is None
+    if tries > CODE_TRIES or not repo_accounts.check_totp(db, user, code, utcnow()):
+        db.commit()
+        error = (
+            "Too many wrong codes. Wait a few minutes, then sign in again."
+            if tries > CODE_TRIES
+            else "That code is not right. Check the time on your phone and try the newest code."
+        )
+        ctx: dict[str, Any] = {"setup": setup, "error": error}
+        if setup and cred is not None:
+            ctx.update(secret=cred.secret, uri=repo_accounts.totp_uri(cred, user))
+        return _render(request, ws, "login_code.html", ctx, 429 if tries > CODE_TRIES else 401)
+    repo_accounts.reset_counter(db, key)
+    repo.audit(db, actor=user, action="login", object_type="account", object_id=user.id, detail="two-factor")
+    db.commit()
+    sessions.save_data(db, ws, {k: v for k, v in ws.data.items() if k != PENDING})
+    sessions.purge_expired(db, settings)
+    remember(request, sessions.start(db, settings, ws, user))
+    from telespine.web.pages.routes import _safe_next
+
+    return _redirect(_safe_next(str(pending.get("next", "")), "/account"))
+
+
+# --- account security -----------------------------------------------------------------------
+
+
+@router.get("/account/security", response_class=HTMLResponse)
+def security_page(request: Request, db: DbDep, ws: WebSessionDep, user: RequiredUser) -> Response:
+    return _render(
+        request,
+        ws,
+        "account_security.html",
+        {
+            "totp_on": repo_accounts.totp_enabled(db, user),
+            "can_export": user.role in ("patient", "parent"),
+            "flash": request.query_params.get("done", "")[:20],
+            "error": None,
+        },
+    )
+
+
+@router.post("/account/password", dependencies=[CsrfDep])
+def change_password(
+    request: Request,
+    db: DbDep,
+    settings: SettingsDep,
+    ws: WebSessionDep,
+    user: RequiredUser,
+    current: Annotated[str, Form(max_length=256)],
+    new: Annotated[str, Form(max_length=256)],
+) -> Response:
+    def again(error: str, status: int) -> Response:
+        ctx = {
+            "totp_on": repo_accounts.totp_enabled(db, user),
+            "can_export": user.role in ("patient", "parent"),
+        }
+        return _render(request, ws, "account_security.html", {**ctx, "flash": "", "error": error}, status)
+
+    key = repo_accounts.counter_key("pair", user.username, _ip(request))
+    if repo_accounts.count_attempt(db, key, dt.timedelta(minutes=settings.login_window_minutes)) > (
+        settings.login_max_failures_per_account
+    ):
+        db.commit()
+        return again("Too many tries. Wait a few minutes and try again.", 429)
+    db.commit()
+    try:
+        if not verify_password(user.password_hash, current):
+            return again("Your current password is not right.", 403)
+        check_new_password(new, user.username)
+        repo_accounts.set_password(db, user, new)  # ends every session, this one too
+    except PasswordRejected as exc:
+        return again(str(exc), 422)
+    except HashBusy:
+        return again("Many people are signing in right now. Try again in a few seconds.", 503)
+    repo_accounts.reset_counter(db, key)
+    repo.audit(db, actor=user, action="update", object_type="password", object_id=user.id)
+    db.commit()
+    ws.row = None  # deleted with the others
+    remember(request, sessions.start(db, settings, ws, user))  # a fresh session here only
+    return _redirect("/account/security?done=password")
+
+
+@router.post("/account/sign-out-everywhere", dependencies=[CsrfDep])
+def sign_out_everywhere(request: Request, db: DbDep, ws: WebSessionDep, user: RequiredUser) -> Response:
+    sessions.end_all(db, user)
+    repo.audit(db, actor=user, action="logout", object_type="account", object_id=user.id, detail="everywhere")
+    db.commit()
+    ws.row = None
+    ws.user = None
+    ws.clear_cookie = True
+    remember(request, ws)
+    return _redirect("/login")
+
+
+@router.get("/account/two-factor", response_class=HTMLResponse)
+def two_factor_page(request: Request, db: DbDep, ws: WebSessionDep, user: RequiredUser) -> Response:
+    if repo_accounts.totp_enabled(db, user):
+        return _redirect("/account/security")
+    cred = repo_accounts.start_totp(db, user)
+    db.commit()
+    return _render(
+        request,
+        ws,
+        "account_two_factor.html",
+        {"secret": cred.secret, "uri": repo_accounts.totp_uri(cred, user), "error": None},
+    )
+
+
+@router.post("/account/two-factor", dependencies=[CsrfDep])
+def two_factor_confirm(
+    request: Request,
+    db: DbDep,
+    ws: WebSessionDep,
+    user: RequiredUser,
+    code: Annotated[str, Form(max_length=12)],
+) -> Response:
+    if not repo_accounts.check_totp(db, user, code, utcnow()):
+        db.commit()
+        cred = repo_accounts.totp_of(db, user)
+        if cred is None:
+            return _redirect("/account/two-factor")
+        ctx = {"secret": cred.secret, "uri": repo_accounts.totp_uri(cred, user)}
+        return _render(
+            request, ws, "account_two_factor.html", {**ctx, "error": "That code is not right."}, 401
+        )
+    repo.audit(db, actor=user, action="update", object_type="two_factor", object_id=user.id)
+    db.commit()
+    return _redirect("/account/security?done=two-factor")
+
+
+@router.get("/account/data.json")
+def download_my_data(db: DbDep, user: RequiredUser) -> Response:
+    """Everything kept about your account and your (and your children's) profiles, as JSON."""
+    if user.role not in ("patient", "parent"):
+        return Response(status_code=404, content="Not found.")
+    doc = account_service.export_own_data(db, user)
+    body = json.dumps(doc, ensure_ascii=False, indent=2, default=str)
+    return Response(
+        body.encode("utf-8"),
+        media_type="application/json",
+        headers={
+            "content-disposition": 'attachment; filename="telespine-my-data.json"',
+            "cache-control": "no-store",
+        },
+    )
+
+
+# --- password reset ---------------------------------------------------------------------------
+
+RESET_SENT = (
+    "If that account has an e-mail address, we have sent a link to it. "
+    "It works once and for a short time. Check your inbox and spam folder."
+)
+
+
+@router.get("/password/forgot", response_class=HTMLResponse)
+def forgot_page(request: Request, db: DbDep, settings: SettingsDep, ws: WebSessionDep) -> Response:
+    ws = remember(request, sessions.ensure(db, settings, ws))
+    return _render(request, ws, "password_forgot.html", {"sent": False, "error": None})
+
+
+@router.post("/password/forgot", dependencies=[CsrfDep])
+def forgot(
+    request: Request,
+    db: DbDep,
+    settings: SettingsDep,
+    ws: WebSessionDep,
+    username: Annotated[str, Form(max_length=64)],
+) -> Response:
+    key = repo_accounts.counter_key("reset", _ip(request))
+    count = repo_accounts.count_attempt(db, key, dt.timedelta(minutes=settings.signup_window_minutes))
+    if count > settings.password_reset_max_per_ip:
+        db.commit()
+        error = "Too many requests from here. Wait an hour and try again."
+        return _render(request, ws, "password_forgot.html", {"sent": False, "error": error}, 429)
+    reset = repo_accounts.request_reset(db, username)
+    if reset is not None:
+        repo.audit(db, actor=None, action="create", object_type="password_reset", object_id=reset.id)
+    db.commit()
+    # The same answer whether or not the account exists (the worker sends the e-mail).
+    return _render(request, ws, "password_forgot.html", {"sent": True, "message": RESET_SENT, "error": None})
+
+
+@router.get("/password/reset", response_class=HTMLResponse)
+def reset_page(
+    request: Request,
+    db: DbDep,
+    settings: SettingsDep,
+    ws: WebSessionDep,
+    token: Annotated[str, Query(max_length=128)] = "",
+) -> Response:
+    ws = remember(request, sessions.ensure(db, settings, ws))
+    ok = repo_accounts.reset_for_token(db, token, utcnow()) is not None
+    return _render(
+        request, ws, "password_reset.html", {"token": token if ok else "", "ok": ok, "error": None}
+    )
+
+
+@router.post("/password/reset", dependencies=[CsrfDep])
+def reset(
+    request: Request,
+    db: DbDep,
+    ws: WebSessionDep,
+    token: Annotated[str, Form(max_length=128)],
+    new: Annotated[str, Form(max_length=256)],
+) -> Response:
+    now = utcnow()
+    row = repo_accounts.reset_for_token(db, token, now)
+    user = db.get(User, row.user_id) if row is not None else None
+    if row is None or user is None:
+        return _render(request, ws, "password_reset.html", {"token": "", "ok": False, "error": None}, 410)
+    try:
+        check_new_password(new, user.username)
+    except PasswordRejected as exc:
+        return _render(
+            request, ws, "password_reset.html", {"token": token, "ok": True, "error": str(exc)}, 422
+        )
+    if not repo_accounts.use_reset(db, row, now):
+        db.rollback()
+        return _render(request, ws, "password_reset.html", {"token": "", "ok": False, "error": None}, 410)
+    try:
+        repo_accounts.set_password(db, user, new)
+    except HashBusy:
+        db.rollback()
+        error = "Many people are signing in right now. Try again in a few seconds."
+        return _render(request, ws, "password_reset.html", {"token": token, "ok": True, "error": error}, 503)
+    repo.audit(db, actor=user, action="update", object_type="password", object_id=user.id, detail="reset")
+    db.commit()
+    return _redirect("/login?reset=done")
+
+
+# --- privacy notice and terms -----------------------------------------------------------------
+
+
+@router.get("/privacy", response_class=HTMLResponse)
+def privacy(request: Request, ws: WebSessionDep) -> Response:
+    return _render(request, ws, "privacy.html", {})
+
+
+@router.get("/terms", response_class=HTMLResponse)
+def terms(request: Request, ws: WebSessionDep) -> Response:
+    return _render(request, ws, "terms.html", {})
