@@ -211,3 +211,49 @@ def test_assessment_round_trip_through_lhc_forms(
     result = triage(imported.findings)
     assert result.disposition == expected.disposition
     assert [r.id for r in result.rules] == [r.id for r in expected.rules]
+
+
+INSTRUMENT_ANSWERS = {
+    "gad2": {"nervous": "more_than_half", "worrying": "nearly_every_day"},
+    "nrs": {"pain": 6},
+    "peg": {"pain": 7, "enjoyment": 4, "activity": 6},
+    "startback": {
+        "q1_leg_pain": "agree",
+        "q2_neck_shoulder": "disagree",
+        "q3_walking": "agree",
+        "q4_dressing": "agree",
+        "q5_activity_safe": "agree",
+        "q6_worry": "agree",
+        "q7_catastrophising": "disagree",
+        "q8_enjoyment": "agree",
+        "q9_bothersome": "very_much",
+    },
+}
+
+
+@pytest.mark.parametrize("instrument_id", sorted(INSTRUMENT_ANSWERS))
+def test_lhc_forms_scores_every_instrument_as_telespine_does(
+    browser: Any, site: str, instrument_id: str
+) -> None:
+    import datetime as dt
+
+    from telespine.instruments import load_instrument, score
+
+    answers = INSTRUMENT_ANSWERS[instrument_id]
+    inst = load_instrument(instrument_id)
+    page = _render(browser, site, instrument_questionnaire(instrument_id))
+    for item in inst.items:
+        value = answers[item.id]
+        rs = inst.response_sets[item.response]
+        if rs.kind == "numeric":
+            _number(page, item.id, value)
+        else:
+            label = next(o.label for o in rs.options if o.code == value)
+            _pick(page, item.id, label)
+    page.wait_for_timeout(300)
+    items = {i["linkId"]: i["answer"][0] for i in _response(page)["item"] if i.get("answer")}
+    page.close()
+    expected = score(instrument_id, answers, dt.datetime.now(dt.UTC))
+    for scale_id, value in expected.scores.items():
+        got = items[f"score.{scale_id}"]
+        assert got.get("valueDecimal", got.get("valueInteger")) == pytest.approx(value, abs=0.05), scale_id
