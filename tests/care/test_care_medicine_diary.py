@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from telespine.care.diary import CaseState
 from telespine.care.medicine_diary import (
@@ -168,3 +170,22 @@ def test_patient_texts_are_plain_and_name_no_dose() -> None:
         assert not dose_problems(joined)
         if audience == "pediatric":
             assert all("child" in t for t in texts[: len(rules.warning_signs)])
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.fixed_dictionaries({s: st.sampled_from(["yes", "no", "unknown"]) for s in SIGNS}))
+def test_level_is_never_less_urgent_than_any_sign_answered(answers: dict[str, str]) -> None:
+    report = evaluate_medicines(ADULT, [MedicineDiaryEntry(day=TODAY, warning_signs=answers)], NOW)
+    order = {d.value: d.level for d in Disposition}
+    for sign in load_medicine_diary_rules().warning_signs:
+        answer = answers[sign.id]
+        if answer == "no":
+            continue
+        expected = (
+            "emergency"
+            if sign.level is None and answer == "yes"
+            else ("urgent" if sign.level is None else sign.level if answer == "yes" else sign.unknown_level)
+        )
+        assert report.level is not None and report.level.level <= order[str(expected)]
+    if all(a == "no" for a in answers.values()):
+        assert report.level is None and not report.escalations
