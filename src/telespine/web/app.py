@@ -290,6 +290,10 @@ def create_app(settings: Settings | None = None, *, warm_up: bool = False) -> Fa
 
     visits.install(app)  # the video visit and scheduling (issue 11)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    from telespine.web.idempotency import IdempotencyMiddleware
+
+    idempotent: Any = IdempotencyMiddleware  # innermost: sees the body as the routes do
+    app.add_middleware(idempotent, factory=app.state.sessionmaker)
     json_checks: Any = JsonBodyMiddleware
     app.add_middleware(json_checks)
     wrapped: Any = BodyLimitMiddleware
