@@ -129,8 +129,11 @@ def emergency_signs(audience: str, emergency_number: str) -> list[str]:
 def screen(text: str, audience: Audience) -> tuple[dict[str, Any], Screening | None]:
     """Screen a text (CPU work: never call this in the event loop). Any failure becomes an
     error screening, which asks for a clinician; the Screening is None then."""
+    from telespine.services import observe
+
     try:
-        result = care_rules.screen_message(text, audience)
+        with observe.screening():  # the time only, for the metrics
+            result = care_rules.screen_message(text, audience)
         doc: dict[str, Any] = result.model_dump(mode="json")
         return doc, result
     except Exception as exc:

@@ -33,6 +33,20 @@ SCREENING_SECONDS = Histogram(
 router = APIRouter(include_in_schema=False)
 
 
+def _observe_screening(seconds: float) -> None:
+    SCREENING_SECONDS.observe(seconds)
+
+
+def _listen() -> None:
+    from telespine.services import observe
+
+    if _observe_screening not in observe.screening_listeners:
+        observe.screening_listeners.append(_observe_screening)
+
+
+_listen()
+
+
 def observe_request(method: str, route: str, status: int, seconds: float) -> None:
     if route == "/metrics":
         return
