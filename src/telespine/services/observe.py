@@ -3,6 +3,7 @@ services importing an adapter."""
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -19,7 +20,5 @@ def screening() -> Iterator[None]:
     finally:
         seconds = time.perf_counter() - started
         for listener in list(screening_listeners):
-            try:
+            with contextlib.suppress(Exception):  # a metrics failure must never fail a screening
                 listener(seconds)
-            except Exception:  # noqa: S110 -- a metrics failure must never fail a screening
-                pass
