@@ -125,10 +125,15 @@ def build_pipeline(rules: ScreeningRules) -> Pipeline:
     for concept in rules.concepts:
         targets += [TargetRule(phrase, concept.id) for phrase in concept.phrases]
         targets += [TargetRule(phrase, concept.id + _ABSENT) for phrase in concept.absent_phrases]
-        targets += [
-            TargetRule(f"{concept.id}#{n}", concept.id, pattern=pattern)
-            for n, pattern in enumerate(concept.patterns)
-        ]
+        for n, pattern in enumerate(concept.patterns):
+            wordings = _wordings(pattern)
+            if wordings is None:
+                targets += [
+                    TargetRule(f"{concept.id}#{n}", concept.id, pattern=part)
+                    for part in _split_first(pattern)
+                ]
+            else:  # the same matches, looked up by hash (see _wordings)
+                targets += [TargetRule(phrase, concept.id) for phrase in wordings]
     matcher.add(targets)
 
     # Near rules and numbers add their spans to the same group, before ConText reads it.
@@ -168,6 +173,7 @@ def build_pipeline(rules: ScreeningRules) -> Pipeline:
     ]
     for rule in context_rules:
         _accept_nt(rule.pattern)
+    context_rules = [phrase for rule in context_rules for phrase in _as_phrases(rule, ConTextRule)]
     for spec in rules.context:
         context_rules.append(
             ConTextRule(
@@ -218,6 +224,112 @@ def _accept_nt(pattern: Any) -> None:
                 value["IN"] = [*value["IN"], "nt"]
 
 
+_PLAIN_ATTRS = ("LOWER", "NORM", "ORTH", "TEXT")
+
+
+def _wordings(pattern: Any, limit: int = 5000) -> list[str] | None:
+    """Every wording of a pattern that only lists words, or None for any other pattern.
+
+    spaCy's Matcher checks each "IN" list in Python for every token, which was half the time of
+    a long message; the PhraseMatcher looks phrases up by hash. [{"LOWER": {"IN": ["no",
+    "nope"]}}, {"LOWER": "new", "OP": "?"}] gives "no", "nope", "no new", "nope new". Phrases
+    match on NORM, which reads "n't" and "nt" as "not" as the patterns did. A pattern with
+    punctuation, regular expressions, other operators or too many wordings gives None.
+    """
+    if not isinstance(pattern, list) or not pattern:
+        return None
+    options: list[list[str]] = []
+    for token in pattern:
+        keys = set(token) - {"OP"}
+        if len(keys) != 1 or token.get("OP", "?") != "?":
+            return None
+        key = keys.pop()
+        if key not in _PLAIN_ATTRS:
+            return None
+        value = token[key]
+        if isinstance(value, str):
+            words = [value]
+        elif (
+            isinstance(value, dict) and set(value) == {"IN"} and all(isinstance(v, str) for v in value["IN"])
+        ):
+            words = list(value["IN"])
+        else:
+            return None
+        if not all(w and " " not in w and w.replace("'", "").replace("-", "").isalnum() for w in words):
+            return None
+        options.append([*words, ""] if token.get("OP") == "?" else words)
+    phrases = [""]
+    for words in options:
+        phrases = [f"{p} {w}".strip() for p in phrases for w in words]
+        if len(phrases) > limit:
+            return None
+    return [p for p in dict.fromkeys(phrases) if p]
+
+
+def _split_first(pattern: Any) -> list[Any]:
+    """A pattern whose first token lists words, as one pattern per first word.
+
+    The Matcher tries every pattern at every token; a first token {"LOWER": "numb"} is a plain
+    comparison, {"LOWER": {"IN": [...]}} a Python call per token. The matches are the same.
+    """
+    if not isinstance(pattern, list) or not pattern:
+        return [pattern]
+    first = pattern[0]
+    keys = set(first)
+    if len(keys) != 1:
+        return [pattern]
+    key = keys.pop()
+    value = first[key]
+    if key not in _PLAIN_ATTRS or not isinstance(value, dict) or set(value) != {"IN"}:
+        return [pattern]
+    words = value["IN"]
+    if not all(isinstance(w, str) for w in words) or len(words) > 60:
+        return [pattern]
+    return [[{key: w}, *pattern[1:]] for w in words]
+
+
+def _as_phrases(rule: Any, rule_type: Any) -> list[Any]:
+    """A ConText rule whose pattern only lists words, as one phrase rule per wording."""
+    wordings = _wordings(rule.pattern)
+    if wordings is None:
+        patterns = _split_first(rule.pattern)
+        if len(patterns) == 1:
+            return [rule]
+        return [
+            rule_type(
+                rule.literal,
+                rule.category,
+                pattern=pattern,
+                direction=rule.direction,
+                on_match=rule.on_match,
+                on_modifies=rule.on_modifies,
+                allowed_types=rule.allowed_types,
+                excluded_types=rule.excluded_types,
+                max_scope=rule.max_scope,
+                max_targets=rule.max_targets,
+                terminated_by=set(rule.terminated_by or ()),
+                metadata=rule.metadata,
+            )
+            for pattern in patterns
+        ]
+    return [
+        rule_type(
+            phrase,
+            rule.category,
+            direction=rule.direction,
+            on_match=rule.on_match,
+            on_modifies=rule.on_modifies,
+            allowed_types=rule.allowed_types,
+            excluded_types=rule.excluded_types,
+            max_scope=rule.max_scope,
+            max_targets=rule.max_targets,
+            terminated_by=set(rule.terminated_by or ()),
+            metadata=rule.metadata,
+        )
+        for phrase in wordings
+    ]
+
+
 class _SentencesWithTargets:
     """ConText's trigger matcher run only on the sentences that hold a target.
 
@@ -250,8 +362,17 @@ class _SentencesWithTargets:
             while first > 0 and sentences[first].start in line_starts:
                 first -= 1
             wanted.update(range(first, last + 1))
+        runs = _runs(sorted(wanted))
+        if sum(sentences[b].end - sentences[a].start for a, b in runs) > len(doc) // 3:
+            # most of the message: one pass over the whole doc is cheaper than copies of parts
+            keep = [False] * len(doc)
+            for first, last in runs:
+                keep[sentences[first].start : sentences[last].end] = [True] * (
+                    sentences[last].end - sentences[first].start
+                )
+            return [(m, a, b) for m, a, b in self.inner(doc) if keep[a]]
         matches: list[tuple[int, int, int]] = []
-        for first, last in _runs(sorted(wanted)):
+        for first, last in runs:
             start, end = sentences[first].start, sentences[last].end
             part = doc[start:end].as_doc()
             matches += [(m, start + a, start + b) for m, a, b in self.inner(part)]

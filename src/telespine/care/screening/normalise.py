@@ -54,6 +54,9 @@ def _mostly_latin(text: str) -> bool:
     Latin letters ("i c\u0430nt \u0440\u0435\u0435" is Latin; Russian text is not)."""
     latin = other = 0
     for char in unicodedata.normalize("NFKC", text):
+        if char < "\x80":
+            latin += char.isalpha()
+            continue
         if char.isalpha() and ord(char) not in _LOOKALIKES:
             name = unicodedata.name(char, "")
             if name.startswith("LATIN"):
@@ -67,6 +70,9 @@ def _clusters(text: str) -> list[tuple[str, int, int]]:
     """Visible characters with their combining marks, and their span in text; invisibles dropped."""
     clusters: list[tuple[str, int, int]] = []
     for i, char in enumerate(text):
+        if "\x20" <= char < "\x7f":  # printable ASCII: itself (the common case, kept fast)
+            clusters.append((char, i, i + 1))
+            continue
         category = unicodedata.category(char)
         if category == "Cf" or ord(char) in _INVISIBLE:
             continue  # zero-width space/joiner, soft hyphen, BOM, bidi marks: hide nothing
@@ -134,6 +140,7 @@ def normalise_text(text: str) -> tuple[str, list[tuple[int, int]]]:
     out: list[str] = []
     spans: list[tuple[int, int]] = []
     fold: dict[int, str] = _LOOKALIKES if _mostly_latin(text) else {}
+    run = 0  # characters since the last space in out
     for cluster, start, end in _clusters(text):
         if cluster.isspace():
             if not out:
@@ -143,10 +150,19 @@ def normalise_text(text: str) -> tuple[str, list[tuple[int, int]]]:
                     out[-1] = "\n"  # a line break in a run of spaces is kept: it ends a sentence
                     spans[-1] = (start, end)
                 continue
-        for char in unicodedata.normalize("NFKC", cluster.translate(_ACCENTS)).translate(fold).lower():
-            if not char.isspace() and len(out) >= _MAX_RUN and not any(c.isspace() for c in out[-_MAX_RUN:]):
+        if len(cluster) == 1 and cluster < "\x80":
+            chars = cluster.translate(_ACCENTS).lower()  # NFKC and the folds leave ASCII as it is
+        else:
+            chars = unicodedata.normalize("NFKC", cluster.translate(_ACCENTS)).translate(fold).lower()
+        for char in chars:
+            if char.isspace():
+                run = 0
+            elif run >= _MAX_RUN:
                 out.append(" ")  # no word is this long; spaCy splits a long run in quadratic time
                 spans.append((start, end))
+                run = 0
+            if not char.isspace():
+                run += 1
             out.append(_APOSTROPHES.get(char, char))
             spans.append((start, end))
     while out and out[-1] in (" ", "\n"):

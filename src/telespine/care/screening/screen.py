@@ -41,15 +41,19 @@ def _shared_context(read: list[_Read], pipe: Pipeline, doc: Any) -> list[_Read]:
     """
     joiners = frozenset(pipe.rules.list_words)
     items = [list(r) for r in read]
-    plain = [i for i, r in enumerate(items) if not r[1]]
-    for i in plain:
+    plain = sorted((i for i, r in enumerate(items) if not r[1]), key=lambda i: items[i][0].start)
+    last = {i: _last_sentence_start(items[i][0]) for i in plain}
+    for k, i in enumerate(plain):
         ent = items[i][0]
-        for j in plain:
+        for j in plain[k + 1 :]:  # sorted by start: only later ones can still overlap
             other = items[j][0]
-            same_line = _last_sentence_start(other) == _last_sentence_start(ent)
-            if i != j and other.start < ent.end and ent.start < other.end and same_line:
-                items[i][3] = [*items[i][3], *(r for r in items[j][3] if r not in items[i][3])]
-                items[i][4] = items[i][4] or items[j][4]
+            if other.start >= ent.end:
+                break
+            if last[i] != last[j]:
+                continue
+            for a, b in ((i, j), (j, i)):
+                items[a][3] = [*items[a][3], *(r for r in items[b][3] if r not in items[a][3])]
+            items[i][4] = items[j][4] = bool(items[i][4] or items[j][4])
     plain.sort(key=lambda i: items[i][0].start)
     for k, i in enumerate(plain):
         ent = items[i][0]
