@@ -106,6 +106,7 @@ def test_apple_health_zip_export_is_read_from_inside_the_zip() -> None:
             "malformed",
         ),
         (b"PK\x03\x04 not really a zip", "malformed"),
+        (b'<?xml version="1.0" encoding="ATF-8"?><HealthData/>', "foreign"),
     ],
 )
 def test_apple_health_bad_files_get_a_clear_error(data: bytes, kind: str) -> None:

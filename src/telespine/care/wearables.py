@@ -192,10 +192,11 @@ def _apple_xml(blocks: Iterable[bytes], zone: ZoneInfo | None) -> StepsImport:
         parser.Parse(b"", True)
     except XMLRefused as exc:
         raise WearableError("malformed", "This file uses XML features we do not accept (entities).") from exc
-    except expat.ExpatError as exc:
+    except (expat.ExpatError, LookupError, UnicodeError) as exc:  # LookupError: an unknown encoding
         if not state.root:
             raise WearableError("foreign", "This is not an Apple Health export (export.xml).") from exc
-        raise WearableError("malformed", f"This export is damaged or cut short ({exc}).") from exc
+        problem = str(exc)[:120]  # where expat stopped (line, column); never the content
+        raise WearableError("malformed", f"This export is damaged or cut short ({problem}).") from exc
     totals: dict[dt.date, int] = {}
     for (day, _source), steps in by_source.items():
         totals[day] = max(totals.get(day, 0), steps)
