@@ -116,6 +116,19 @@ def test_apple_health_bad_files_get_a_clear_error(data: bytes, kind: str) -> Non
     assert str(caught.value)  # a message to show
 
 
+def test_damaged_zip_exports_are_a_wearable_error() -> None:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(
+            "apple_health_export/export.xml", export(record("2026-05-04 09:00:00 +0100", 321)) * 50
+        )
+    data = bytearray(buffer.getvalue())
+    for at in range(60, len(data) - 100, 97):  # flip bytes inside the compressed stream
+        damaged = bytes(data[:at]) + bytes([data[at] ^ 0xFF]) + bytes(data[at + 1 :])
+        with contextlib.suppress(WearableError):
+            parse_apple_health(io.BytesIO(damaged))
+
+
 def test_apple_health_over_the_size_limit_is_refused_while_streaming() -> None:
     data = export(*(record(f"2026-05-{d:02d} 09:00:00 +0100", 100) for d in range(1, 29)))
 

@@ -27,6 +27,7 @@ import datetime as dt
 import io
 import json
 import zipfile
+import zlib
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -218,8 +219,9 @@ def parse_apple_health(
                 raise WearableError("foreign", "This zip file holds no Apple Health export.xml.")
             with archive.open(names[0]) as member:
                 return _apple_xml(_limited(member, max_bytes), zone)
-        except zipfile.BadZipFile as exc:
-            raise WearableError("malformed", "This zip file is damaged.") from exc
+        except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError) as exc:
+            # damaged, cut short, compressed in a way zipfile cannot read, or password-protected
+            raise WearableError("malformed", "This zip file is damaged or cannot be opened.") from exc
 
     def blocks() -> Iterator[bytes]:
         yield head
