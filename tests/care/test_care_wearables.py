@@ -7,6 +7,7 @@ import datetime as dt
 import io
 import json
 import zipfile
+from pathlib import Path
 
 import pytest
 from hypothesis import example, given, settings
@@ -114,6 +115,29 @@ def test_apple_health_bad_files_get_a_clear_error(data: bytes, kind: str) -> Non
         parse_apple_health(io.BytesIO(data))
     assert caught.value.kind == kind
     assert str(caught.value)  # a message to show
+
+
+class ReadOnly:
+    """A stream that can only be read (no seek), like a socket."""
+
+    def __init__(self, data: bytes) -> None:
+        self._inner = io.BytesIO(data)
+
+    def read(self, size: int = -1, /) -> bytes:
+        return self._inner.read(size)
+
+
+def test_zip_and_xml_read_from_seekable_files_and_plain_streams(tmp_path: Path) -> None:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("apple_health_export/export.xml", export(record("2026-05-04 09:00:00 +0100", 321)))
+    path = tmp_path / "export.zip"
+    path.write_bytes(buffer.getvalue())
+    with path.open("rb") as f:
+        assert [d.steps for d in parse_upload(f).days] == [321]
+    assert [d.steps for d in parse_upload(ReadOnly(buffer.getvalue())).days] == [321]
+    xml = export(record("2026-05-04 09:00:00 +0100", 7))
+    assert [d.steps for d in parse_upload(ReadOnly(xml)).days] == [7]
 
 
 def test_damaged_zip_exports_are_a_wearable_error() -> None:

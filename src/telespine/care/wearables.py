@@ -49,6 +49,7 @@ MAX_STEPS_PER_DAY = 150_000  # more than anyone walks: a broken or foreign file
 MAX_XML_BYTES = 4_000_000_000  # Apple Health exports reach several hundred MB
 MAX_JSON_BYTES = 64_000_000
 MAX_CSV_BYTES = 16_000_000
+MAX_ZIP_IN_MEMORY = 512_000_000  # compressed bytes of a zip that cannot be read in place
 CHUNK = 1 << 20
 
 
@@ -204,6 +205,14 @@ def _apple_xml(blocks: Iterable[bytes], zone: ZoneInfo | None) -> StepsImport:
     return _finish("apple_health", totals, state.records, state.ignored)
 
 
+def _seekable(stream: Readable) -> bool:
+    check = getattr(stream, "seekable", None)
+    try:
+        return bool(check()) if callable(check) and hasattr(stream, "seek") else False
+    except (OSError, ValueError):
+        return False
+
+
 def parse_apple_health(
     stream: Readable, timezone: str | None = None, max_bytes: int = MAX_XML_BYTES
 ) -> StepsImport:
@@ -211,9 +220,16 @@ def parse_apple_health(
     zone = _zone(timezone)
     head = stream.read(4)
     if head.startswith(b"PK"):
-        rest = b"".join(_limited(stream, max_bytes))  # a zip needs random access: its compressed bytes
+        # A zip needs random access: a file on disk (an upload's spooled file) is read in place,
+        # anything else is held in memory up to MAX_ZIP_IN_MEMORY compressed bytes.
+        source: Any
+        if _seekable(stream):
+            source = stream
+            source.seek(0)
+        else:
+            source = io.BytesIO(head + b"".join(_limited(stream, MAX_ZIP_IN_MEMORY - len(head))))
         try:
-            archive = zipfile.ZipFile(io.BytesIO(head + rest))
+            archive = zipfile.ZipFile(source)
             names = [n for n in archive.namelist() if n.rsplit("/", 1)[-1] == "export.xml"]
             if not names:
                 raise WearableError("foreign", "This zip file holds no Apple Health export.xml.")
@@ -408,7 +424,12 @@ def parse_upload(stream: Readable, timezone: str | None = None) -> StepsImport:
         raise WearableError(
             "foreign", "We cannot read this file. Upload an Apple Health, Google Fit, Fitbit or FHIR export."
         )
-    whole = _Prefixed(head, stream)
+    whole: Readable
+    if _seekable(stream):
+        stream.seek(0)  # type: ignore[attr-defined]
+        whole = stream
+    else:
+        whole = _Prefixed(head, stream)
     if kind == "apple_health":
         return parse_apple_health(whole, timezone)
     if kind == "google_fit":
