@@ -159,6 +159,7 @@ def test_progress_never_moves_above_the_weeks_level(week: int, progress: str, au
     stage = stage_for(week, progress, audience)  # type: ignore[arg-type]
     better = stage_for(week, "better", audience)  # type: ignore[arg-type]
     assert 1 <= stage.level <= better.level == stage.scheduled_level
+    assert 1 <= stage.activity_week <= better.activity_week == week
     assert stage.level <= load_library().max_level.for_(audience)  # type: ignore[arg-type]
     # an unknown answer is never treated as better than "the same"
     assert stage_for(week, "unknown", audience).level <= stage_for(week, "same", audience).level  # type: ignore[arg-type]
@@ -194,3 +195,28 @@ def test_build_up_table_has_one_row_per_level() -> None:
     assert [r.weeks for r in adult] == ["Weeks 1 to 2", "Weeks 3 to 4", "Week 5 on"]
     assert [r.weeks for r in child] == ["Weeks 1 to 2", "Week 3 on"]
     assert set(child[0].doses) == {e.id for e in load_library().for_audience("pediatric")}
+
+
+@pytest.mark.parametrize(
+    ("week", "progress", "activity_week"),
+    [(1, "better", 1), (3, "better", 3), (3, "same", 2), (3, "unknown", 2), (3, "worse", 1), (1, "same", 1)],
+)
+def test_graded_activity_week_follows_progress(week: int, progress: str, activity_week: int) -> None:
+    assert stage_for(week, progress, "adult").activity_week == activity_week  # type: ignore[arg-type]
+    prog = generate_program(
+        {"age_years": 40},
+        [],
+        Choices(favourite_activities=["swimming"]),
+        "adult",
+        Disposition.TELEMEDICINE,
+        week=week,
+        progress=progress,  # type: ignore[arg-type]
+    )
+    assert prog is not None and prog.activity_this_week.startswith(f"Week {activity_week}:")
+
+
+def test_after_the_graded_plan_ends_the_last_week_stays() -> None:
+    prog = generate_program(
+        {"age_years": 40}, [], Choices(), "adult", Disposition.TELEMEDICINE, week=9, progress="better"
+    )
+    assert prog is not None and prog.activity_this_week.startswith("Week 4:")

@@ -220,6 +220,7 @@ class Stage(_Strict):
     level_name: str
     say: str
     use_easier: bool
+    activity_week: int  # which week of the graded activity plan to follow now
 
 
 def stage_for(
@@ -239,6 +240,9 @@ def stage_for(
     scheduled = min(top, max(lv.level for lv in lib.levels if lv.from_week <= week))
     rule = lib.progress[progress]
     level = max(1, min(top, scheduled + rule.change))
+    # The graded activity plan moves the same way: better follows this week, the same or unknown
+    # repeats last week, worse starts again from week 1.
+    activity_week = 1 if progress == "worse" else max(1, week + max(rule.change, -1))
     return Stage(
         week=week,
         progress=progress,
@@ -247,6 +251,7 @@ def stage_for(
         level_name=lib.level(level).name.for_(audience),
         say=rule.say.for_(audience),
         use_easier=progress == "worse",
+        activity_week=activity_week,
     )
 
 

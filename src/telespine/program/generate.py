@@ -180,4 +180,5 @@ def generate_program(
         exercise_level_name=stage.level_name,
         exercise_progress_note=stage.say if week > 1 else "",
         exercise_stop_when=list(library.stop_when[audience]),
+        activity_this_week=graded[min(stage.activity_week, len(graded)) - 1] if graded else "",
     )

@@ -154,6 +154,7 @@ class Program(_Strict):
     exercise_level_name: str = ""
     exercise_progress_note: str = ""
     exercise_stop_when: list[str] = []
+    activity_this_week: str = ""  # the graded plan's line to follow now (the last one after its end)
 
     def texts(self) -> list[str]:
         """Every patient-facing sentence of the program (for reading-grade checks and search)."""
