@@ -139,6 +139,9 @@ def register(app: typer.Typer) -> None:
 
         console = Console()
         settings = get_settings()
+        from telespine.web.logs import install as install_logs
+
+        install_logs(settings.json_logs)  # the same safe (optionally JSON) log lines as serve
         url = settings.sqlalchemy_url
         if url.startswith("sqlite"):
             settings.data_dir.mkdir(parents=True, exist_ok=True)
