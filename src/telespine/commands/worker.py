@@ -40,13 +40,22 @@ def worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"[:64]
 
 
-def send_email(settings: Settings, to: str, subject: str, body: str) -> None:
-    """One e-mail over SMTP (STARTTLS and login when configured)."""
+def send_email(
+    settings: Settings,
+    to: str,
+    subject: str,
+    body: str,
+    attachment: tuple[str, bytes] | None = None,
+) -> None:
+    """One e-mail over SMTP (STARTTLS and login when configured); visit e-mails carry an .ics."""
     msg = EmailMessage()
     msg["From"] = settings.smtp_from
     msg["To"] = to
     msg["Subject"] = subject
     msg.set_content(body)
+    if attachment is not None:
+        name, data = attachment
+        msg.add_attachment(data, maintype="text", subtype="calendar", filename=name)
     with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=20) as smtp:
         if settings.smtp_starttls:
             smtp.starttls()
@@ -86,7 +95,10 @@ def send_due(
         jobs = repo_care.claim_jobs(db, worker, now, limit)
         for job in jobs:
             try:
-                send_email(settings, job.recipient, job.subject, job.body)
+                from telespine.store import visits as visit_store
+
+                ics = visit_store.attachment_for(db, job, settings.public_url, now)
+                send_email(settings, job.recipient, job.subject, job.body, ics)
             except (OSError, smtplib.SMTPException) as exc:
                 log.warning("reminder %s not sent: %s", job.id, type(exc).__name__)
                 repo_care.mark_failed(db, job, type(exc).__name__)

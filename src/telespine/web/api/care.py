@@ -284,7 +284,13 @@ def ruleset_feedback(user: FeedbackReader, db: DbDep) -> list[FeedbackRow]:
 def book(
     body: BookingIn, case: ClinicianCase, user: RequiredUser, db: DbDep, settings: SettingsDep
 ) -> BookingOut:
-    """Book a slot on the grid; 409 when the clinician already has that slot, 422 off the grid."""
+    """Book a slot on the grid; 409 when the clinician already has that slot, 422 off the grid,
+    409 for a result that needs care in person (the same gate as the patient's side)."""
+    from telespine.store import visits as visit_store
+    from telespine.web.policy import VISIT_REFUSED, clinician_may_book
+
+    if not clinician_may_book(case, body.mode):
+        raise HTTPException(status_code=409, detail=VISIT_REFUSED)
     try:
         booking = repo_care.book_visit(
             db,
@@ -303,6 +309,8 @@ def book(
         raise HTTPException(
             status_code=409, detail="This time is already booked for this clinician."
         ) from None
+    visit_store.record_booked(db, booking, user)
+    visit_store.queue_mails(db, booking, "visit_booked", dt.datetime.now(dt.UTC), settings.public_url)
     repo.audit(
         db, actor=user, action="create", object_type="visit", object_id=booking.id, profile_id=case.profile_id
     )

@@ -400,6 +400,11 @@ def book(
 ) -> Response:
     if mode not in repo_care.VISIT_MODES:
         raise HTTPException(status_code=422, detail="Choose video, phone or message.")
+    from telespine.store import visits as visit_store
+    from telespine.web.policy import VISIT_REFUSED, clinician_may_book
+
+    if not clinician_may_book(case, mode):  # never a video visit for a result needing care in person
+        return _render(request, ws, "error.html", {"status": 409, "message": VISIT_REFUSED}, 409)
     req = next((v for v, _ in repo_care.visit_requests_for_case(db, case) if v.id == visit_request_id), None)
     try:
         booking = repo_care.book_visit(
@@ -432,6 +437,10 @@ def book(
             },
             409,
         )
+    visit_store.record_booked(db, booking, user)
+    visit_store.queue_mails(
+        db, booking, "visit_booked", dt.datetime.now(dt.UTC), request.app.state.settings.public_url
+    )
     _audit(db, user, "create", "visit", booking.id, case)
     db.commit()
     return _redirect(f"/care/visits/{booking.id}?flash=booked")

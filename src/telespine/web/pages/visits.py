@@ -1,7 +1,286 @@
-"""Pages of tele-visit scheduling: clinicians' hours, free slots, booking, reschedule, cancel."""
+"""Pages of tele-visit scheduling: clinicians' weekly hours and exceptions, free slots a patient or
+parent picks (video or a phone call-back), reschedule and cancel from either side.
+
+Times are stored in UTC and shown in the viewer's zone: the case's zone for the patient, the
+schedule's zone for the clinician. Visits only for results that allow them (policy.call_allowed).
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import datetime as dt
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from telespine.store import repo, repo_care
+from telespine.store import visits as visit_store
+from telespine.store.models import User
+from telespine.store.models_care import CareCase, VisitBooking
+from telespine.visits import HoursError, local_label, parse_spans
+from telespine.visits.schedule import WEEKDAYS, zone
+from telespine.web import policy
+from telespine.web.deps import CsrfDep, DbDep, RequiredUser, WebSessionDep
+from telespine.web.policy import ClinicianUser, JoinableBooking, PatientCase
+from telespine.web.sessions import WebSession
 
 router = APIRouter(include_in_schema=False)
+DAY_NAMES = dict(
+    zip(WEEKDAYS, ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"), strict=True)
+)
+MODES = {"video": "Video visit", "phone": "Phone call-back"}
+
+
+def _render(request: Request, ws: WebSession, name: str, ctx: dict[str, Any], status: int = 200) -> Response:
+    templates: Jinja2Templates = request.app.state.templates
+    return templates.TemplateResponse(
+        request, name, {"user": ws.user, "csrf_token": ws.csrf_token, **ctx}, status_code=status
+    )
+
+
+def _error(request: Request, ws: WebSession, status: int, message: str) -> Response:
+    return _render(request, ws, "error.html", {"status": status, "message": message}, status)
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _slot_minutes(request: Request) -> int:
+    return int(request.app.state.settings.visit_slot_minutes)
+
+
+def _viewer_zone(db: DbDep, user: User, case: CareCase) -> str:
+    if user.role == "clinician":
+        sched = visit_store.schedule_of(db, user)
+        return sched.timezone if sched is not None else "UTC"
+    return case.timezone or "UTC"
+
+
+def _audit(db: DbDep, user: User, action: str, booking_id: str, case: CareCase) -> None:
+    repo.audit(
+        db, actor=user, action=action, object_type="visit", object_id=booking_id, profile_id=case.profile_id
+    )
+
+
+def _parse_start(value: str) -> dt.datetime:
+    try:
+        when = dt.datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise HTTPException(status_code=422, detail="Choose one of the times shown.") from None
+    return when.replace(tzinfo=dt.UTC) if when.tzinfo is None else when.astimezone(dt.UTC)
+
+
+def _link_base(request: Request) -> str:
+    return str(request.app.state.settings.public_url)
+
+
+# --- the patient or parent books a free slot -------------------------------------------------------
+
+
+@router.get("/care/cases/{case_id}/visits/new", response_class=HTMLResponse)
+def book_page(
+    request: Request, case: PatientCase, user: RequiredUser, db: DbDep, ws: WebSessionDep
+) -> Response:
+    if not policy.call_allowed(case):
+        return _error(request, ws, 409, policy.VISIT_REFUSED)
+    tz = _viewer_zone(db, user, case)
+    slots = visit_store.clinic_free_slots(db, case.clinic_id, _now(), slot_minutes=_slot_minutes(request))
+    return _render(
+        request,
+        ws,
+        "visit_book.html",
+        {
+            "case": case,
+            "zone": tz,
+            "slots": [
+                (f"{s.clinician_id}|{s.start.isoformat()}", local_label(s.start, tz), s.clinician_name)
+                for s in slots[:60]
+            ],
+            "modes": MODES,
+            "child": case.assessment.profile.is_child,
+        },
+    )
+
+
+@router.post("/care/cases/{case_id}/visits", dependencies=[CsrfDep])
+def book(
+    request: Request,
+    case: PatientCase,
+    user: RequiredUser,
+    db: DbDep,
+    ws: WebSessionDep,
+    slot: Annotated[str, Form(max_length=120)],
+    mode: Annotated[str, Form(max_length=16)] = "video",
+) -> Response:
+    if mode not in MODES:
+        raise HTTPException(status_code=422, detail="Choose a video visit or a phone call-back.")
+    if not policy.call_allowed(case):
+        return _error(request, ws, 409, policy.VISIT_REFUSED)
+    clinician_id, _, start_text = slot.partition("|")
+    clinician = db.get(User, clinician_id[:64])
+    start = _parse_start(start_text)
+    now = _now()
+    if (
+        clinician is None
+        or clinician.clinic_id != case.clinic_id
+        or not visit_store.is_free(db, clinician, start, now, _slot_minutes(request))
+    ):
+        return _error(request, ws, 409, "That time is no longer free. Go back and choose another time.")
+    try:
+        booking = repo_care.book_visit(
+            db,
+            case=case,
+            clinician=clinician,
+            slot_start=start,
+            mode=mode,
+            now=now,
+            slot_minutes=_slot_minutes(request),
+        )
+    except (repo_care.SlotTaken, repo_care.BadSlot):
+        db.rollback()
+        return _error(request, ws, 409, "That time is no longer free. Go back and choose another time.")
+    visit_store.record_booked(db, booking, user)
+    visit_store.queue_mails(db, booking, "visit_booked", now, _link_base(request))
+    _audit(db, user, "create", booking.id, case)
+    db.commit()
+    return RedirectResponse(f"/care/visits/{booking.id}?flash=booked", status_code=303)
+
+
+# --- either side reschedules or cancels ------------------------------------------------------------
+
+
+def _case(db: DbDep, booking: VisitBooking) -> CareCase:
+    case = repo_care.get_case(db, booking.case_id)
+    if case is None:
+        raise HTTPException(status_code=404, detail=policy.NOT_FOUND)
+    return case
+
+
+@router.get("/care/visits/{booking_id}/change", response_class=HTMLResponse)
+def change_page(
+    request: Request, booking: JoinableBooking, user: RequiredUser, db: DbDep, ws: WebSessionDep
+) -> Response:
+    case = _case(db, booking)
+    tz = _viewer_zone(db, user, case)
+    slots = [
+        s
+        for s in visit_store.clinic_free_slots(
+            db, case.clinic_id, _now(), slot_minutes=_slot_minutes(request)
+        )
+        if s.clinician_id == booking.clinician_id
+    ]
+    return _render(
+        request,
+        ws,
+        "visit_change.html",
+        {
+            "booking": booking,
+            "case": case,
+            "zone": tz,
+            "when": local_label(booking.slot_start, tz),
+            "slots": [(s.start.isoformat(), local_label(s.start, tz)) for s in slots[:60]],
+        },
+    )
+
+
+@router.post("/care/visits/{booking_id}/reschedule", dependencies=[CsrfDep])
+def reschedule(
+    request: Request,
+    booking: JoinableBooking,
+    user: RequiredUser,
+    db: DbDep,
+    ws: WebSessionDep,
+    start: Annotated[str, Form(max_length=60)],
+) -> Response:
+    case = _case(db, booking)
+    if policy.visit_role(user, booking, case) == "patient" and not policy.call_allowed(case):
+        return _error(request, ws, 409, policy.VISIT_REFUSED)
+    when, now = _parse_start(start), _now()
+    clinician = db.get(User, booking.clinician_id)
+    if clinician is None or not visit_store.is_free(db, clinician, when, now, _slot_minutes(request)):
+        return _error(request, ws, 409, "That time is no longer free. Go back and choose another time.")
+    try:
+        visit_store.reschedule(db, booking, user, when, now, _slot_minutes(request))
+    except (repo_care.SlotTaken, repo_care.BadSlot):
+        db.rollback()
+        return _error(request, ws, 409, "That time is no longer free. Go back and choose another time.")
+    visit_store.queue_mails(db, booking, "visit_changed", now, _link_base(request))
+    _audit(db, user, "reschedule", booking.id, case)
+    db.commit()
+    return RedirectResponse(f"/care/visits/{booking.id}?flash=booked", status_code=303)
+
+
+@router.post("/care/visits/{booking_id}/cancel", dependencies=[CsrfDep])
+def cancel(request: Request, booking: JoinableBooking, user: RequiredUser, db: DbDep) -> Response:
+    case = _case(db, booking)
+    visit_store.queue_mails(db, booking, "visit_cancelled", _now(), _link_base(request))
+    booking_id = booking.id
+    visit_store.cancel(db, booking, user)
+    _audit(db, user, "cancel", booking_id, case)
+    db.commit()
+    return RedirectResponse(f"/care/cases/{case.id}?flash=cancelled", status_code=303)
+
+
+# --- the clinician's hours -------------------------------------------------------------------------
+
+
+@router.get("/clinic/hours", response_class=HTMLResponse)
+def hours_page(
+    request: Request, user: ClinicianUser, db: DbDep, ws: WebSessionDep, saved: str = ""
+) -> Response:
+    from telespine.web.pages.care import ZONES
+
+    sched = visit_store.schedule_of(db, user)
+    weekly = sched.weekly if sched is not None else {}
+    return _render(
+        request,
+        ws,
+        "clinic_hours.html",
+        {
+            "zones": ZONES,
+            "zone": sched.timezone if sched is not None else "UTC",
+            "days": [
+                (d, DAY_NAMES[d], ", ".join(f"{a}-{b}" for a, b in weekly.get(d, []))) for d in WEEKDAYS
+            ],
+            "exceptions": visit_store.exceptions_of(db, user.id, since=_now().date()),
+            "saved": saved == "1",
+        },
+    )
+
+
+@router.post("/clinic/hours", dependencies=[CsrfDep])
+async def save_hours(request: Request, user: ClinicianUser, db: DbDep, ws: WebSessionDep) -> Response:
+    form = await request.form()
+    timezone = str(form.get("timezone", "UTC"))[:64]
+    try:
+        zone(timezone)
+        weekly = {d: parse_spans(str(form.get(d, ""))[:200]) for d in WEEKDAYS}
+    except HoursError as exc:
+        return _error(request, ws, 422, f"{exc} Go back and check the hours.")
+    visit_store.set_hours(db, user, timezone, weekly)
+    repo.audit(db, actor=user, action="update", object_type="clinician_hours", object_id=user.id)
+    db.commit()
+    return RedirectResponse("/clinic/hours?saved=1", status_code=303)
+
+
+@router.post("/clinic/hours/exceptions", dependencies=[CsrfDep])
+def save_exception(
+    request: Request,
+    user: ClinicianUser,
+    db: DbDep,
+    ws: WebSessionDep,
+    day: Annotated[str, Form(max_length=10)],
+    hours: Annotated[str, Form(max_length=200)] = "",
+    note: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    try:
+        date = dt.date.fromisoformat(day)
+        spans = parse_spans(hours)
+    except (ValueError, HoursError) as exc:
+        return _error(request, ws, 422, f"{exc} Go back and check the date and hours.")
+    visit_store.set_exception(db, user, date, spans, note)
+    repo.audit(db, actor=user, action="update", object_type="clinician_hours", object_id=user.id)
+    db.commit()
+    return RedirectResponse("/clinic/hours?saved=1", status_code=303)
