@@ -1,6 +1,6 @@
 """Parse generated Apple Health exports of 20 MB and 200 MB: peak memory and throughput.
 
-Usage: .venv/bin/python bench/wearables/run.py [--small 20] [--large 200] [--dir /tmp]
+Usage: .venv/bin/python bench/wearables/run.py [--small 20] [--large 200] [--dir /tmp] [--zip]
 
 Writes two export.xml files shaped like real ones (a DOCTYPE with an internal DTD, step records
 from a phone and a watch with metadata, heart-rate and energy records in between), then parses
@@ -19,6 +19,7 @@ import random
 import subprocess
 import sys
 import time
+import zipfile
 from pathlib import Path
 
 HEAD = """<?xml version="1.0" encoding="UTF-8"?>
@@ -96,7 +97,7 @@ from telespine.care.wearables import parse_apple_health
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 t0 = time.perf_counter()
 with open(sys.argv[1], "rb") as f:
-    result = parse_apple_health(f, max_bytes=10_000_000_000)
+    result = parse_apple_health(f, max_bytes=10_000_000_000)  # a .zip is read in place
 seconds = time.perf_counter() - t0
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 print(json.dumps({"before_kb": before, "peak_kb": peak, "seconds": seconds,
@@ -117,6 +118,7 @@ def main() -> None:
     ap.add_argument("--small", type=int, default=20)
     ap.add_argument("--large", type=int, default=200)
     ap.add_argument("--dir", default=os.environ.get("TMPDIR", "/tmp"))
+    ap.add_argument("--zip", action="store_true", help="also parse the large file as export.zip")
     args = ap.parse_args()
     results = {}
     for label, mb in (("small", args.small), ("large", args.large)):
@@ -134,6 +136,21 @@ def main() -> None:
             f"{label}: {r['mb']:.0f} MB, {r['records']:.0f} step records, {r['days']:.0f} days, "
             f"{r['seconds']:.1f} s, {r['mb_per_s']:.1f} MB/s, peak RSS {r['peak_kb'] / 1024:.1f} MiB "
             f"(after imports {r['before_kb'] / 1024:.1f} MiB)"
+        )
+    if args.zip:
+        path = Path(args.dir) / f"telespine-bench-export-{args.large}mb.zip"
+        xml = Path(args.dir) / "export.xml"
+        write_export(xml, args.large)
+        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+            archive.write(xml, "apple_health_export/export.xml")
+        xml.unlink()
+        try:
+            r = results["zip"] = measure(path)
+        finally:
+            path.unlink(missing_ok=True)
+        print(
+            f"zip: {r['mb']:.0f} MB compressed ({args.large} MB of XML), {r['seconds']:.1f} s, "
+            f"peak RSS {r['peak_kb'] / 1024:.1f} MiB (after imports {r['before_kb'] / 1024:.1f} MiB)"
         )
     ratio = results["large"]["peak_kb"] / results["small"]["peak_kb"]
     growth = (results["large"]["peak_kb"] - results["large"]["before_kb"]) / 1024
