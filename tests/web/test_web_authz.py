@@ -254,3 +254,45 @@ def test_own_data_export_holds_only_ones_own(
     seen = {a["id"] for p in doc["profiles"] for a in p["assessments"]}
     assert (ids["alice"] in seen) == (who == "alice")
     assert (ids["child"] in seen) == (who == "carol")
+
+
+@pytest.fixture(scope="module")
+def visit_id(seeded_url: str) -> str:
+    """A video visit of alice's case booked with dr_dave (issue 11)."""
+    import datetime as dt
+
+    from telespine.store import repo, repo_care
+    from telespine.store.db import session_scope
+
+    engine = make_engine(seeded_url)
+    try:
+        with session_scope(make_sessionmaker(engine)) as db:
+            alice = db.scalar(select(User).where(User.username == "alice"))
+            dave = db.scalar(select(User).where(User.username == "dr_dave"))
+            assert alice is not None and dave is not None
+            assessment = repo.assessments_for_profiles(db, [repo.ensure_self_profile(db, alice).id])[0]
+            case = repo_care.case_for_assessment(db, assessment.id)
+            assert case is not None
+            day = dt.datetime.now(dt.UTC).date() + dt.timedelta(days=9)
+            start = dt.datetime(day.year, day.month, day.day, 7, 40, tzinfo=dt.UTC)
+            return repo_care.book_visit(db, case=case, clinician=dave, slot_start=start, mode="video").id
+    finally:
+        engine.dispose()
+
+
+JOIN = {"alice": 200, "bob": 404, "carol": 404, "dr_dave": 200, "dr_erin": 404, "admin": 404, "anon": 401}
+
+
+@pytest.mark.parametrize("who", [*USERS, "anon"])
+def test_video_visit_endpoints(clients: dict[str, Client], visit_id: str, who: str) -> None:
+    """The call page, the change page and the join API: only the visit's patient and clinician."""
+    client = clients[who]
+    r = client.get(f"/api/v1/visits/{visit_id}/join")
+    assert r.status_code == JOIN[who], who
+    if JOIN[who] == 200:
+        assert r.json()["role"] == ("clinician" if who == "dr_dave" else "patient") and r.json()["token"]
+    for page in ("call", "change"):
+        r = client.get(f"/care/visits/{visit_id}/{page}", follow_redirects=False)
+        assert r.status_code == (303 if who == "anon" else JOIN[who]), (page, who)
+        if r.status_code == 404:
+            _no_health_data(r.text)
