@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from telespine.triage.compiled import compiled_plan
 from telespine.triage.emergency import (
     DEFAULT_EMERGENCY_NUMBER,
     EMERGENCY_NUMBER_PLACEHOLDER,
@@ -72,24 +73,25 @@ def evaluate(findings: Mapping[str, Any], ruleset: RuleSet | None = None) -> Tri
     if isinstance(age, bool) or not isinstance(age, int | float):
         raise TypeError("age_years must be a number")
     audience: Audience = "pediatric" if age < ADULT_AGE else "adult"
-    if audience == "adult":
-        fired = [rule.fired for rule in rs.candidates(audience, findings) if rule.test(findings)]
-    else:  # a child's parent reads the result: every reason in the parent's voice
-        fired = [rule.fired_parent for rule in rs.candidates(audience, findings) if rule.test(findings)]
+    plan = compiled_plan(rs, audience)
+    # The rules as one generated function (triage/compiled.py): the same rules fire, in the same
+    # order, as `[r.fired_for(audience) for r in rs.candidates(audience, d) if r.test(d)]`; under
+    # 18 every reason is in the parent's voice.
+    fired = plan.fire(findings)
     unresolved = [name for name, value in findings.items() if value == UNKNOWN]
+    level = fired[0].level if fired else Disposition.TELEMEDICINE
     if unresolved:
         unresolved.sort()  # deterministic whatever the key order of the document
-    level = fired[0].level if fired else Disposition.TELEMEDICINE
-    if unresolved and level.level > Disposition.URGENT.level:
-        # POLICY.md rule 3: unknown is not "no". An unknown finding that alone fires an emergency
-        # rule gives at least urgent; any other unknown that can reach prompt or more, prompt.
-        if any(name in rs.urgent_unknown_findings for name in unresolved):
-            fired.insert(0, rs.unresolved_unknown_urgent_for(audience))  # most urgent first
-            level = Disposition.URGENT
-        elif level.level > Disposition.PROMPT.level:
-            reach = rs.can_reach_prompt(audience)
-            if any(name in reach for name in unresolved):
-                fired.insert(0, rs.unresolved_unknown_for(audience))
+        number = _LEVEL_NUMBER[level]
+        if number > _URGENT:
+            # POLICY.md rule 3: unknown is not "no". An unknown finding that alone fires an
+            # emergency rule gives at least urgent; any other unknown that can reach prompt or
+            # more, prompt.
+            if any(name in plan.urgent_unknown for name in unresolved):
+                fired.insert(0, plan.unknown_urgent_rule)  # most urgent first
+                level = Disposition.URGENT
+            elif number > _PROMPT and any(name in plan.reach_prompt for name in unresolved):
+                fired.insert(0, plan.unknown_rule)
                 level = Disposition.PROMPT
     return _result(
         {
@@ -97,14 +99,20 @@ def evaluate(findings: Mapping[str, Any], ruleset: RuleSet | None = None) -> Tri
             "audience": audience,
             "rules": fired,
             "unresolved": unresolved,
-            "ruleset": rs.ref,
+            "ruleset": plan.ref,
             "safety_net": False,
             "error": None,
         }
     )
 
 
+_LEVEL_NUMBER = {d: d.level for d in Disposition}
+_URGENT = Disposition.URGENT.level
+_PROMPT = Disposition.PROMPT.level
+
+
 _new_result = TriageResult.__new__
+_FIELDS = set(TriageResult.model_fields)  # evaluate() always gives every field
 _set = object.__setattr__
 
 
@@ -117,7 +125,7 @@ def _result(values: dict[str, Any]) -> TriageResult:
     """
     result = _new_result(TriageResult)
     _set(result, "__dict__", values)
-    _set(result, "__pydantic_fields_set__", set(values))
+    _set(result, "__pydantic_fields_set__", _FIELDS.copy())
     _set(result, "__pydantic_extra__", None)
     _set(result, "__pydantic_private__", None)
     return result
