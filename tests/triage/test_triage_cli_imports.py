@@ -21,14 +21,31 @@ sys.stdout.flush()
 sys.stderr.write(json.dumps({"code": code, "modules": sorted(sys.modules)}))
 """
 
-NEVER = ("sqlalchemy", "alembic", "fastapi", "starlette", "uvicorn", "telespine.store", "telespine.web",
-         "telespine.settings", "telespine.program", "telespine.care", "weasyprint", "spacy", "medspacy")
+NEVER = (
+    "sqlalchemy",
+    "alembic",
+    "fastapi",
+    "starlette",
+    "uvicorn",
+    "telespine.store",
+    "telespine.web",
+    "telespine.settings",
+    "telespine.program",
+    "telespine.care",
+    "weasyprint",
+    "spacy",
+    "medspacy",
+    "telespine.content",
+    "jinja2",
+    "rich",
+)  # JSON output: no guide renderers, no Rich
 
 
 def _run(tmp_path: Path, *args: str) -> tuple[int, set[str], str]:
-    proc = subprocess.run([sys.executable, "-c", PROBE, *args], capture_output=True, text=True, timeout=120,
-                          cwd=tmp_path)
-    report = json.loads(proc.stderr[proc.stderr.rindex('{"code"'):])
+    proc = subprocess.run(
+        [sys.executable, "-c", PROBE, *args], capture_output=True, text=True, timeout=120, cwd=tmp_path
+    )
+    report = json.loads(proc.stderr[proc.stderr.rindex('{"code"') :])
     return report["code"], set(report["modules"]), proc.stdout
 
 
@@ -50,8 +67,12 @@ def test_triage_of_one_document_loads_no_database_web_or_program_code(tmp_path: 
 def test_an_invalid_document_still_gets_the_detailed_message(tmp_path: Path) -> None:
     doc = tmp_path / "bad.json"
     doc.write_text('{"age_years": 40, "fevr": true}')
-    proc = subprocess.run([sys.executable, "-m", "telespine.cli", "triage", "-f", str(doc)],
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "telespine.cli", "triage", "-f", str(doc)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 2
     assert "fevr: unknown finding (not in the findings schema)" in proc.stderr
 
