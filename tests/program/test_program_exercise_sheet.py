@@ -96,3 +96,18 @@ def test_html_sheet_inlines_each_picture_with_its_title() -> None:
     assert html.count("<svg") == len(load_library().for_audience("adult"))
     assert 'id="exercise-sheet"' in html and "<title>" in html
     assert "&lt;svg" not in html  # inlined, not escaped
+
+
+def test_sheet_renders_alone_for_a_web_page() -> None:
+    from telespine.program import Choices, generate_program
+    from telespine.program.plan import render_exercise_sheet
+    from telespine.triage.types import Disposition
+
+    prog = generate_program(
+        CHILD, [], Choices(), "pediatric", Disposition.TELEMEDICINE, week=3, progress="better"
+    )
+    assert prog is not None
+    html = str(render_exercise_sheet(prog))
+    assert html.startswith("<section") and html.count("<svg") == len(prog.exercises)
+    assert "Exercise sheet for your child" in html and "Building up (week 3)" in html
+    assert "Your child lies on their back" in html

@@ -396,6 +396,14 @@ def render_pdf(plan: Plan) -> bytes:
     return pdf
 
 
+def render_exercise_sheet(program: Program) -> Markup:
+    """The exercise sheet alone (the <section> the plan shows), for a web page to include."""
+    template = _env().get_template("exercise_sheet.html.j2")
+    rows = build_up(program.audience)
+    html = template.render(p=program, audience=program.audience, picture=picture_markup, build_up=rows)
+    return Markup(html)  # noqa: S704 - rendered by our autoescaping template
+
+
 PlanFormat = Literal["pdf", "html"]
 
 
