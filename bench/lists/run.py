@@ -40,7 +40,7 @@ def _id() -> str:
 
 def populate(url: str, n: int, seed: int = 1) -> None:
     """One clinic, a clinician (dr_bench) and n assessments with their cases."""
-    from sqlalchemy import insert
+    from sqlalchemy import insert, text
 
     from telespine.store import models_care
     from telespine.store.db import make_engine, make_sessionmaker, session_scope
@@ -161,6 +161,8 @@ def populate(url: str, n: int, seed: int = 1) -> None:
                 conn.execute(insert(model), rows[k : k + 5000])
         if floors:
             conn.execute(insert(models_care.EscalationFloor), floors)
+        if url.startswith("postgresql"):
+            conn.execute(text("ANALYZE"))  # planner statistics, as a live database keeps them
     engine.dispose()
 
 

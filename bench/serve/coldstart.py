@@ -79,13 +79,22 @@ def telespine_run() -> tuple[float, float]:
 
     with tempfile.TemporaryDirectory() as tmp:
         upgrade(f"sqlite:///{Path(tmp) / 'telespine.sqlite3'}")
-        env = {**os.environ, "TELESPINE_DATA_DIR": tmp, "TELESPINE_ENV": "production",
-               "TELESPINE_SECRET_KEY": SECRET, "TELESPINE_DEMO_DATA": "false"}
+        env = {
+            **os.environ,
+            "TELESPINE_DATA_DIR": tmp,
+            "TELESPINE_ENV": "production",
+            "TELESPINE_SECRET_KEY": SECRET,
+            "TELESPINE_DEMO_DATA": "false",
+        }
         port = free_port()
         exe = str(Path(sys.executable).parent / "telespine")
         start = time.perf_counter()
-        proc = subprocess.Popen([exe, "serve", "--host", "127.0.0.1", "--port", str(port)], env=env,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        proc = subprocess.Popen(
+            [exe, "serve", "--host", "127.0.0.1", "--port", str(port)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         try:
             alive = _wait(f"http://127.0.0.1:{port}/healthz", start, proc)
             ready = _wait(f"http://127.0.0.1:{port}/readyz", start, proc)
@@ -108,10 +117,14 @@ def main() -> None:
     b = statistics.median(bare)
     print(f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}; runs: {args.repeat} each")
     print(f"bare FastAPI app, first 200: median {b:.2f} s (runs {', '.join(f'{x:.2f}' for x in bare)})")
-    print(f"telespine serve, /healthz alive: median {statistics.median(alive):.2f} s; "
-          f"ratio {statistics.median(alive) / b:.1f}x")
-    print(f"telespine serve, /readyz ready (pipeline warmed): median {statistics.median(ready):.2f} s; "
-          f"ratio {statistics.median(ready) / b:.1f}x")
+    print(
+        f"telespine serve, /healthz alive: median {statistics.median(alive):.2f} s; "
+        f"ratio {statistics.median(alive) / b:.1f}x"
+    )
+    print(
+        f"telespine serve, /readyz ready (pipeline warmed): median {statistics.median(ready):.2f} s; "
+        f"ratio {statistics.median(ready) / b:.1f}x"
+    )
 
 
 if __name__ == "__main__":
