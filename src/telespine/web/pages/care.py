@@ -495,6 +495,8 @@ def visit_note(
     case = repo_care.get_case(db, booking.case_id)
     if case is None or not can_work_case(user, case):
         raise HTTPException(status_code=404, detail="Not found.")
+    if booking.status == "finished":  # locked after Finish: later changes are signed addenda
+        raise HTTPException(status_code=409, detail="The note is locked. Add a signed addendum instead.")
     note = {"subjective": subjective, "objective": objective, "assessment": assessment, "plan": plan}
     repo_care.save_note(db, booking, note, finish=finish == "1")
     _audit(db, user, "finish" if finish == "1" else "note", "visit", booking.id, case)
@@ -513,7 +515,9 @@ def visit_plan(request: Request, booking: ReadableBooking, db: DbDep) -> Respons
         raise HTTPException(status_code=404, detail="Not found.")
     try:
         plan, _ = saved_plan(request, db, case.assessment)
-        data = clinical.plan_file(plan, "pdf")
+        from telespine.web.pages.visits import visit_plan_bytes
+
+        data = visit_plan_bytes(db, booking, plan, "pdf")  # with the clinician's changes (issue 11)
     except Exception:  # never no plan: fall back to the plan from the findings alone (or the net)
         latest = case.assessment.latest
         findings = latest.findings if "age_years" in latest.findings else None

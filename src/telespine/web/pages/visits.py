@@ -284,3 +284,181 @@ def save_exception(
     repo.audit(db, actor=user, action="update", object_type="clinician_hours", object_id=user.id)
     db.commit()
     return RedirectResponse("/clinic/hours?saved=1", status_code=303)
+
+
+# --- the virtual exam, the clinician's plan, the note's addenda ------------------------------------
+
+
+def _participant(db: DbDep, booking: VisitBooking, user: User) -> tuple[CareCase, bool]:
+    """The case and whether the caller works it as its clinician (readers of the case only)."""
+    case = _case(db, booking)
+    return case, policy.can_work_case(user, case)
+
+
+@router.get("/care/visits/{booking_id}/exam", response_class=HTMLResponse)
+def exam_page(
+    request: Request, booking: policy.ReadableBooking, user: RequiredUser, db: DbDep, ws: WebSessionDep
+) -> Response:
+    """The virtual spine exam: the patient's steps with a picture each; the clinician's form."""
+    from telespine.services import visits as visit_service
+    from telespine.services.followup import audience_of
+    from telespine.visits.exam import load_exam
+
+    case, clinician = _participant(db, booking, user)
+    record = visit_service.record_of(db, booking)
+    exam = load_exam()
+    return _render(
+        request,
+        ws,
+        "visit_exam.html",
+        {
+            "booking": booking,
+            "case": case,
+            "clinician": clinician,
+            "exam": exam,
+            "audience": audience_of(case),
+            "recorded": (record.exam if record is not None else {}) or {},
+            "plan": (record.plan if record is not None else {}) or {},
+            "plan_fields": visit_service.PLAN_FIELDS,
+            "addenda": visit_service.addenda_of(db, booking),
+        },
+    )
+
+
+@router.post("/care/visits/{booking_id}/exam", dependencies=[CsrfDep])
+async def record_exam(
+    request: Request, booking: policy.ReadableBooking, user: RequiredUser, db: DbDep, ws: WebSessionDep
+) -> Response:
+    from telespine.services import visits as visit_service
+    from telespine.visits.exam import ExamError, load_exam
+
+    _, clinician = _participant(db, booking, user)
+    if not clinician:
+        raise HTTPException(status_code=404, detail=policy.NOT_FOUND)
+    form = await request.form()
+    results = {s.id: str(form.get(s.id)) for s in load_exam().steps if form.get(s.id)}
+    try:
+        out = visit_service.record_exam(
+            db, booking, user, results, emergency_number=str(request.app.state.settings.emergency_number)
+        )
+    except ExamError as exc:
+        return _error(request, ws, 422, f"{exc}. Go back and choose one result per step.")
+    flash = "exam-neuro" if out.neuro else "exam"
+    return RedirectResponse(f"/care/visits/{booking.id}/exam?flash={flash}", status_code=303)
+
+
+@router.post("/care/visits/{booking_id}/plan", dependencies=[CsrfDep])
+async def save_plan(
+    request: Request, booking: policy.ReadableBooking, user: RequiredUser, db: DbDep
+) -> Response:
+    from telespine.services import visits as visit_service
+
+    _, clinician = _participant(db, booking, user)
+    if not clinician:
+        raise HTTPException(status_code=404, detail=policy.NOT_FOUND)
+    form = await request.form()
+    plan = {k: str(form.get(k, ""))[:4000] for k in visit_service.PLAN_FIELDS}
+    if plan["review_date"]:
+        try:
+            dt.date.fromisoformat(plan["review_date"])
+        except ValueError:
+            raise HTTPException(status_code=422, detail="Give the review date as a date.") from None
+    visit_service.save_plan(db, booking, user, plan)
+    return RedirectResponse(f"/care/visits/{booking.id}/exam?flash=plan", status_code=303)
+
+
+@router.post("/care/visits/{booking_id}/addenda", dependencies=[CsrfDep])
+def add_addendum(
+    booking: policy.ReadableBooking,
+    user: RequiredUser,
+    db: DbDep,
+    text: Annotated[str, Form(min_length=1, max_length=8000)],
+) -> Response:
+    """A signed addendum: only after Finish, when the note itself is locked."""
+    from telespine.services import visits as visit_service
+
+    _, clinician = _participant(db, booking, user)
+    if not clinician:
+        raise HTTPException(status_code=404, detail=policy.NOT_FOUND)
+    if booking.status != "finished":
+        raise HTTPException(
+            status_code=409, detail="Addenda are for finished visits; edit the note until Finish."
+        )
+    visit_service.add_addendum(db, booking, user, text)
+    return RedirectResponse(f"/care/visits/{booking.id}/exam#addenda", status_code=303)
+
+
+# --- the written plan after the visit ----------------------------------------------------------------
+
+
+def clinician_section(db: Any, booking: VisitBooking) -> str:
+    """The clinician's changes to the plan as an HTML section (escaped), or '' when there are none."""
+    from markupsafe import escape
+
+    from telespine.services import visits as visit_service
+
+    record = visit_service.record_of(db, booking)
+    plan = (record.plan if record is not None else {}) or {}
+    if not any(plan.values()):
+        return ""
+    case = _case(db, booking)
+    labels = {
+        "exercises": "Exercises",
+        "activity_goals": "Activity goals",
+        "medicine": "Medicine",
+        "work_school": "School" if case.assessment.profile.is_child else "Work",
+        "notes": "Other advice",
+    }
+    when = local_label(booking.slot_start, case.timezone or "UTC")
+    rows = "".join(f"<h3>{escape(labels[k])}</h3><p>{escape(plan[k])}</p>" for k in labels if plan.get(k))
+    review = (
+        f"<p><strong>Next review:</strong> {escape(plan['review_date'])}</p>"
+        if plan.get("review_date")
+        else ""
+    )
+    return (
+        '<section class="visit-plan"><h2>Your plan from the tele-visit</h2>'
+        f"<p>Visit with {escape(booking.clinician.display_name)} on {escape(when)}. "
+        "These changes come first; the rest of this plan still applies where it does not differ.</p>"
+        f"{rows}{review}</section>"
+    )
+
+
+def plan_with_visit(html: str, section: str) -> str:
+    """The program's plan page with the clinician's section first in the body."""
+    if not section:
+        return html
+    i = html.find("<body")
+    j = html.find(">", i) + 1 if i >= 0 else 0
+    return html[:j] + section + html[j:]
+
+
+def visit_plan_bytes(db: Any, booking: VisitBooking, plan: Any, fmt: str) -> bytes:
+    """The written plan after the visit (HTML or PDF) with the clinician's changes; the program's
+    plan alone (clinical.plan_file, with its safety-net fallback) if anything fails."""
+    from telespine.program import render_html
+    from telespine.web import clinical
+
+    try:
+        section = clinician_section(db, booking)
+        if not section:
+            return clinical.plan_file(plan, fmt)
+        html = plan_with_visit(render_html(plan), section)
+        if fmt != "pdf":
+            return html.encode("utf-8")
+        from weasyprint import HTML
+
+        return bytes(HTML(string=html).write_pdf())
+    except Exception:
+        return clinical.plan_file(plan, fmt)
+
+
+@router.get("/care/visits/{booking_id}/plan.html", response_class=HTMLResponse)
+def visit_plan_html(request: Request, booking: policy.ReadableBooking, db: DbDep) -> Response:
+    from telespine.web.pages.program import saved_plan
+
+    case = _case(db, booking)
+    if booking.status != "finished":
+        raise HTTPException(status_code=404, detail=policy.NOT_FOUND)
+    plan, _ = saved_plan(request, db, case.assessment)
+    return HTMLResponse(visit_plan_bytes(db, booking, plan, "html").decode("utf-8"))

@@ -1,0 +1,116 @@
+"""Writes of the tele-visit that reach clinical state: the virtual exam (a neurological result
+re-triages the case and can only raise its level), the clinician's plan, the note's addenda.
+
+Callers authorize (telespine.web.policy) and this commits.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from telespine.care import retriage
+from telespine.store import repo, repo_care
+from telespine.store.models import User, utcnow
+from telespine.store.models_care import VisitBooking
+from telespine.store.models_visits import NoteAddendum, VisitRecord
+from telespine.visits.exam import exam_updates, load_exam
+
+
+@dataclass
+class ExamOutcome:
+    neuro: list[str] = field(default_factory=list)
+    not_examined: list[str] = field(default_factory=list)
+    updates: dict[str, Any] = field(default_factory=dict)
+    new_version: int | None = None
+    disposition: str | None = None  # the new engine result when a version was saved
+    raised: bool = False
+
+
+def record_of(db: Session, booking: VisitBooking) -> VisitRecord | None:
+    return db.get(VisitRecord, booking.id)
+
+
+def _record(db: Session, booking: VisitBooking, by: User) -> VisitRecord:
+    row = db.get(VisitRecord, booking.id)
+    if row is None:
+        row = VisitRecord(booking_id=booking.id, exam={}, plan={}, updated_by_id=by.id)
+        db.add(row)
+    row.updated_by_id, row.updated_at = by.id, utcnow()
+    return row
+
+
+def record_exam(
+    db: Session, booking: VisitBooking, clinician: User, results: dict[str, str], *, emergency_number: str
+) -> ExamOutcome:
+    """Store the exam results; findings they add are merged into a new findings version and
+    re-triaged (never less urgent: care.retriage), which raises the case when the level rises.
+    ExamError for a result that is not in the exam."""
+    from telespine.services import followup
+
+    updates, neuro, missing = exam_updates(results)
+    out = ExamOutcome(neuro=neuro, not_examined=missing, updates=updates)
+    row = _record(db, booking, clinician)
+    row.exam = {
+        "version": load_exam().version,
+        "results": dict(results),
+        "neuro": neuro,
+        "not_examined": missing,
+        "updates": updates,
+        "recorded_at": dt.datetime.now(dt.UTC).isoformat(),
+    }
+    repo.audit(db, actor=clinician, action="exam", object_type="visit", object_id=booking.id)
+    db.commit()
+    case = repo_care.get_case(db, booking.case_id)
+    if not updates or case is None:
+        return out
+    latest = case.assessment.latest
+    re = retriage(latest.findings, updates, flagged=bool(neuro))
+    if not re.changed:
+        if re.result.safety_net:  # the merge or the engine failed: a person must look now
+            repo_care.raise_after_failure(db, case.id, "The virtual exam could not be re-triaged.")
+            out.raised = True
+        return out
+    outcome = followup.add_assessment_version(
+        db, case.assessment, clinician, dict(re.findings_after), re.result, emergency_number=emergency_number
+    )
+    if neuro and not outcome.raised:
+        repo_care.raise_case(db, case, "A neurological finding on the virtual exam.")
+        db.commit()
+    out.new_version = outcome.version.version if outcome.version is not None else None
+    out.disposition = re.result.disposition.value
+    out.raised = True if neuro else outcome.raised
+    return out
+
+
+PLAN_FIELDS = ("exercises", "activity_goals", "medicine", "work_school", "review_date", "notes")
+
+
+def save_plan(db: Session, booking: VisitBooking, clinician: User, plan: dict[str, str]) -> None:
+    row = _record(db, booking, clinician)
+    row.plan = {k: str(plan.get(k, ""))[:4000] for k in PLAN_FIELDS}
+    repo.audit(db, actor=clinician, action="plan", object_type="visit", object_id=booking.id)
+    db.commit()
+
+
+def add_addendum(db: Session, booking: VisitBooking, clinician: User, text: str) -> NoteAddendum:
+    """A signed addition to a finished note (the note itself is locked)."""
+    row = NoteAddendum(
+        booking_id=booking.id, text=text[:8000], by_id=clinician.id, signed_by=clinician.display_name
+    )
+    db.add(row)
+    repo.audit(db, actor=clinician, action="addendum", object_type="visit", object_id=booking.id)
+    db.commit()
+    return row
+
+
+def addenda_of(db: Session, booking: VisitBooking) -> list[NoteAddendum]:
+    return list(
+        db.scalars(
+            select(NoteAddendum).where(NoteAddendum.booking_id == booking.id).order_by(NoteAddendum.id)
+        ).all()
+    )
