@@ -219,19 +219,46 @@ def get_booking(db: Session, booking_id: str) -> VisitBooking | None:
 
 
 def note_template(version: AssessmentVersion, scores: Sequence[Any] = ()) -> dict[str, str]:
-    """A SOAP note pre-filled from the assessment: what the patient said and what the rules found."""
+    """A concise SOAP note pre-filled from the assessment (issue 11): the main complaint, the red
+    flags reported (positives first), the answers left unknown, the disposition with the rules
+    that fired, and the latest score per questionnaire as the instrument reports it."""
     f = version.findings
-    said = [f"{k.replace('_', ' ')}: {v}" for k, v in f.items() if k not in ("schema_version",)]
-    rules = [
-        f"{r.get('id')}: {r.get('title')}" for r in version.result.get("rules", []) if isinstance(r, dict)
+    main = ", ".join(
+        str(part)
+        for part in (
+            str(f.get("location", "")).replace("_", " ") or None,
+            f"onset {f['onset']}" if f.get("onset") else None,
+            f"{f['duration_days']} days" if f.get("duration_days") is not None else None,
+            f"pain {f['pain_score']}/10" if f.get("pain_score") is not None else None,
+        )
+        if part
+    )
+    skip = {"schema_version", "age_years", "location", "onset", "duration_days", "pain_score"}
+    positive = [
+        k.replace("_", " ") + ("" if v is True else f" ({v})")
+        for k, v in f.items()
+        if k not in skip and v not in (False, "none", "normal", "unknown", None, "", 0)
     ]
-    score_lines = [f"{s.instrument_id} {s.primary:g} ({s.taken_at:%Y-%m-%d})" for s in scores]
+    unknown = [k.replace("_", " ") for k, v in f.items() if v == "unknown"]
+    rules = [str(r.get("title")) for r in version.result.get("rules", []) if isinstance(r, dict)]
+    latest: dict[str, Any] = {}
+    for s in scores:
+        latest[s.instrument_id] = s  # scores come oldest first: keep the newest per instrument
+    score_lines = [
+        f"{s.instrument_id} {round(float(s.primary), 1):g} ({s.taken_at:%Y-%m-%d})" for s in latest.values()
+    ]
+    age = f"Age {f['age_years']:g}. " if isinstance(f.get("age_years"), int | float) else ""
+    subjective = f"Reported at assessment: {age}{main or 'no main complaint recorded'}."
+    if positive:
+        subjective += " Positive: " + "; ".join(positive) + "."
+    if unknown:
+        subjective += " Unknown (not asked or not sure): " + "; ".join(unknown) + "."
     return {
-        "subjective": "Reported at assessment: " + "; ".join(said) + ".",
-        "objective": "Observed on the call (gait, movement, appearance): ",
-        "assessment": f"Triage result: {version.disposition}. Rules: "
-        + ("; ".join(rules) if rules else "none fired")
-        + ("." if not score_lines else ". Scores: " + ", ".join(score_lines) + "."),
+        "subjective": subjective,
+        "objective": "Virtual exam (see the exam record): ",
+        "assessment": f"Triage result: {version.disposition}. "
+        + ("Rules: " + "; ".join(rules) + "." if rules else "No rule fired.")
+        + (" Scores: " + ", ".join(score_lines) + "." if score_lines else ""),
         "plan": "Self-care program, pain relief as advised, follow-up in the diary; "
         "safety-netting given (when to call or go to an emergency department).",
     }
@@ -272,8 +299,14 @@ def contact_of(db: Session, user_id: str) -> ContactAddress | None:
     return db.get(ContactAddress, user_id)
 
 
-def enqueue_reminders(db: Session, now: dt.datetime, link_base: str) -> int:
-    """Turn due reminders of every open case into jobs; the unique key stores each one once."""
+def enqueue_reminders(
+    db: Session, now: dt.datetime, link_base: str, unsubscribe: Callable[[str], str] | None = None
+) -> int:
+    """Turn due reminders of every open case into jobs; the unique key stores each one once.
+
+    The diary reminder links to the case page, the check-in and questionnaire reminders to the
+    check-in (`/care/cases/{id}/checkin`); `unsubscribe(owner id)` gives the one-click link
+    added below the text (services.checkin.unsubscribe_url)."""
     from telespine.care import due_reminders, render_email
 
     made = 0
@@ -296,14 +329,18 @@ def enqueue_reminders(db: Session, now: dt.datetime, link_base: str) -> int:
         for reminder in due:
             if reminder.key in existing:
                 continue
-            email = render_email(reminder, link=f"{link_base.rstrip('/')}/care/cases/{case.id}/diary")
+            page = "" if reminder.kind == "daily_diary" else "/checkin"
+            email = render_email(reminder, link=f"{link_base.rstrip('/')}/care/cases/{case.id}{page}")
+            body = email.body
+            if unsubscribe is not None:
+                body += UNSUBSCRIBE_FOOTER.format(url=unsubscribe(case.assessment.profile.owner_id))
             job = ReminderJob(
                 key=reminder.key,
                 case_id=case.id,
                 kind=reminder.kind,
                 recipient=contact.email,
                 subject=email.subject,
-                body=email.body,
+                body=body,
                 send_after=reminder.send_after,
                 expires_at=reminder.expires_at,
             )
