@@ -7,7 +7,8 @@ a patient profile, version 1 (a tenth also version 2), its open care case, and a
 overrides, escalation floors and tele-visit requests. Rows are bulk-inserted (no engine run per
 row). A clinician then signs in through the API, in process (TestClient), and the bench times:
 - `GET /api/v1/assessments`: the first page, and a page 10 pages deep (following `next`);
-- `GET /clinic/queue`: the first page, and a page 10 pages deep.
+- `GET /clinic/queue`: the first page, and a page 10 pages deep;
+- `GET /clinic` (the clinic's assessment table): the first page.
 Each figure is the median of --repeat requests; the ratio is to the same request at the first
 size, in the same run (aim: any page <= 3x its time at 1,000). Response sizes are printed too.
 """
@@ -224,6 +225,7 @@ def measure(url: str, repeat: int) -> dict[str, tuple[float, int, int]]:
     out = {
         "api first page": _time(api, "/api/v1/assessments", repeat),
         "queue first page": _time(page, "/clinic/queue", repeat),
+        "clinic first page": _time(page, "/clinic", repeat),
     }
     deep = _deep(api, "/api/v1/assessments", 10, html=False)
     if deep:

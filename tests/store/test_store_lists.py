@@ -303,3 +303,33 @@ def test_new_assessments_do_not_shift_later_pages(world: Any) -> None:
     assert len(seen) == len(set(seen))  # nothing twice
     last = (first[-1].created_at, first[-1].id)
     assert all((r.created_at, r.id) < last for r in rest)  # each later page is strictly after the cursor
+
+
+@pytest.mark.db
+@pytest.mark.parametrize("limit", [1, 13])
+def test_clinic_pages_join_to_the_former_clinic_table(world: Any, limit: int) -> None:
+    db, clinician, _, _ = world
+    got, cursor = [], None
+    while True:
+        page, cursor = lists.clinic_page(db, clinician, limit=limit, after=cursor)
+        got += page
+        if cursor is None:
+            break
+    full = sorted(
+        policy.readable_assessments(db, clinician),
+        key=lambda a: (level_of(a.latest.disposition), -a.created_at.timestamp()),
+    )
+    assert [(level_of(r.disposition), r.created_at) for r in got] == [
+        (level_of(a.latest.disposition), a.created_at) for a in full
+    ]
+    assert {r.id for r in got} == {a.id for a in full}
+    requested = set(db.scalars(select(VisitRequest.assessment_id)))
+    by_id = {a.id: a for a in full}
+    for r in got:
+        a = by_id[r.id]
+        assert (r.display_name, r.version, r.disposition) == (
+            a.profile.display_name,
+            a.latest.version,
+            a.latest.disposition,
+        )
+        assert r.visit_requested == (r.id in requested)

@@ -402,3 +402,77 @@ def _queue_items(db: Session, rows: Sequence[Any]) -> list[QueuePageItem]:
             )
         )
     return items
+
+
+# --- /clinic: the clinic's assessments, most urgent engine result first --------------------------
+
+CLINIC = "clinic"
+
+
+@dataclass(frozen=True)
+class ClinicRow:
+    """One row of the clinic's assessment table."""
+
+    id: str
+    created_at: dt.datetime
+    display_name: str
+    disposition: str  # the engine's result on the latest version
+    version: int
+    visit_requested: bool
+
+
+def clinic_page(
+    db: Session, clinician: User, *, limit: int = DEFAULT_LIMIT, after: str | None = None
+) -> tuple[list[ClinicRow], str | None]:
+    """A page of the clinic's assessments: most urgent latest engine result first, newest first
+    within a level, the id breaking ties (the order /clinic always had), computed in SQL."""
+    limit = max(1, min(limit, MAX_LIMIT))
+    if clinician.role != "clinician" or clinician.clinic_id is None:
+        return [], None
+    v = AssessmentVersion
+    level = _level(v.disposition).label("level")
+    inner = (
+        select(
+            Assessment.id.label("id"),
+            Assessment.created_at.label("created_at"),
+            Profile.display_name.label("display_name"),
+            v.disposition.label("disposition"),
+            v.version.label("version"),
+            level,
+        )
+        .select_from(Assessment)
+        .join(Profile, Profile.id == Assessment.profile_id)
+        .join(v, and_(v.assessment_id == Assessment.id, v.version == _latest_for(Assessment.id)))
+        .where(Profile.clinic_id == clinician.clinic_id)
+    ).subquery()
+    page = select(inner)
+    if after is not None:
+        lv, when, last = decode_cursor(CLINIC, after, (int, dt.datetime, str))
+        page = page.where(
+            or_(
+                inner.c.level > lv,
+                and_(inner.c.level == lv, inner.c.created_at < when),
+                and_(inner.c.level == lv, inner.c.created_at == when, inner.c.id < last),
+            )
+        )
+    page = page.order_by(inner.c.level, inner.c.created_at.desc(), inner.c.id.desc()).limit(limit + 1)
+    rows = db.execute(page).all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    ids = [r.id for r in rows]
+    requested = (
+        set(db.scalars(select(VisitRequest.assessment_id).where(VisitRequest.assessment_id.in_(ids))))
+        if ids
+        else set()
+    )
+    out = [
+        ClinicRow(r.id, _aware(r.created_at), r.display_name, r.disposition, r.version, r.id in requested)
+        for r in rows
+    ]
+    last_row = rows[-1] if rows else None
+    cursor = (
+        encode_cursor(CLINIC, last_row.level, _aware(last_row.created_at), last_row.id)
+        if more and last_row is not None
+        else None
+    )
+    return out, cursor

@@ -7,14 +7,14 @@ which wraps the domain packages so that any failure shows the emergency safety n
 from __future__ import annotations
 
 from typing import Annotated, Any
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from telespine.services import followup
-from telespine.store import repo, repo_program
+from telespine.store import lists, repo, repo_program
 from telespine.store.accounts import PasswordRejected, check_new_password
 from telespine.triage.types import Disposition, TriageResult
 from telespine.web import clinical, sessions
@@ -516,14 +516,31 @@ def add_child(
 
 
 @router.get("/clinic", response_class=HTMLResponse)
-def clinic(request: Request, user: ClinicianUser, db: DbDep, ws: WebSessionDep) -> Response:
+def clinic(
+    request: Request,
+    user: ClinicianUser,
+    db: DbDep,
+    ws: WebSessionDep,
+    after: Annotated[str, Query(max_length=200)] = "",
+) -> Response:
     # Most urgent first, newest first within a level: what a clinician should look at first.
-    items = sorted(
-        readable_assessments(db, user),
-        key=lambda a: (Disposition(a.latest.disposition).level, -a.created_at.timestamp()),
+    # One page at a time, ordered in SQL (store/lists.py), with the page's tele-visit requests.
+    try:
+        items, cursor = lists.clinic_page(db, user, after=after or None)
+    except lists.BadCursor:
+        raise HTTPException(status_code=400, detail="This page link is out of date.") from None
+    repo.audit(db, actor=user, action="list", object_type="assessment", detail=f"{len(items)} items")
+    db.commit()
+    return _render(
+        request,
+        ws,
+        "clinic.html",
+        {
+            "assessments": items,
+            "next_url": f"/clinic?{urlencode({'after': cursor})}" if cursor else None,
+            "first_url": "/clinic" if after else None,
+        },
     )
-    visits = repo.assessments_with_visit_requests(db, [a.id for a in items])
-    return _render(request, ws, "clinic.html", {"assessments": items, "visits": visits})
 
 
 @router.get("/admin/audit", response_class=HTMLResponse)
