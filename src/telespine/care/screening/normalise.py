@@ -119,7 +119,7 @@ def _normalise_plain(text: str) -> tuple[str, list[tuple[int, int]]]:
                 spans.append((k, k + 1))
             stop = min(end, k + _MAX_RUN)
             out.append(lowered[k:stop])
-            spans.extend((i, i + 1) for i in range(k, stop))
+            spans.extend(zip(range(k, stop), range(k + 1, stop + 1), strict=True))
     if out and out[-1] in (" ", "\n"):
         out.pop()
         spans.pop()
