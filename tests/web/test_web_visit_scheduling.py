@@ -116,6 +116,9 @@ def test_hours_slots_booking_reschedule_cancel_and_mails(
     )
     assert again.status_code == 409  # taken
     assert pick not in alice.get(f"/care/cases/{ids['alice']}/visits/new").text
+    # the visit page shows the stored UTC time in each viewer's zone
+    assert "(America/New_York)" in alice.get(f"/care/visits/{booking_id}").text
+    assert "(Europe/London)" in dave.get(f"/care/visits/{booking_id}").text
 
     engine, factory = _db(seeded_url)
     try:

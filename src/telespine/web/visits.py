@@ -469,6 +469,8 @@ def call_page(
 ) -> Response:
     """The call: a camera and microphone check, then the waiting room (patient) or the admit
     button (clinician), then the call with mute, camera, audio-only, chat and 'call me instead'."""
+    from telespine.web.pages import visits as visit_pages
+
     case = _case_of(db, booking)
     role = policy.visit_role(user, booking, case) or ""
     templates: Jinja2Templates = request.app.state.templates
@@ -493,6 +495,7 @@ def call_page(
             "child": profile.is_child,
             "parent_name": profile.owner.display_name if profile.is_child else "",
             "phone": phone_of(db, profile.owner_id),
+            "when": visit_pages.viewer_label(db, user, case, booking.slot_start),
             "config": {"join": f"/api/v1/visits/{booking.id}/join", "role": role, "relay": relay},
         },
     )

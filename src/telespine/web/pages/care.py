@@ -461,12 +461,15 @@ def visit_page(
     version = case.assessment.latest
     scores = repo_care.scores_for_case(db, case)
     note = booking.note or repo_care.note_template(version, scores)
+    from telespine.web.pages.visits import viewer_label
+
     return _render(
         request,
         ws,
         "care_visit.html",
         {
             "booking": booking,
+            "when": viewer_label(db, user, case, booking.slot_start),  # in the viewer's zone
             "case": case,
             "disposition": repo_care.effective_disposition(db, case),
             "version": version,

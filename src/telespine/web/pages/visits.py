@@ -58,6 +58,11 @@ def _viewer_zone(db: DbDep, user: User, case: CareCase) -> str:
     return case.timezone or "UTC"
 
 
+def viewer_label(db: Any, user: User, case: CareCase, when: dt.datetime) -> str:
+    """A stored UTC time in the viewer's zone (the clinician's schedule, else the case's)."""
+    return local_label(when, _viewer_zone(db, user, case))
+
+
 def _audit(db: DbDep, user: User, action: str, booking_id: str, case: CareCase) -> None:
     repo.audit(
         db, actor=user, action=action, object_type="visit", object_id=booking_id, profile_id=case.profile_id
