@@ -142,3 +142,15 @@ def test_keys_belong_to_one_account_and_a_failure_frees_the_key(
         select(func.count()).select_from(IdempotencyRecord).where(IdempotencyRecord.status_code.is_(None)),
     )
     assert rows == 0  # nothing left claimed
+
+
+def test_a_refusal_for_an_ended_session_is_not_replayed(
+    make_client: Callable[..., Any], seeded_url: str
+) -> None:
+    alice = bearer(make_client, seeded_url, "alice")
+    key = _key()
+    body = {"findings": {"age_years": 29}}
+    assert alice.post("/api/v1/auth/logout").status_code == 204
+    assert alice.post("/api/v1/assessments", json=body, headers=key).status_code == 401
+    alice = bearer(make_client, seeded_url, "alice")
+    assert alice.post("/api/v1/assessments", json=body, headers=key).status_code == 201

@@ -5,8 +5,8 @@ An ASGI middleware for every `POST /api/v1/...` (sign-in excepted) that carries 
 - the first request with a key claims a row of `idempotency_records` (primary key: account, key)
   BEFORE the route runs, so of two parallel requests with one key only one runs (the other gets
   409 with Retry-After while the first is running);
-- its answer (status, type, body) is stored when it is below 500; a 5xx or a failure frees the
-  key, so a retry runs again;
+- its answer (status, type, body) is stored when it is below 500 and not 401, 403, 408, 409 or
+  429; those, a 5xx or a failure free the key, so a retry runs again;
 - the same key again with the same method, path and body returns the stored answer (with
   `Idempotent-Replayed: true`); with a different one, 422.
 A claim left by a process that died mid-request is freed after STALE_AFTER (the request may
@@ -36,6 +36,9 @@ HEADER = b"idempotency-key"
 MAX_KEY = 200
 STALE_AFTER = timedelta(minutes=5)
 EXCLUDED = ("/api/v1/auth/",)
+# Answers that say "not now" or "not you", not "done": a retry must run again (an expired session
+# would otherwise replay its 401 after the person signed in again).
+RETRYABLE = frozenset({401, 403, 408, 409, 429})
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
@@ -196,7 +199,7 @@ class IdempotencyMiddleware:
         except BaseException:
             await anyio.to_thread.run_sync(self._free, user_id, key)
             raise
-        if status >= 500:
+        if status >= 500 or status in RETRYABLE:
             await anyio.to_thread.run_sync(self._free, user_id, key)
             return
         text = b"".join(chunks).decode("utf-8", "replace")
