@@ -85,6 +85,9 @@ class Settings(BaseSettings):
     # only clients on the loopback interface.
     metrics_token: SecretStr | None = None
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    # Wearable exports (POST .../steps, issue 14): an Apple Health export.zip or export.xml is
+    # often hundreds of MB; it is spooled to a temporary file and parsed as a stream.
+    max_upload_bytes: int = Field(default=1024 * 1024 * 1024, ge=1024)
     # Tele-visit slot grid (minutes; divides an hour): bookings start on it, so the UNIQUE
     # (clinician, slot_start) rules out every overlap.
     visit_slot_minutes: int = Field(default=20, ge=5, le=60, multiple_of=5)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import select, update
@@ -98,6 +98,8 @@ __all__ = [
 ]
 
 log = logging.getLogger("telespine.care")
+# Below every reminder e-mail when an unsubscribe link is given (issue 14).
+UNSUBSCRIBE_FOOTER = "\nTo stop these reminder e-mails, open this link: {url}\n"
 
 VISIT_MODES = ("video", "phone", "message")
 NOTE_FIELDS = ("subjective", "objective", "assessment", "plan")
@@ -386,6 +388,16 @@ def claim_jobs(db: Session, worker: str, now: dt.datetime, limit: int = 20) -> l
     if not won:
         return []
     return list(db.scalars(select(ReminderJob).where(ReminderJob.id.in_(won)).order_by(ReminderJob.id)).all())
+
+
+def cancel_job(db: Session, job: ReminderJob) -> None:
+    """A claimed reminder that must not go out any more (the person unsubscribed)."""
+    db.execute(
+        update(ReminderJob)
+        .where(ReminderJob.id == job.id)
+        .values(status="cancelled", claimed_by=None)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def expire_jobs(db: Session, now: dt.datetime) -> int:
