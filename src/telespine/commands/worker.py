@@ -9,6 +9,7 @@ several instances may run at once: each reminder is claimed, and sent, by one of
 from __future__ import annotations
 
 import datetime as dt
+import email.policy
 import logging
 import os
 import smtplib
@@ -23,6 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from telespine.settings import Settings
 
 log = logging.getLogger("telespine.worker")
+REMINDER_KINDS = frozenset({"daily_diary", "weekly_checkin", "questionnaires"})  # care.reminders kinds
 
 
 @dataclass
@@ -46,12 +48,17 @@ def send_email(
     subject: str,
     body: str,
     attachment: tuple[str, bytes] | None = None,
+    headers: dict[str, str] | None = None,
 ) -> None:
-    """One e-mail over SMTP (STARTTLS and login when configured); visit e-mails carry an .ics."""
-    msg = EmailMessage()
+    """One e-mail over SMTP (STARTTLS and login when configured); visit e-mails carry an .ics,
+    reminders the one-click List-Unsubscribe headers (RFC 8058)."""
+    # A List-Unsubscribe URL must stay one plain <...> value: no encoded words from folding.
+    msg = EmailMessage(policy=email.policy.default.clone(max_line_length=998)) if headers else EmailMessage()
     msg["From"] = settings.smtp_from
     msg["To"] = to
     msg["Subject"] = subject
+    for name, value in (headers or {}).items():
+        msg[name] = value
     msg.set_content(body)
     if attachment is not None:
         name, data = attachment
@@ -66,7 +73,7 @@ def send_email(
 
 def run_followups(db: Session, now: dt.datetime) -> tuple[int, int]:
     """evaluate_case for every open case (idempotent by escalation key); (cases, new escalations)."""
-    from telespine.services import followup
+    from telespine.services import checkin, followup
     from telespine.store import repo_care
 
     repo_care.sync_all_cases(db)
@@ -78,6 +85,7 @@ def run_followups(db: Session, now: dt.datetime) -> tuple[int, int]:
             continue
         follow = followup.run_followup(db, case, now)
         new += len(follow.escalations)
+        new += len(checkin.run_activity(db, case, now))  # care.activity_down_pain_up (issue 14)
         db.commit()
     return len(cases), new
 
@@ -86,6 +94,7 @@ def send_due(
     factory: sessionmaker[Session], settings: Settings, now: dt.datetime, worker: str, limit: int = 50
 ) -> tuple[int, int]:
     """Claim due jobs and send them; (sent, failed)."""
+    from telespine.services import checkin
     from telespine.store import repo_care
 
     sent = failed = 0
@@ -94,11 +103,25 @@ def send_due(
         db.commit()
         jobs = repo_care.claim_jobs(db, worker, now, limit)
         for job in jobs:
+            headers = None
+            if job.kind in REMINDER_KINDS:
+                # An unsubscribe counts at once, also for a job claimed before it.
+                wanted, owner = checkin.reminders_wanted(db, job.case_id)
+                if not wanted or owner is None:
+                    repo_care.cancel_job(db, job)
+                    db.commit()
+                    continue
+                secret = settings.secret_key.get_secret_value()
+                url = checkin.unsubscribe_url(settings.public_url, secret, owner)
+                headers = {
+                    "List-Unsubscribe": f"<{url}>",
+                    "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+                }
             try:
                 from telespine.store import visits as visit_store
 
                 ics = visit_store.attachment_for(db, job, settings.public_url, now)
-                send_email(settings, job.recipient, job.subject, job.body, ics)
+                send_email(settings, job.recipient, job.subject, job.body, ics, headers)
             except (OSError, smtplib.SMTPException) as exc:
                 log.warning("reminder %s not sent: %s", job.id, type(exc).__name__)
                 repo_care.mark_failed(db, job, type(exc).__name__)
@@ -126,7 +149,15 @@ def run_once(
         if followups:
             report.evaluated, report.escalations = run_followups(db, now)
         repo_care.reclaim_stale(db, now, dt.timedelta(minutes=15))
-        report.queued = repo_care.enqueue_reminders(db, now, settings.public_url)
+        from telespine.services import checkin
+
+        secret = settings.secret_key.get_secret_value()
+        report.queued = repo_care.enqueue_reminders(
+            db,
+            now,
+            settings.public_url,
+            unsubscribe=lambda owner: checkin.unsubscribe_url(settings.public_url, secret, owner),
+        )
         db.commit()
     report.sent, report.failed = send_due(factory, settings, now, worker or worker_id())
     from telespine.services import accounts as account_service
