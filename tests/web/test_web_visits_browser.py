@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import secrets
 import shutil
 import socket
@@ -194,6 +195,19 @@ def _frames(page: Any, at_least: int = 5, timeout: float = 30.0) -> dict[str, An
         time.sleep(0.25)
 
 
+def _axe(page: Any) -> None:
+    """axe-core: no serious or critical violation on the call page (in the call)."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page)
+    bad = [
+        (v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3])
+        for v in results.response["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+    assert bad == [], bad
+
+
 def _call(browsers: tuple[Any, Any], base: str, visit: str, query: str = "") -> dict[str, dict[str, Any]]:
     patient, p_errors = _signed_in(browsers[0], base, "alice")
     clinician, c_errors = _signed_in(browsers[1], base, "dr_dave")
@@ -213,6 +227,9 @@ def _call(browsers: tuple[Any, Any], base: str, visit: str, query: str = "") -> 
         stats: dict[str, dict[str, Any]] = {}
         for name, page in (("patient", patient), ("clinician", clinician)):
             stats[name] = _frames(page)
+        if not query:
+            for page in (patient, clinician):
+                _axe(page)
         ARTIFACTS.mkdir(exist_ok=True)
         patient.screenshot(
             path=str(ARTIFACTS / f"visit-call-patient{query and '-relay'}.png"), full_page=True
@@ -254,3 +271,40 @@ def test_two_chromiums_connect_through_coturn_with_relay_only(
     for side in ("patient", "clinician"):
         assert stats[side]["decoded"] > 5, stats
         assert stats[side]["local"] == "relay", stats  # media went through the TURN server
+
+
+def test_visit_pages_are_accessible_and_fit_a_phone(
+    browsers: tuple[Any, Any], server: tuple[str, str]
+) -> None:
+    """axe-core and no sideways scroll at 390 px: the hours, booking, change and exam pages."""
+    base, visit = server
+    clinician, c_errors = _signed_in(browsers[1], base, "dr_dave")
+    patient, p_errors = _signed_in(browsers[0], base, "alice")
+    try:
+        clinician.goto(f"{base}/clinic/hours")
+        clinician.get_by_label("Monday").fill("09:00-12:00")
+        clinician.get_by_role("button", name="Save the hours").click()
+        clinician.wait_for_load_state()
+        pages = [
+            (clinician, "/clinic/hours"),
+            (clinician, f"/care/visits/{visit}/exam"),
+            (clinician, f"/care/visits/{visit}/change"),
+            (patient, f"/care/visits/{visit}/exam"),
+            (patient, f"/care/visits/{visit}/change"),
+            (patient, f"/care/visits/{visit}"),
+        ]
+        for page, path in pages:
+            page.goto(f"{base}{path}")
+            _axe(page)
+            assert page.evaluate("document.documentElement.scrollWidth") <= 390, path
+        patient.goto(f"{base}/care/visits/{visit}")
+        patient.get_by_role("link", name="Back to your follow-up page").click()
+        patient.wait_for_load_state()
+        patient.get_by_role("link", name=re.compile("Pick a visit time")).first.click()
+        patient.wait_for_load_state()
+        assert "Book a tele-visit" in patient.content()
+        _axe(patient)
+        assert p_errors == [] and c_errors == []
+    finally:
+        patient.context.close()
+        clinician.context.close()
