@@ -62,3 +62,17 @@ def test_the_queue_page_refuses_a_forged_cursor(make_client: Callable[..., Clien
     page = login(make_client, seeded_url, "dr_dave")
     assert page.get("/clinic/queue").status_code == 200
     assert page.get("/clinic/queue?after=bogus").status_code == 400
+
+
+@pytest.mark.db
+def test_the_queue_api_pages_join_to_the_whole_queue(
+    make_client: Callable[..., Client], seeded_url: str
+) -> None:
+    client = bearer(make_client, seeded_url, "dr_dave")
+    whole = client.get("/api/v1/queue?limit=200")
+    assert whole.status_code == 200
+    everything = whole.json()
+    assert everything
+    paged, _ = _pages(client, "/api/v1/queue?limit=1")
+    assert paged == everything
+    assert client.get("/api/v1/queue?after=bogus").status_code == 422

@@ -371,6 +371,7 @@ def _queue_items(db: Session, rows: Sequence[Any]) -> list[QueuePageItem]:
             .where(CareCase.id.in_(case_ids))
             .options(
                 selectinload(CareCase.assessment).selectinload(Assessment.profile),
+                selectinload(CareCase.assessment).selectinload(Assessment.versions),  # .latest, one query
                 selectinload(CareCase.claimed_by),
             )
         )

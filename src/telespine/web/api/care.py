@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, HTTPException, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from telespine.care.checks import CheckAnswerError
 from telespine.services import followup
-from telespine.store import repo, repo_care
+from telespine.store import lists, repo, repo_care
 from telespine.store.models_care import CareCase
 from telespine.triage.types import Disposition
 from telespine.web import clinical
@@ -196,19 +196,39 @@ class DiaryOut(BaseModel):
 
 @router.get("/queue", response_model=list[CaseRead])
 def queue(
+    request: Request,
+    response: Response,
     user: ClinicianUser,
     db: DbDep,
     disposition: Disposition | None = None,
     claimed: Literal["claimed", "unclaimed"] | None = None,
     mine: bool = False,
+    limit: Annotated[int, Query(ge=1, le=lists.MAX_LIMIT, description="Rows a page.")] = lists.DEFAULT_LIMIT,
+    after: Annotated[
+        str | None, Query(max_length=200, description="The cursor of the next page (from the Link header).")
+    ] = None,
 ) -> list[CaseRead]:
-    """Open cases of the caller's clinic, most urgent first, raised first, then longest waiting."""
-    f = repo_care.QueueFilter(
-        disposition=disposition.value if disposition else None, claimed=claimed, mine=mine
-    )
-    items = repo_care.queue(db, user, f)
+    """Open cases of the caller's clinic, most urgent first, raised first, then longest waiting.
+    One page at a time, computed in SQL: the `Link` header (rel="next") and `X-Next-Cursor` give
+    the next page when there is one."""
+    try:
+        items, cursor = lists.queue_page(
+            db,
+            user,
+            disposition=disposition.value if disposition else None,
+            claimed=claimed,
+            mine=mine,
+            limit=limit,
+            after=after,
+        )
+    except lists.BadCursor:
+        raise HTTPException(status_code=422, detail="after: not a cursor of this list") from None
     repo.audit(db, actor=user, action="list", object_type="case", detail=f"{len(items)} items")
     db.commit()
+    if cursor is not None:
+        nxt = request.url.include_query_params(after=cursor, limit=limit)
+        response.headers["link"] = f'<{nxt.path}?{nxt.query}>; rel="next"'
+        response.headers["x-next-cursor"] = cursor
     return [CaseRead.of(i.case, i.disposition, i.waiting_since, escalation_floor=i.floor) for i in items]
 
 
