@@ -296,3 +296,52 @@ def test_video_visit_endpoints(clients: dict[str, Client], visit_id: str, who: s
         assert r.status_code == (303 if who == "anon" else JOIN[who]), (page, who)
         if r.status_code == 404:
             _no_health_data(r.text)
+
+
+@pytest.fixture(scope="module")
+def case_ids(seeded_url: str, ids: dict[str, str]) -> dict[str, str]:
+    """The care cases of alice's and the child's assessments (issue 14 check-ins and steps)."""
+    from telespine.store import repo_care
+
+    engine = make_engine(seeded_url)
+    try:
+        with make_sessionmaker(engine)() as db:
+            out = {}
+            for key in ("alice", "child"):
+                case = repo_care.case_for_assessment(db, ids[key])
+                assert case is not None
+                out[key] = case.id
+            return out
+    finally:
+        engine.dispose()
+
+
+# The check-in form and the writes are the patient's (or parent's): readable others get 403.
+ASK = {"alice": 200, "bob": 404, "carol": 404, "dr_dave": 403, "dr_erin": 404, "admin": 404, "anon": 401}
+
+
+@pytest.mark.parametrize("who", [*USERS, "anon"])
+def test_checkin_and_steps_endpoints(clients: dict[str, Client], case_ids: dict[str, str], who: str) -> None:
+    """Issue 14: the check-in form, check-ins, steps, uploads and the progress page of a case."""
+    client, case = clients[who], case_ids["alice"]
+    for path in (f"/api/v1/cases/{case}/checkins", f"/api/v1/cases/{case}/steps"):
+        r = client.get(path)
+        assert r.status_code == READ[who], (path, who)
+        if r.status_code == 404:
+            _no_health_data(r.text)
+    r = client.get(f"/api/v1/cases/{case}/checkin")
+    assert r.status_code == ASK[who], who
+    r = client.post(
+        f"/api/v1/cases/{case}/checkins",
+        json={"pain": 2, "function": 9, "medicine_use": "none", "red_flag_check": {}},
+    )
+    assert r.status_code == {**WRITE, "dr_dave": 403}[who], (who, r.text[:200])
+    csv = b"Date,Step count\n2026-03-02,4000\n"
+    r = client.post(f"/api/v1/cases/{case}/steps", files={"file": ("s.csv", csv, "text/csv")})
+    assert r.status_code == WRITE[who], who
+    if r.status_code == 404:
+        _no_health_data(r.text)
+    r = client.get(f"/care/cases/{case}/progress", follow_redirects=False)
+    assert r.status_code == (303 if who == "anon" else READ[who]), who
+    child = clients[who].get(f"/api/v1/cases/{case_ids['child']}/checkins")
+    assert child.status_code == READ_CHILD[who], who

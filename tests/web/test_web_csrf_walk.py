@@ -25,6 +25,8 @@ EXEMPT = {
     "/api/v1/triage": "stateless: findings in, result out; nothing is stored or changed",
     "/api/v1/program": "stateless: findings and answers in, a program out",
     "/api/v1/instruments/{instrument_id}/score": "stateless: responses in, a score out",
+    "/care/unsubscribe": "the signed token in the link is the authority (a mail program's one-click POST, "
+    "RFC 8058, has no session); it can only turn reminder e-mails off",
 }
 # They end the session the walk runs in (sign out everywhere ends all of alice's).
 LAST = ("/logout", "/api/v1/auth/logout", "/account/sign-out-everywhere", "/api/v1/auth/sign-out-everywhere")

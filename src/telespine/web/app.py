@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import logging
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -30,13 +31,21 @@ HERE = Path(__file__).parent
 class BodyLimitMiddleware:
     """Answer 413 for bodies over the limit, by Content-Length or by counting a streamed body."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, max_upload_bytes: int | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.max_upload_bytes = max_upload_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
+            return
+        if (
+            self.max_upload_bytes is not None
+            and scope.get("method") == "POST"
+            and UPLOAD_PATH.match(scope.get("path", ""))
+        ):
+            await self._upload(scope, receive, send, self.max_upload_bytes)
             return
         for name, value in scope.get("headers", []):
             if name == b"content-length":
@@ -72,6 +81,28 @@ class BodyLimitMiddleware:
             return await receive()
 
         await self.app(scope, replay, send)
+
+
+    async def _upload(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
+        """A file upload: a Content-Length within the upload limit, then streamed to the route
+        (which spools it to a temporary file), never buffered here."""
+        length = next((v for k, v in scope.get("headers", []) if k == b"content-length"), None)
+        try:
+            size = int(length) if length is not None else None
+        except ValueError:
+            size = None
+        if size is None:
+            response = JSONResponse({"detail": "Send the file with a Content-Length."}, status_code=411)
+            await response(scope, receive, send)
+            return
+        if size > limit:
+            await _send_413(scope, receive, send, limit)
+            return
+        await self.app(scope, receive, send)
+
+
+# Wearable exports (issue 14): the page and the API upload of daily steps.
+UPLOAD_PATH = re.compile(r"^/(?:api/v1|care)/cases/[A-Za-z0-9]{1,64}/steps$")
 
 
 async def _send_413(scope: Scope, receive: Receive, send: Send, limit: int) -> None:
@@ -275,6 +306,9 @@ def create_app(settings: Settings | None = None, *, warm_up: bool = False) -> Fa
     app.include_router(api_router)
     app.include_router(program_api_router)
     app.include_router(care_api_router)
+    from telespine.web.api.checkin import router as checkin_api_router
+
+    app.include_router(checkin_api_router)  # issue 14: check-ins and wearable uploads
     from telespine.web.api.accounts import router as accounts_api_router
 
     app.include_router(accounts_api_router)
@@ -286,6 +320,9 @@ def create_app(settings: Settings | None = None, *, warm_up: bool = False) -> Fa
     app.include_router(account_pages_router)
     app.include_router(program_pages_router)
     app.include_router(care_pages_router)
+    from telespine.web.pages.checkin import router as checkin_pages_router
+
+    app.include_router(checkin_pages_router)  # issue 14: check-ins, progress, uploads
     from telespine.web import visits
 
     visits.install(app)  # the video visit and scheduling (issue 11)
@@ -297,7 +334,7 @@ def create_app(settings: Settings | None = None, *, warm_up: bool = False) -> Fa
     json_checks: Any = JsonBodyMiddleware
     app.add_middleware(json_checks)
     wrapped: Any = BodyLimitMiddleware
-    app.add_middleware(wrapped, max_bytes=settings.max_body_bytes)
+    app.add_middleware(wrapped, max_bytes=settings.max_body_bytes, max_upload_bytes=settings.max_upload_bytes)
     from telespine.web import metrics
     from telespine.web.logs import AccessLogMiddleware, CatchAllMiddleware
 

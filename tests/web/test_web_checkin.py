@@ -1,0 +1,150 @@
+"""The check-in, progress, upload and unsubscribe pages and API (issue 14), on SQLite and
+PostgreSQL: thin routes over services.checkin, the same case updated, errors that change nothing."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable
+from typing import Any
+
+from telespine.web.testing import bearer, csrf_from, login
+
+Client = Any
+CSV = b"Date,Step count\n2026-03-02,5000\n2026-03-03,6500\n2026-03-04,7200\n"
+
+
+def _case(client: Client) -> str:
+    return str(re.findall(r"/care/cases/(\w+)", client.get("/care").text)[0])
+
+
+def test_a_check_in_from_the_case_page_updates_the_same_case(
+    make_client: Callable[..., Client], seeded_url: str
+) -> None:
+    web = login(make_client, seeded_url, "alice")
+    case = _case(web)
+    page = web.get(f"/care/cases/{case}")
+    assert f"/care/cases/{case}/checkin" in page.text and 'id="progress"' in page.text
+    form = web.get(f"/care/cases/{case}/checkin")
+    assert form.status_code == 200 and "about two minutes" in form.text and 'name="rf_' in form.text
+    token = csrf_from(form.text)
+    before = bearer(make_client, seeded_url, "alice").get("/api/v1/assessments").json()
+    flags = {f"rf_{q}": "no" for q in re.findall(r'name="rf_(\w+)"', form.text)}
+    r = web.post(
+        f"/care/cases/{case}/checkin",
+        data={"csrf_token": token, "pain": "4", "function": "7", "medicine_use": "as_usual", **flags},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303 and f"/care/cases/{case}/checkins/" in r.headers["location"]
+    done = web.get(r.headers["location"])
+    assert done.status_code == 200 and "Your first check-in" in done.text
+    assert bearer(make_client, seeded_url, "alice").get("/api/v1/assessments").json() == before  # no new one
+    progress = web.get(f"/care/cases/{case}/progress", headers={"HX-Request": "true"})
+    assert progress.status_code == 200 and "<svg" in progress.text and "<table" in progress.text
+    assert "<html" not in progress.text  # a fragment for htmx
+    # A pain score out of range: 422, the form again, nothing stored.
+    bad = web.post(
+        f"/care/cases/{case}/checkin",
+        data={"csrf_token": token, "pain": "12", "function": "7", "medicine_use": "as_usual", **flags},
+    )
+    assert bad.status_code == 422 and "Please check your answers" in bad.text
+
+
+def test_a_warning_sign_in_a_check_in_shows_the_safety_net(
+    make_client: Callable[..., Client], seeded_url: str
+) -> None:
+    web = login(make_client, seeded_url, "alice")
+    case = _case(web)
+    form = web.get(f"/care/cases/{case}/checkin").text
+    ids = re.findall(r'name="rf_(\w+)"', form)
+    flags = {f"rf_{q}": "no" for q in ids}
+    flags[f"rf_{ids[0]}"] = "unknown"
+    r = web.post(
+        f"/care/cases/{case}/checkin",
+        data={
+            "csrf_token": csrf_from(form),
+            "pain": "5",
+            "function": "6",
+            "medicine_use": "as_usual",
+            **flags,
+        },
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    shown = web.get(r.headers["location"])
+    assert 'id="safety"' in shown.text or "emergency" in r.headers["location"]
+
+
+def test_the_api_check_in_and_upload(make_client: Callable[..., Client], seeded_url: str) -> None:
+    api = bearer(make_client, seeded_url, "carol")
+    web = login(make_client, seeded_url, "carol")
+    case = _case(web)
+    asked = api.get(f"/api/v1/cases/{case}/checkin").json()
+    assert asked["red_flag_questions"] and all(
+        "child" in q["text"].lower() or "they" in q["text"].lower() for q in asked["red_flag_questions"]
+    )
+    flags = {q["id"]: "no" for q in asked["red_flag_questions"]}
+    r = api.post(
+        f"/api/v1/cases/{case}/checkins",
+        json={"pain": 3, "function": 8, "medicine_use": "none", "red_flag_check": flags},
+    )
+    assert r.status_code == 201, r.text
+    assert r.json()["changes"][0]["label"] == "Your child's pain"
+    assert api.get(f"/api/v1/cases/{case}/checkins").json()[-1]["pain"] == 3
+    bad = api.post(f"/api/v1/cases/{case}/checkins", json={"pain": 3, "function": 8, "medicine_use": "x"})
+    assert bad.status_code == 422
+    up = api.post(f"/api/v1/cases/{case}/steps", files={"file": ("steps.csv", CSV, "text/csv")})
+    assert up.status_code == 201 and up.json()["days"] == 3 and up.json()["source"] == "google_fit"
+    for junk in (b"\x00\x01garbage", b"Date,Step count\n2026-03-02,5\n2026-03-02,6\n"):
+        r = api.post(
+            f"/api/v1/cases/{case}/steps", files={"file": ("x.bin", junk, "application/octet-stream")}
+        )
+        assert r.status_code == 422 and r.json()["errors"][0]["field"] == "file"
+    assert [d["steps"] for d in api.get(f"/api/v1/cases/{case}/steps").json()] == [5000, 6500, 7200]
+
+
+def test_the_upload_page_shows_a_clear_error_and_changes_nothing(
+    make_client: Callable[..., Client], seeded_url: str
+) -> None:
+    web = login(make_client, seeded_url, "alice")
+    case = _case(web)
+    token = csrf_from(web.get(f"/care/cases/{case}/steps").text)
+    r = web.post(
+        f"/care/cases/{case}/steps",
+        data={"csrf_token": token},
+        files={"file": ("a.txt", b"hello there", "text/plain")},
+    )
+    assert r.status_code == 422 and "We cannot read this file" in r.text and "Nothing was saved" in r.text
+    ok = web.post(
+        f"/care/cases/{case}/steps", data={"csrf_token": token}, files={"file": ("s.csv", CSV, "text/csv")}
+    )
+    assert ok.status_code == 200 and "Saved: 3 days" in ok.text
+
+
+def test_an_upload_over_the_limit_is_refused_before_it_is_read(
+    make_client: Callable[..., Client], seeded_url: str
+) -> None:
+    api = bearer(lambda url: make_client(url, max_upload_bytes=4096), seeded_url, "alice")
+    case = api.get("/api/v1/queue").status_code  # alice may not read the queue: just warm up the client
+    assert case in (403, 404)
+    cases = re.findall(r"/care/cases/(\w+)", login(make_client, seeded_url, "alice").get("/care").text)
+    r = api.post(f"/api/v1/cases/{cases[0]}/steps", files={"file": ("big.csv", b"x" * 10_000, "text/csv")})
+    assert r.status_code == 413
+    # Other bodies keep the small limit.
+    assert (
+        api.post(
+            "/api/v1/triage",
+            content=b"{" + b" " * 70_000 + b"}",
+            headers={"content-type": "application/json"},
+        ).status_code
+        == 413
+    )
+
+
+def test_an_unsubscribe_link_with_a_wrong_token_changes_nothing(
+    make_client: Callable[..., Client], seeded_url: str
+) -> None:
+    client = make_client(seeded_url)
+    assert client.get("/care/unsubscribe", params={"t": "abc.def"}).status_code == 400
+    assert client.post("/care/unsubscribe", params={"t": "abc.def"}).status_code == 400
+    assert dt.date.today()  # the page needs no session
