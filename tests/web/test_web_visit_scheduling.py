@@ -118,6 +118,7 @@ def test_hours_slots_booking_reschedule_cancel_and_mails(
     assert pick not in alice.get(f"/care/cases/{ids['alice']}/visits/new").text
     # the visit page shows the stored UTC time in each viewer's zone
     assert "(America/New_York)" in alice.get(f"/care/visits/{booking_id}").text
+    assert "(America/New_York)" in alice.get(f"/care/cases/{ids['alice']}").text  # the follow-up page too
     assert "(Europe/London)" in dave.get(f"/care/visits/{booking_id}").text
 
     engine, factory = _db(seeded_url)

@@ -513,9 +513,12 @@ def join(request: Request, booking: JoinableBooking, user: RequiredUser, db: DbD
 
 def install(app: Any) -> None:
     """The visit routes: the call page, the join API, the signalling socket, scheduling pages."""
+    from telespine.visits import local_label
     from telespine.web.pages import visits as visit_pages
 
     app.state.visit_hub = Hub()
+    # {{ when | local_time(zone) }}: a stored UTC time in the viewer's zone
+    app.state.templates.env.filters["local_time"] = lambda when, zone="UTC": local_label(when, zone or "UTC")
     app.include_router(api_router)
     app.include_router(router)
     app.include_router(visit_pages.router)
