@@ -298,6 +298,15 @@ def test_video_visit_endpoints(clients: dict[str, Client], visit_id: str, who: s
             _no_health_data(r.text)
 
 
+def test_denied_attempts_are_audited(clients: dict[str, Client], ids: dict[str, str]) -> None:
+    """A 404 on someone else's object is in the audit log: who, which object, which route."""
+    assert clients["bob"].get(f"/api/v1/assessments/{ids['alice']}").status_code == 404
+    events = clients["admin"].get("/api/v1/audit", params={"actor": "bob", "action": "denied"}).json()
+    mine = [e for e in events if e["object_id"] == ids["alice"]]
+    assert mine and mine[0]["object_type"] == "assessment"
+    assert clients["anon"].get(f"/api/v1/assessments/{ids['alice']}").status_code == 401  # not a denial
+
+
 @pytest.fixture(scope="module")
 def case_ids(seeded_url: str, ids: dict[str, str]) -> dict[str, str]:
     """The care cases of alice's and the child's assessments (issue 14 check-ins and steps)."""

@@ -208,6 +208,10 @@ def create_app(settings: Settings | None = None, *, warm_up: bool = False) -> Fa
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> Response:
+        if exc.status_code in (403, 404):
+            from telespine.web.denials import record_denial
+
+            await record_denial(request, exc.status_code)  # who tried which object (ids only)
         if _is_api(request):
             body: dict[str, Any] = {"detail": exc.detail}
             errors = getattr(exc, "errors", None)
