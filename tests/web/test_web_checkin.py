@@ -148,3 +148,32 @@ def test_an_unsubscribe_link_with_a_wrong_token_changes_nothing(
     assert client.get("/care/unsubscribe", params={"t": "abc.def"}).status_code == 400
     assert client.post("/care/unsubscribe", params={"t": "abc.def"}).status_code == 400
     assert dt.date.today()  # the page needs no session
+
+
+def _main_text(html: str) -> str:
+    import html as html_lib
+
+    main = html.split("<main", 1)[1].split("</main>", 1)[0]
+    main = re.sub(r"<(script|style|svg)\b.*?</\1>", " ", main, flags=re.S)
+    return html_lib.unescape(re.sub(r"<[^>]+>", " ", main.split(">", 1)[1]))
+
+
+def test_check_in_pages_read_at_grade_8_or_lower_in_both_voices(
+    make_client: Callable[..., Client], seeded_url: str
+) -> None:
+    """Our own words on the check-in, upload and unsubscribe pages (the validated questionnaire
+    items keep their published wording and are left out)."""
+    from telespine.content.readability import reading_grade
+
+    for name in ("alice", "carol"):
+        web = login(make_client, seeded_url, name)
+        case = _case(web) if name == "alice" else re.findall(r"/care/cases/(\w+)", web.get("/care").text)[-1]
+        form = web.get(f"/care/cases/{case}/checkin").text
+        form = re.sub(r'<section class="card" id="q-.*?</section>', " ", form, flags=re.S)
+        for page in (form, web.get(f"/care/cases/{case}/steps").text):
+            text = _main_text(page)
+            assert reading_grade(text) <= 8, (name, round(reading_grade(text), 1), text[:300])
+        if name == "carol":
+            assert "your child" in _main_text(form).lower()
+    client = make_client(seeded_url)
+    assert reading_grade(_main_text(client.get("/care/unsubscribe", params={"t": "a.b"}).text)) <= 8
