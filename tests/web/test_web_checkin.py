@@ -177,3 +177,42 @@ def test_check_in_pages_read_at_grade_8_or_lower_in_both_voices(
             assert "your child" in _main_text(form).lower()
     client = make_client(seeded_url)
     assert reading_grade(_main_text(client.get("/care/unsubscribe", params={"t": "a.b"}).text)) <= 8
+
+
+APPLE = b"""<?xml version="1.0" encoding="UTF-8"?>
+<HealthData locale="en_GB">
+ <ExportDate value="2026-03-10 08:00:00 +0000"/>
+ <Record type="HKQuantityTypeIdentifierStepCount" sourceName="Phone" unit="count" value="1200"
+  startDate="2026-03-05 09:00:00 +0000" endDate="2026-03-05 09:30:00 +0000"/>
+ <Record type="HKQuantityTypeIdentifierStepCount" sourceName="Phone" unit="count" value="800"
+  startDate="2026-03-05 18:00:00 +0000" endDate="2026-03-05 18:20:00 +0000"/>
+ <Record type="HKQuantityTypeIdentifierHeartRate" sourceName="Watch" unit="count/min" value="70"
+  startDate="2026-03-05 09:00:00 +0000" endDate="2026-03-05 09:00:00 +0000"/>
+ <Record type="HKQuantityTypeIdentifierStepCount" sourceName="Phone" unit="count" value="4321"
+  startDate="2026-03-06 12:00:00 +0000" endDate="2026-03-06 13:00:00 +0000"/>
+</HealthData>
+"""
+
+
+def test_an_apple_health_export_xml_or_zip_goes_through_the_upload(
+    make_client: Callable[..., Client], seeded_url: str
+) -> None:
+    """The spooled upload is read by the streaming parser, as export.xml and as export.zip."""
+    import io
+    import zipfile
+
+    api = bearer(make_client, seeded_url, "bob")
+    case = re.findall(r"/care/cases/(\w+)", login(make_client, seeded_url, "bob").get("/care").text)[0]
+    packed = io.BytesIO()
+    with zipfile.ZipFile(packed, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("apple_health_export/export.xml", APPLE + b"<!--" + b" " * 3_000_000 + b"-->")
+    for name, data in (("export.xml", APPLE), ("export.zip", packed.getvalue())):
+        r = api.post(f"/api/v1/cases/{case}/steps", files={"file": (name, data, "application/octet-stream")})
+        assert r.status_code == 201, (name, r.text[:300])
+        assert r.json()["source"] == "apple_health" and r.json()["days"] == 2
+    days = {d["day"]: d["steps"] for d in api.get(f"/api/v1/cases/{case}/steps").json()}
+    assert days["2026-03-05"] == 2000 and days["2026-03-06"] == 4321
+    # A damaged export changes nothing.
+    r = api.post(f"/api/v1/cases/{case}/steps", files={"file": ("export.xml", APPLE[:300], "text/xml")})
+    assert r.status_code == 422
+    assert {d["day"]: d["steps"] for d in api.get(f"/api/v1/cases/{case}/steps").json()} == days
