@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import html
 import logging
-import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -21,7 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from telespine.settings import Settings, get_settings
 from telespine.store.db import make_engine, make_sessionmaker
 from telespine.triage.emergency import builtin_line, builtin_signs
-from telespine.web.jsonbody import JsonBodyMiddleware, SafeJSONResponse, safe_text
+from telespine.web.jsonbody import UPLOAD_PATH, JsonBodyMiddleware, SafeJSONResponse, safe_text
 from telespine.web.sessions import COOKIE_NAME, WebSession
 
 log = logging.getLogger("telespine.web")
@@ -99,10 +98,6 @@ class BodyLimitMiddleware:
             await _send_413(scope, receive, send, limit)
             return
         await self.app(scope, receive, send)
-
-
-# Wearable exports (issue 14): the page and the API upload of daily steps.
-UPLOAD_PATH = re.compile(r"^/(?:api/v1|care)/cases/[A-Za-z0-9]{1,64}/steps$")
 
 
 async def _send_413(scope: Scope, receive: Receive, send: Send, limit: int) -> None:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
@@ -293,6 +294,10 @@ def _form_refusal(scope: Scope, field: str) -> Any:
     return HTMLResponse(page, status_code=422)
 
 
+# Wearable exports (issue 14): the page and the API upload of daily steps, streamed to the route.
+UPLOAD_PATH = re.compile(r"^/(?:api/v1|care)/cases/[A-Za-z0-9]{1,64}/steps$")
+
+
 class JsonBodyMiddleware:
     """Refuse API JSON bodies with duplicate keys (422) or too deep nesting (400) before routing,
     and any JSON or form body with a control character in a key or a lone surrogate (422 naming the
@@ -321,6 +326,11 @@ class JsonBodyMiddleware:
             return
         media = _media(scope)
         is_form = media in (b"application/x-www-form-urlencoded", b"multipart/form-data")
+        if media == b"multipart/form-data" and UPLOAD_PATH.match(str(scope.get("path", ""))):
+            # A wearable export of hundreds of MB: never held in memory here. The route reads
+            # only the file (a spooled temporary file) and the CSRF token, compared as it is.
+            await self.app(scope, receive, send)
+            return
         if not (_is_json(media) or is_form):
             await self.app(scope, receive, send)
             return
