@@ -59,6 +59,10 @@ def _update_scopes_by_sentence(graph: Any) -> None:
                 graph.modifiers[j].limit_scope(graph.modifiers[i])
 
 
+# doc.user_data key: the labels of the safety layer (Concept.safety), set by the terms step
+SAFETY_LABELS = "telespine_safety_labels"
+
+
 def _apply_modifiers_by_sentence(graph: Any) -> None:
     """medspaCy's ConTextGraph.apply_modifiers, checking a target only against the modifiers of
     its sentences (the same edges in the same order: a modifier elsewhere never reaches it)."""
@@ -67,9 +71,13 @@ def _apply_modifiers_by_sentence(graph: Any) -> None:
     if not graph.targets:
         graph.edges = []
         return
-    sentence_of = _sentence_numbers(graph.targets[0].doc)
+    doc = graph.targets[0].doc
+    sentence_of = _sentence_numbers(doc)
+    safety = doc.user_data.get(SAFETY_LABELS, frozenset())
     targets: dict[int, list[Any]] = {}
     for target in graph.targets:
+        if target.label_ in safety:
+            continue  # a safety-layer span never hides a trigger ("can't tell if", "haven't")
         for n in _touched(sentence_of, target.start, target.end):
             targets.setdefault(n, []).append(target)
     if graph.prune_on_modifier_overlap:
@@ -136,7 +144,14 @@ def _hedges_before_the_line(ent: Any) -> list[Any]:
     ]
 
 
-def _ignore_reasons(ent: Any, audience: Audience, absent: bool = False) -> tuple[list[IgnoreReason], bool]:
+def _ignore_reasons(
+    ent: Any, audience: Audience, absent: bool = False, shared: bool = False
+) -> tuple[list[IgnoreReason], bool]:
+    """Why a mention does not count (and whether it is hedged), from its ConText modifiers.
+
+    shared: only the reasons that overlapping mentions share (screen._shared_context); a trigger
+    limited to some concepts (allowed_types: "after the gym" explains dead legs) is not shared.
+    """
     reasons: list[IgnoreReason] = []
     uncertain = False
     modifiers = list(ent._.modifiers)
@@ -161,7 +176,18 @@ def _ignore_reasons(ent: Any, audience: Audience, absent: bool = False) -> tuple
     else:
         last = _last_sentence_start(ent)
         modifiers = [m for m in modifiers if last == ent.start or m.modifier_span[1] > last]
+    label = ent.label_.removesuffix(":absent").upper()
+    if ent.label_ in ent.doc.user_data.get(SAFETY_LABELS, frozenset()):
+        # a safety-layer span holds its own negation ("can't pee", "haven't been"): a trigger
+        # inside its words is part of the symptom; triggers before it still read it
+        modifiers = [m for m in modifiers if not ent.start <= m.modifier_span[0] < ent.end]
     for modifier in modifiers:
+        if shared and modifier.rule.allowed_types:
+            continue
+        if not modifier.allows(label):
+            # spaCy keeps a span's extension values by its offsets, not its label: spans of two
+            # concepts on the same words share ConText's modifiers; a limited trigger is checked here
+            continue
         audiences = (modifier.rule.metadata or {}).get("audiences")
         if audiences is not None and audience not in audiences:
             continue

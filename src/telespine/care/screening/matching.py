@@ -8,6 +8,7 @@ from typing import Any
 
 from telespine.care.screening.context import (
     _LINE_STARTS,
+    SAFETY_LABELS,
     _apply_modifiers_by_sentence,
     _update_scopes_by_sentence,
 )
@@ -138,10 +139,12 @@ def build_pipeline(rules: ScreeningRules) -> Pipeline:
 
     # Near rules and numbers add their spans to the same group, before ConText reads it.
     near, numbers = NearMatcher(rules, nlp), NumberMatcher(rules, nlp)
+    safety = frozenset(c.id for c in rules.concepts if c.safety)
 
     def add_terms(doc: Any) -> Any:
         from spacy.tokens import Span
 
+        doc.user_data[SAFETY_LABELS] = safety
         found = near(doc) + numbers(doc)
         if found:
             group = doc.spans[_GROUP]
@@ -182,6 +185,7 @@ def build_pipeline(rules: ScreeningRules) -> Pipeline:
                 pattern=spec.pattern,
                 direction=spec.direction,
                 metadata={"audiences": spec.audiences},
+                allowed_types=set(spec.allowed_types) if spec.allowed_types is not None else None,
             )
         )
     # medspaCy's TERMINATE direction ends the scope of every category. A terminator for only some

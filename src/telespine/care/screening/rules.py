@@ -41,6 +41,9 @@ class Near(_Strict):
 
     groups: list[list[str]] = Field(min_length=1)
     window: int = Field(default=8, ge=1, le=30)
+    # Match words by their lemma (terms.lemma: "tingles", "tingled", "tingling" read as "tingle";
+    # "fell", "fallen" as "fall"), so a vocabulary lists each word once (the safety layer).
+    lemma: bool = False
 
 
 class NumberRule(_Strict):
@@ -89,6 +92,9 @@ class Concept(_Strict):
     # Phrasings that deny the symptom when said plainly ("I can feel my groin"). They count only
     # when hedged or negated ("I'm not sure I can feel my groin"), and then as "unknown".
     absent_phrases: list[str] = []
+    # The safety layer (a review concept): its spans hold negations that are the symptom ("can't
+    # pee"), so a trigger inside them neither reads them nor is hidden from other mentions
+    safety: bool = False
 
     @model_validator(mode="after")
     def _has_matchers(self) -> Concept:
@@ -96,6 +102,8 @@ class Concept(_Strict):
             raise ValueError(f"concept {self.id!r} has no phrases, patterns, near rules or numbers")
         if self.kind == "review" and self.sets:
             raise ValueError(f"concept {self.id!r}: a review concept sets no finding")
+        if self.safety and self.kind != "review":
+            raise ValueError(f"concept {self.id!r}: the safety layer is a review concept")
         if self.kind == "modifier" and not self.sets:
             raise ValueError(f"concept {self.id!r}: a modifier must set a finding")
         for pattern in self.patterns:
@@ -114,6 +122,9 @@ class ContextRuleSpec(_Strict):
     # None: applies to every audience. ["adult"]: e.g. "my son" is family for an adult, but the
     # person writing about a child patient is the parent, so there it names the patient.
     audiences: list[Audience] | None = None
+    # None: modifies every concept; a list: only these concepts (an explanation such as "after the
+    # gym" denies dead, heavy legs but never legs giving way)
+    allowed_types: list[str] | None = None
 
     @model_validator(mode="after")
     def _strings(self) -> ContextRuleSpec:
@@ -189,6 +200,10 @@ class ScreeningRules(_Strict):
         ids = [c.id for c in self.concepts]
         if len(ids) != len(set(ids)):
             raise ValueError("concept ids must be unique")
+        for spec in self.context:
+            unknown = set(spec.allowed_types or ()) - set(ids)
+            if unknown:
+                raise ValueError(f"context rule {spec.literal!r}: no concept {sorted(unknown)}")
         order = load_merge_order()
         for concept in self.concepts:
             for finding, value in concept.sets.items():

@@ -29,7 +29,7 @@ def _read_all(doc: Any, pipe: Pipeline, audience: Audience) -> list[_Read]:
     return out
 
 
-def _shared_context(read: list[_Read], pipe: Pipeline, doc: Any) -> list[_Read]:
+def _shared_context(read: list[_Read], pipe: Pipeline, doc: Any, audience: Audience) -> list[_Read]:
     """Context shared between mentions that ConText reads one by one.
 
     - Overlapping mentions share their words ("no numbness in my legs" is both a numbness word
@@ -41,6 +41,8 @@ def _shared_context(read: list[_Read], pipe: Pipeline, doc: Any) -> list[_Read]:
     """
     joiners = frozenset(pipe.rules.list_words)
     items = [list(r) for r in read]
+    # what a mention passes on: not a trigger limited to some concepts ("after the gym")
+    passes = [_ignore_reasons(r[0], audience, r[1], shared=True)[0] for r in read]
     plain = sorted((i for i, r in enumerate(items) if not r[1]), key=lambda i: items[i][0].start)
     last = {i: _last_sentence_start(items[i][0]) for i in plain}
     for k, i in enumerate(plain):
@@ -52,7 +54,7 @@ def _shared_context(read: list[_Read], pipe: Pipeline, doc: Any) -> list[_Read]:
             if last[i] != last[j]:
                 continue
             for a, b in ((i, j), (j, i)):
-                items[a][3] = [*items[a][3], *(r for r in items[b][3] if r not in items[a][3])]
+                items[a][3] = [*items[a][3], *(r for r in passes[b] if r not in items[a][3])]
             items[i][4] = items[j][4] = bool(items[i][4] or items[j][4])
     plain.sort(key=lambda i: items[i][0].start)
     for k, i in enumerate(plain):
@@ -65,12 +67,12 @@ def _shared_context(read: list[_Read], pipe: Pipeline, doc: Any) -> list[_Read]:
                 continue
             between = doc[before.end : ent.start]
             if (
-                items[j][3]
+                passes[j]
                 and len(between) <= 4
                 and all(t.norm_ in joiners or t.lower_ in joiners for t in between)
                 and not any(t.is_sent_start for t in doc[before.end : ent.start + 1])
             ):
-                items[i][3] = list(items[j][3])
+                items[i][3] = list(passes[j])
             break
     return [(r[0], r[1], r[2], r[3], r[4]) for r in items]
 
@@ -136,7 +138,7 @@ def screen_message(text: str, audience: Audience = "adult", pipeline: Pipeline |
         modifiers: list[Mention] = []
         ignored: list[IgnoredMention] = []
         review: list[Mention] = []
-        read = _shared_context(_read_all(doc, pipe, audience), pipe, doc)
+        read = _shared_context(_read_all(doc, pipe, audience), pipe, doc, audience)
         for ent, absent, concept, reasons, uncertain in read:
             sets: dict[str, bool | str] = dict(concept.sets)
             if absent:

@@ -103,6 +103,57 @@ def correct_spelling(doc: Any, spelling: Spelling, cache_: dict[str, str | None]
     return doc
 
 
+# Irregular forms people use for the safety layer's words (the suffix rules below cannot undo them)
+_IRREGULAR = {
+    "fell": "fall", "fallen": "fall", "falls": "fall", "gave": "give", "given": "give", "went": "go",
+    "gone": "go", "felt": "feel", "lost": "lose", "came": "come", "threw": "throw", "thrown": "throw",
+    "hit": "hit", "woke": "wake", "feet": "foot", "teeth": "tooth", "wet": "wet", "wetted": "wet",
+    "peed": "pee", "weed": "wee", "pooed": "poo", "pooped": "poop", "pissed": "piss", "shat": "shit",
+    "buckled": "buckle", "crumpled": "crumple", "ran": "run", "run": "run", "drove": "drive",
+    "driven": "drive", "flew": "fly", "flung": "fling", "struck": "strike", "knocked": "knock",
+    "blacked": "black", "passed": "pass", "numbness": "numb", "numbed": "numb", "weakness": "weak",
+    "weaker": "weak", "weakened": "weak", "weakening": "weak", "breathless": "breath",
+    "breathlessness": "breath", "breathing": "breath", "breathe": "breath", "worse": "worse",
+    "legs": "leg", "arms": "arm", "hands": "hand", "toes": "toe", "fingers": "finger",
+    "knees": "knee", "thighs": "thigh", "buttocks": "buttock", "cheeks": "cheek", "bits": "bit",
+    "lying": "lie", "lay": "lie", "dying": "die", "tingly": "tingle", "tingling": "tingle",
+    "tingles": "tingle", "tingled": "tingle", "prickly": "prickle", "prickling": "prickle",
+    "fuzzy": "fuzz", "dizzy": "dizzy", "leaky": "leak", "sweaty": "sweat", "shaky": "shake",
+    "shaking": "shake", "wobbly": "wobble", "wobbling": "wobble", "collapsing": "collapse",
+    "unconscious": "unconscious", "pulsating": "pulse", "pulsing": "pulse", "pulsate": "pulse",
+    "pulses": "pulse", "throbbing": "throb", "throbs": "throb", "beating": "beat",
+}
+_SUFFIXES = ("ing", "ed", "es", "s", "ly")
+
+
+@cache
+def lemma(word: str) -> str:
+    """A word's base form for matching: "tingled" and "tingling" read as "tingle", "fell" as
+    "fall", "legs" as "leg". A small table of irregular forms, then common suffixes taken off
+    when what is left (or it with an "e", or without a doubled last letter) is an English word.
+    Matching only needs the same form for the same word on both sides, not a dictionary lemma."""
+    word = word.lower().removesuffix("'s")
+    if word in _IRREGULAR:
+        return _IRREGULAR[word]
+    english = english_words()
+    for suffix in _SUFFIXES:
+        if not word.endswith(suffix) or len(word) - len(suffix) < 3:
+            continue
+        base = word[: -len(suffix)]
+        if suffix == "es" and base.endswith("i"):
+            candidates = [base[:-1] + "y"]
+        else:
+            candidates = [base + "e", base] if suffix in ("ing", "ed") else [base]
+            if len(base) > 3 and base[-1] == base[-2] and base[-1] not in "lsz":
+                candidates.insert(0, base[:-1])  # "dragged" -> "drag", "slipped" -> "slip"
+        for candidate in candidates:
+            if candidate in _IRREGULAR:
+                return _IRREGULAR[candidate]
+            if candidate in english and len(candidate) >= 3:
+                return candidate
+    return word
+
+
 @dataclass(frozen=True)
 class _Term:
     words: tuple[str, ...]
@@ -123,24 +174,31 @@ class NearMatcher:
     def __init__(self, rules: ScreeningRules, nlp: Any) -> None:
         self.rules: list[_Rule] = []
         self.first: dict[str, list[_Term]] = {}
+        self.first_lemma: dict[str, list[_Term]] = {}  # near rules matched on lemmas
         for concept in rules.concepts:
             for near in concept.near:
                 index = len(self.rules)
                 self.rules.append(_Rule(concept.id, len(near.groups), near.window))
+                table = self.first_lemma if near.lemma else self.first
                 for g, group in enumerate(near.groups):
                     for term in group:
                         words = tuple(t.norm_ for t in nlp.make_doc(term.lower()))
-                        self.first.setdefault(words[0], []).append(_Term(words, index, g))
+                        if near.lemma:
+                            words = tuple(lemma(w) for w in words)
+                        table.setdefault(words[0], []).append(_Term(words, index, g))
         self.breaks = frozenset(t.norm_ for b in rules.near_breaks for t in nlp.make_doc(b.lower()))
 
     def __call__(self, doc: Any) -> list[tuple[str, int, int]]:
         norms = [t.norm_ for t in doc]
         found: dict[int, list[tuple[int, int, int]]] = {}  # rule -> (group, start, end)
-        for i, norm in enumerate(norms):
-            for term in self.first.get(norm, ()):
-                n = len(term.words)
-                if tuple(norms[i : i + n]) == term.words:
-                    found.setdefault(term.rule, []).append((term.group, i, i + n))
+        for words, first in ((norms, self.first), (self._lemmas(norms), self.first_lemma)):
+            if not first:
+                continue
+            for i, word in enumerate(words):
+                for term in first.get(word, ()):
+                    n = len(term.words)
+                    if tuple(words[i : i + n]) == term.words:
+                        found.setdefault(term.rule, []).append((term.group, i, i + n))
         if not found:
             return []
         sentence_of = [0] * len(doc)
@@ -163,6 +221,10 @@ class NearMatcher:
                 if span is not None:
                     spans.append((rule.label, *span))
         return spans
+
+    @staticmethod
+    def _lemmas(norms: list[str]) -> list[str]:
+        return [lemma(n) if n.isalpha() else n for n in norms]
 
     @staticmethod
     def _around(
