@@ -11,6 +11,7 @@ the form parser spools the file to a temporary file and the parser reads it as a
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib.util
 import os
 import tempfile
@@ -48,10 +49,8 @@ class Sampler:
     def rss(self) -> int:
         total = 0
         for p in [self.proc, *self.proc.children(recursive=True)]:
-            try:
+            with contextlib.suppress(psutil.Error):  # a child that just ended
                 total += p.memory_info().rss
-            except psutil.Error:
-                pass
         return total
 
     def _run(self) -> None:
@@ -95,7 +94,9 @@ def main() -> None:
                 idle = sampler.peak
                 t0 = time.perf_counter()
                 with path.open("rb") as f:
-                    r = client.post(f"/api/v1/cases/{case_id}/steps", files={"file": ("export.xml", f, "text/xml")})
+                    r = client.post(
+                        f"/api/v1/cases/{case_id}/steps", files={"file": ("export.xml", f, "text/xml")}
+                    )
                 took = time.perf_counter() - t0
             path.unlink()
             assert r.status_code == 201, r.text[:300]

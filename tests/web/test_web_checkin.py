@@ -216,3 +216,30 @@ def test_an_apple_health_export_xml_or_zip_goes_through_the_upload(
     r = api.post(f"/api/v1/cases/{case}/steps", files={"file": ("export.xml", APPLE[:300], "text/xml")})
     assert r.status_code == 422
     assert {d["day"]: d["steps"] for d in api.get(f"/api/v1/cases/{case}/steps").json()} == days
+
+
+def test_the_clinician_chart_shows_progress_in_the_clinicians_zone(
+    make_client: Callable[..., Client], seeded_url: str
+) -> None:
+    from telespine.store import visits
+    from telespine.store.db import make_engine, make_sessionmaker
+    from telespine.store.models import User
+
+    engine = make_engine(seeded_url)
+    with make_sessionmaker(engine)() as db:
+        from sqlalchemy import select
+
+        dave = db.scalar(select(User).where(User.username == "dr_dave"))
+        assert dave is not None
+        visits.set_hours(db, dave, "Asia/Tokyo", {})
+        db.commit()
+    engine.dispose()
+    carol = login(make_client, seeded_url, "carol")
+    sam = re.findall(r"/care/cases/(\w+)", carol.get("/care").text)[-1]
+    dave_web = login(make_client, seeded_url, "dr_dave")
+    chart = dave_web.get(f"/care/cases/{sam}")
+    assert chart.status_code == 200 and 'id="progress"' in chart.text and "start-checkin" not in chart.text
+    part = dave_web.get(f"/care/cases/{sam}/progress", headers={"HX-Request": "true"}).text
+    assert "Asia/Tokyo" in part and "Your child" not in part  # plain titles for the clinician
+    mine = carol.get(f"/care/cases/{sam}/progress", headers={"HX-Request": "true"}).text
+    assert "Your child&#x27;s diary" in mine

@@ -444,7 +444,13 @@ class Progress:
     timezone: str
 
 
-def progress(db: Session, case: CareCase, viewer_timezone: str, now: dt.datetime | None = None) -> Progress:
+def progress(
+    db: Session,
+    case: CareCase,
+    viewer_timezone: str,
+    now: dt.datetime | None = None,
+    clinician: bool = False,
+) -> Progress:
     """Dated charts (diary, pain score, PEG, STarT Back, steps) with their tables, in the
     viewer's zone, and the plan's goal with what was done week by week. Reads only."""
     now = now or utcnow()
@@ -452,7 +458,8 @@ def progress(db: Session, case: CareCase, viewer_timezone: str, now: dt.datetime
         ZoneInfo(viewer_timezone)
     except (ZoneInfoNotFoundError, ValueError):
         viewer_timezone = "UTC"
-    pediatric = followup.audience_of(case) == "pediatric"
+    # The parent reads "your child"; a clinician reads plain titles.
+    pediatric = followup.audience_of(case) == "pediatric" and not clinician
     entries = diary.diary_entries(diary.diary_for_case(db, case))
     scores = cases.scores_for_case(db, case)
     day_steps = steps.steps_for_profile(db, case.profile_id)

@@ -176,12 +176,13 @@ def progress_page(
     request: Request, case: ReadableCase, user: RequiredUser, db: DbDep, ws: WebSessionDep, now: NowDep
 ) -> Response:
     """Charts with tables and the plan's goal; a fragment for htmx, a page otherwise."""
-    view = service.progress(db, case, viewer_timezone(db, user, case), now)
+    clinician = can_work_case(user, case)
+    view = service.progress(db, case, viewer_timezone(db, user, case), now, clinician=clinician)
     ctx = {
         "case": case,
         "progress": view,
         "audience": followup.audience_of(case),
-        "clinician_view": can_work_case(user, case),
+        "clinician_view": clinician,
     }
     if request.headers.get("hx-request") == "true":
         return _render(request, ws, "_checkin_progress_body.html", ctx)
