@@ -354,3 +354,37 @@ def test_checkin_and_steps_endpoints(clients: dict[str, Client], case_ids: dict[
     assert r.status_code == (303 if who == "anon" else READ[who]), who
     child = clients[who].get(f"/api/v1/cases/{case_ids['child']}/checkins")
     assert child.status_code == READ_CHILD[who], who
+
+
+@pytest.fixture(scope="module")
+def checkin_id(seeded_url: str, case_ids: dict[str, str]) -> str:
+    """A check-in of alice's case (issue 14)."""
+    from telespine.services import checkin as service
+    from telespine.store import repo_care
+    from telespine.store.db import session_scope
+
+    engine = make_engine(seeded_url)
+    try:
+        with session_scope(make_sessionmaker(engine)) as db:
+            alice = db.scalar(select(User).where(User.username == "alice"))
+            case = repo_care.get_case(db, case_ids["alice"])
+            assert alice is not None and case is not None
+            answers = service.CheckinAnswers(3, 7, "none", {})
+            out = service.checkin(db, case, alice, answers, emergency_number="112")
+            assert out.checkin is not None
+            return out.checkin.id
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize("who", [*USERS, "anon"])
+def test_checkin_result_page(
+    clients: dict[str, Client], case_ids: dict[str, str], checkin_id: str, who: str
+) -> None:
+    """GET /care/cases/{case}/checkins/{id}: readers of the case only; under another case, 404."""
+    r = clients[who].get(f"/care/cases/{case_ids['alice']}/checkins/{checkin_id}", follow_redirects=False)
+    assert r.status_code == (303 if who == "anon" else READ[who]), who
+    if r.status_code == 404:
+        _no_health_data(r.text)
+    other = clients[who].get(f"/care/cases/{case_ids['child']}/checkins/{checkin_id}", follow_redirects=False)
+    assert other.status_code in (303, 404), who
