@@ -107,7 +107,8 @@ def correct_spelling(doc: Any, spelling: Spelling, cache_: dict[str, str | None]
 _IRREGULAR = {
     "fell": "fall", "fallen": "fall", "falls": "fall", "gave": "give", "given": "give", "went": "go",
     "gone": "go", "felt": "feel", "lost": "lose", "came": "come", "threw": "throw", "thrown": "throw",
-    "hit": "hit", "woke": "wake", "feet": "foot", "teeth": "tooth", "wet": "wet", "wetted": "wet",
+    "hit": "hit", "woke": "wake", "took": "take", "taken": "take", "buzzy": "buzz",
+    "fizzy": "fizz", "feet": "foot", "teeth": "tooth", "wet": "wet", "wetted": "wet",
     "peed": "pee", "weed": "wee", "pooed": "poo", "pooped": "poop", "pissed": "piss", "shat": "shit",
     "buckled": "buckle", "crumpled": "crumple", "ran": "run", "run": "run", "drove": "drive",
     "driven": "drive", "flew": "fly", "flung": "fling", "struck": "strike", "knocked": "knock",
@@ -123,7 +124,7 @@ _IRREGULAR = {
     "unconscious": "unconscious", "pulsating": "pulse", "pulsing": "pulse", "pulsate": "pulse",
     "pulses": "pulse", "throbbing": "throb", "throbs": "throb", "beating": "beat",
 }
-_SUFFIXES = ("ing", "ed", "es", "s", "ly")
+_SUFFIXES = ("ing", "ed", "s", "es", "ly")  # "comes": "come" before "com"; "crashes": "crash"
 
 
 @cache
