@@ -244,9 +244,13 @@ class NearMatcher:
                 if g != group or sentence_of[start] != sentence_of[a_start]:
                     continue
                 gap = start - a_end if start >= a_end else a_start - end
-                if gap < 0 or gap > rule.window:
+                if gap < 0 and start < a_end and a_start < end:
+                    gap = 0  # the two words overlap ("can't get" and "get it up")
+                    left = right = a_start
+                elif gap < 0 or gap > rule.window:
                     continue
-                left, right = (a_end, start) if start >= a_end else (end, a_start)
+                else:
+                    left, right = (a_end, start) if start >= a_end else (end, a_start)
                 if breaks[right] - breaks[left]:
                     continue
                 if best is None or gap < best[0]:
