@@ -80,6 +80,20 @@ def _check_in(page: Any, pain: int, peg: int | None) -> None:
     page.wait_for_url(re.compile(r"/checkins/\w+"))
 
 
+def _axe(page: Any, name: str) -> None:
+    """axe-core: no serious or critical violation; no sideways scroll at 390 px."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page)
+    bad = [
+        (v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3])
+        for v in results.response["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+    assert bad == [], f"{name}: {bad}"
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390, name
+
+
 def _rows(page: Any, table_id: str) -> list[list[str]]:
     return [
         [c.strip() for c in row.locator("th, td").all_inner_texts()]
@@ -98,8 +112,14 @@ def test_a_patient_does_three_weekly_checkins_and_sees_the_trend(site: dict[str,
         # 03:00 UTC is the evening before in New York (day 7, 14, 21 there): tables show the local day.
         clock[0] = dt.datetime.combine(START + dt.timedelta(days=7 * week + 1), dt.time(3), tzinfo=dt.UTC)
         page.goto(f"{url}/care/cases/{case}")
+        if week == 1:
+            page.locator("#start-checkin").click()
+            page.wait_for_url(re.compile(r"/checkin$"))
+            _axe(page, "checkin-form")
+            page.goto(f"{url}/care/cases/{case}")
         _check_in(page, pain, peg=pain)
         assert page.locator("h1").inner_text() == f"Check-in {week} is saved"
+    _axe(page, "checkin-done")
     rows = _rows(page, "changes")
     assert rows[0] == ["Your pain", "5", "3", "Better"]
     assert rows[1] == ["PEG score", "5", "3", "Better"]
@@ -113,6 +133,7 @@ def test_a_patient_does_three_weekly_checkins_and_sees_the_trend(site: dict[str,
     )
     page.get_by_role("button", name="Upload").click()
     assert "Saved: 20 days" in page.locator("#upload-done").inner_text()
+    _axe(page, "steps-upload")
     # The charts on the case page (loaded by htmx), read as a screen reader would.
     page.goto(f"{url}/care/cases/{case}")
     page.locator(".progress-charts").wait_for()
@@ -130,6 +151,7 @@ def test_a_patient_does_three_weekly_checkins_and_sees_the_trend(site: dict[str,
     assert "(up)" in (page.locator("#steps-chart-desc").text_content() or "")
     weeks = _rows(page, "weeks")
     assert [w[2] for w in weeks[1:4]] == ["1", "1", "1"]  # a check-in in each of weeks 2 to 4
+    _axe(page, "checkin-progress")
     assert errors == []
     Path("test-artifacts").mkdir(exist_ok=True)
     page.screenshot(path="test-artifacts/checkin-progress.png", full_page=True)
