@@ -243,3 +243,26 @@ def test_the_clinician_chart_shows_progress_in_the_clinicians_zone(
     assert "Asia/Tokyo" in part and "Your child" not in part  # plain titles for the clinician
     mine = carol.get(f"/care/cases/{sam}/progress", headers={"HX-Request": "true"}).text
     assert "Your child&#x27;s diary" in mine
+
+
+def test_the_reminder_link_leads_to_the_check_in_after_sign_in(
+    make_client: Callable[..., Client], seeded_url: str
+) -> None:
+    from telespine.store.demo import demo_password
+
+    case = _case(login(make_client, seeded_url, "alice"))
+    client = make_client(seeded_url)
+    r = client.get(f"/care/cases/{case}/checkin", follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == f"/login?next=/care/cases/{case}/checkin"
+    page = client.get(r.headers["location"])
+    assert f'name="next" value="/care/cases/{case}/checkin"' in page.text
+    signed = client.post(
+        "/login",
+        data={
+            "username": "alice",
+            "password": demo_password("alice"),
+            "csrf_token": csrf_from(page.text),
+            "next": f"/care/cases/{case}/checkin",
+        },
+    )
+    assert signed.status_code == 200 and "Your check-in" in signed.text and "about two minutes" in signed.text
