@@ -266,3 +266,19 @@ def test_the_reminder_link_leads_to_the_check_in_after_sign_in(
         },
     )
     assert signed.status_code == 200 and "Your check-in" in signed.text and "about two minutes" in signed.text
+
+
+def test_an_upload_with_an_idempotency_key_is_streamed_not_replayed(
+    make_client: Callable[..., Client], seeded_url: str
+) -> None:
+    """The Idempotency-Key middleware never holds an export in memory: the upload runs each time
+    (the same export gives the same days)."""
+    api = bearer(make_client, seeded_url, "alice")
+    case = _case(login(make_client, seeded_url, "alice"))
+    for _ in range(2):
+        r = api.post(
+            f"/api/v1/cases/{case}/steps",
+            files={"file": ("s.csv", CSV, "text/csv")},
+            headers={"Idempotency-Key": "same-key"},
+        )
+        assert r.status_code == 201 and "idempotent-replayed" not in r.headers

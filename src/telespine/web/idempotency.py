@@ -30,6 +30,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from telespine.store.models import UserSession, utcnow
 from telespine.store.models_accounts import IdempotencyRecord
+from telespine.web.jsonbody import UPLOAD_PATH
 from telespine.web.sessions import COOKIE_NAME, hash_token
 
 HEADER = b"idempotency-key"
@@ -82,6 +83,9 @@ class IdempotencyMiddleware:
             or scope["method"] != "POST"
             or not path.startswith("/api/v1/")
             or path.startswith(EXCLUDED)
+            # A wearable export (hundreds of MB) is never held in memory to hash it; storing the
+            # same export twice gives the same days, so a retry needs no stored answer.
+            or UPLOAD_PATH.match(path) is not None
         ):
             await self.app(scope, receive, send)
             return
