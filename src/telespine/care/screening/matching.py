@@ -16,6 +16,7 @@ from telespine.care.screening.rules import _ALL_CATEGORIES, ScreeningRules, load
 from telespine.care.screening.terms import NearMatcher, NumberMatcher, correct_spelling, spelling_for
 
 _GROUP = "telespine_targets"
+EVERYDAY = "telespine_everyday"  # spans of everyday idioms (ScreeningRules.everyday_phrases)
 # Characters that end a sentence (spaCy's sentencizer); a line break ends one too (see below)
 _SENTENCE_ENDS = [".", "!", "?", "\u2026", ";", "\u3002", "\uff01", "\uff1f"]
 
@@ -136,6 +137,22 @@ def build_pipeline(rules: ScreeningRules) -> Pipeline:
             else:  # the same matches, looked up by hash (see _wordings)
                 targets += [TargetRule(phrase, concept.id) for phrase in wordings]
     matcher.add(targets)
+
+    # Everyday idioms that use a symptom's words ("weak at the knees"): their own span group,
+    # read after ConText (screen.py ignores a mention that overlaps one)
+    if rules.everyday_phrases:
+        from spacy.matcher import PhraseMatcher
+
+        idioms = PhraseMatcher(nlp.vocab, attr="NORM")
+        idioms.add("everyday", [nlp.make_doc(p.lower()) for p in rules.everyday_phrases])
+
+        def add_everyday(doc: Any) -> Any:
+            doc.spans[EVERYDAY] = [doc[a:b] for _, a, b in idioms(doc)]
+            return doc
+
+        everyday_name = f"telespine_everyday_{id(rules)}"
+        Language.component(everyday_name, func=add_everyday)
+        nlp.add_pipe(everyday_name, after="medspacy_target_matcher")
 
     # Near rules and numbers add their spans to the same group, before ConText reads it.
     near, numbers = NearMatcher(rules, nlp), NumberMatcher(rules, nlp)

@@ -194,6 +194,10 @@ class ScreeningRules(_Strict):
     list_words: list[str] = []
     # Words never corrected by the spelling step (real words the English list lacks)
     keep_spelling: list[str] = []
+    # Everyday idioms that use a symptom's words for something else ("weak at the knees", "a car
+    # crash of a week", "collapsed into bed"): a mention that overlaps one is ignored as negated.
+    # ConText cannot do this (a trigger that overlaps a mention is dropped).
+    everyday_phrases: list[str] = []
 
     @model_validator(mode="after")
     def _check(self) -> ScreeningRules:

@@ -7,7 +7,15 @@ from typing import Any, Literal
 from telespine.care.findings_merge import load_merge_order
 from telespine.care.screening.context import _ignore_reasons, _last_sentence_start, _unknown_values
 from telespine.care.screening.language import _known_share
-from telespine.care.screening.matching import _ABSENT, _GROUP, Pipeline, _distinct, _run_lock, get_pipeline
+from telespine.care.screening.matching import (
+    _ABSENT,
+    _GROUP,
+    EVERYDAY,
+    Pipeline,
+    _distinct,
+    _run_lock,
+    get_pipeline,
+)
 from telespine.care.screening.normalise import normalise_text
 from telespine.care.screening.result import IgnoredMention, Mention, Screening
 from telespine.care.screening.rules import IgnoreReason
@@ -19,12 +27,15 @@ _Read = tuple[Any, bool, Any, list[IgnoreReason], bool]
 def _read_all(doc: Any, pipe: Pipeline, audience: Audience) -> list[_Read]:
     """Each distinct mention with its concept and what ConText says about it."""
     out: list[_Read] = []
+    idioms = [(s.start, s.end) for s in doc.spans.get(EVERYDAY, [])]
     for ent in _distinct(doc.spans.get(_GROUP, [])):
         absent = ent.label_.endswith(_ABSENT)
         concept = pipe.rules.concept(ent.label_.removesuffix(_ABSENT))
         if concept.audiences is not None and audience not in concept.audiences:
             continue
         reasons, uncertain = _ignore_reasons(ent, audience, absent)
+        if not absent and "negated" not in reasons and any(a < ent.end and ent.start < b for a, b in idioms):
+            reasons = [*reasons, "negated"]  # "weak at the knees for this new physio"
         out.append((ent, absent, concept, reasons, uncertain))
     return out
 
