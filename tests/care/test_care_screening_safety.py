@@ -50,9 +50,28 @@ def test_lemma_gives_one_form_per_word(word: str, base: str) -> None:
 def test_the_safety_layer_reads_what_no_concept_reads(text: str, layer: str, pipeline: Pipeline) -> None:
     result = screen_message(text, "adult", pipeline=pipeline)
     assert result.needs_review, result
-    assert layer in {m.concept for m in result.review}
-    assert not result.safety_net  # a person at normal priority; the reply offers the red-flag check
-    assert result.findings_update() == {}  # the layer sets no finding
+    said = {m.concept: m for m in [*result.flags, *result.review]}
+    assert layer in said, said
+    mention = said[layer]
+    if layer in ("safety_falls", "safety_wellbeing"):
+        # no emergency finding suggested: a person reads it at normal priority
+        assert mention.kind == "review" and not result.safety_net
+    else:
+        # the finding it suggests is unknown (POLICY.md rule 3: at least urgent), and unsure
+        assert mention.kind == "red_flag" and mention.uncertain and result.safety_net
+        assert set(mention.sets.values()) == {"unknown"}
+        assert result.findings_update() == mention.sets
+
+
+def test_a_safety_hit_retriages_to_at_least_urgent(pipeline: Pipeline) -> None:
+    from telespine.care.retriage import retriage_message
+    from telespine.triage.types import Disposition
+
+    result = screen_message("my fanny has gone all tingly", "adult", pipeline=pipeline)
+    done = retriage_message({"age_years": 40}, result)
+    assert done.findings_after["saddle_numbness"] == "unknown"
+    assert not Disposition.URGENT.more_urgent_than(done.result.disposition)
+    assert done.needs_review
 
 
 @pytest.mark.parametrize(
@@ -62,7 +81,6 @@ def test_the_safety_layer_reads_what_no_concept_reads(text: str, layer: str, pip
         "I haven't lost bladder control.",
         "my legs are not weak",
         "What if my legs gave way, would that be an emergency?",
-        "My mum's legs keep giving way, she's 90",
         "I had a car crash years ago, nothing since",
     ],
 )
@@ -110,10 +128,15 @@ def test_an_explanation_limited_to_some_concepts_never_explains_legs_giving_way(
     assert not screen_message("my legs are dead after the gym", "adult", pipeline=pipeline).needs_review
 
 
-def test_every_safety_concept_is_a_review_concept_that_sets_nothing() -> None:
+def test_every_safety_concept_sets_only_unknown_or_nothing() -> None:
     layer = [c for c in load_screening_rules().concepts if c.safety]
-    assert len(layer) >= 9
-    assert all(c.kind == "review" and not c.sets and all(n.lemma for n in c.near[:1]) for c in layer)
+    assert len(layer) >= 11
+    for concept in layer:
+        assert all(n.lemma for n in concept.near[:1]), concept.id
+        if concept.kind == "red_flag":
+            assert concept.sets and set(concept.sets.values()) == {"unknown"}, concept.id
+        else:
+            assert concept.kind == "review" and not concept.sets, concept.id
 
 
 def test_a_context_rule_must_name_known_concepts() -> None:
@@ -130,3 +153,20 @@ def test_a_context_rule_must_name_known_concepts() -> None:
     )
     with pytest.raises(ValueError, match="no concept"):
         ScreeningRules.model_validate(data)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "My husband can't pass urine since this morning",
+        "My friend fell off a ladder",
+        "My mum's legs keep giving way",
+    ],
+)
+def test_the_safety_layer_reads_a_relative_or_carer_at_normal_priority(text: str, pipeline: Pipeline) -> None:
+    """A red flag about someone else sets no finding (family), but the one writing is often the
+    patient's carer, or the patient: the safety layer sends it to a person at normal priority."""
+    result = screen_message(text, "adult", pipeline=pipeline)
+    assert not result.flags
+    assert result.needs_review and not result.safety_net
+    assert any(m.concept.startswith("safety_") for m in result.review)

@@ -145,12 +145,13 @@ def _hedges_before_the_line(ent: Any) -> list[Any]:
 
 
 def _ignore_reasons(
-    ent: Any, audience: Audience, absent: bool = False, shared: bool = False
+    ent: Any, audience: Audience, absent: bool = False, for_label: str | None = None
 ) -> tuple[list[IgnoreReason], bool]:
     """Why a mention does not count (and whether it is hedged), from its ConText modifiers.
 
-    shared: only the reasons that overlapping mentions share (screen._shared_context); a trigger
-    limited to some concepts (allowed_types: "after the gym" explains dead legs) is not shared.
+    for_label: the reasons this mention passes on to an overlapping mention of that concept
+    (screen._shared_context): a trigger limited to some concepts (allowed_types: "after the gym"
+    explains dead legs) passes on only to those concepts.
     """
     reasons: list[IgnoreReason] = []
     uncertain = False
@@ -182,7 +183,7 @@ def _ignore_reasons(
         # inside its words is part of the symptom; triggers before it still read it
         modifiers = [m for m in modifiers if not ent.start <= m.modifier_span[0] < ent.end]
     for modifier in modifiers:
-        if shared and modifier.rule.allowed_types:
+        if for_label is not None and not modifier.allows(for_label.upper()):
             continue
         if not modifier.allows(label):
             # spaCy keeps a span's extension values by its offsets, not its label: spans of two

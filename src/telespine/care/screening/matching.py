@@ -222,7 +222,7 @@ def build_pipeline(rules: ScreeningRules) -> Pipeline:
         context_rules.append(ConTextRule(literal, name, direction="PSEUDO"))
     limit = rules.default_context.negation_max_targets
     for rule in context_rules:
-        if rule.category == "NEGATED_EXISTENCE" and limit is not None:
+        if rule.category == "NEGATED_EXISTENCE" and limit is not None and not rule.allowed_types:
             rule.max_targets = limit  # "no fever my bum is numb": "no" reaches "fever" only
         for ended_set, name in names.items():
             if rule.category in ended_set:

@@ -92,8 +92,10 @@ class Concept(_Strict):
     # Phrasings that deny the symptom when said plainly ("I can feel my groin"). They count only
     # when hedged or negated ("I'm not sure I can feel my groin"), and then as "unknown".
     absent_phrases: list[str] = []
-    # The safety layer (a review concept): its spans hold negations that are the symptom ("can't
-    # pee"), so a trigger inside them neither reads them nor is hidden from other mentions
+    # The safety layer: its spans hold negations that are the symptom ("can't pee"), so a
+    # trigger inside them neither reads them nor is hidden from other mentions. A red flag of the
+    # layer sets "unknown" findings, counts as unsure (uncertain), and about someone else
+    # (family) is a review at normal priority instead of ignored.
     safety: bool = False
 
     @model_validator(mode="after")
@@ -102,8 +104,8 @@ class Concept(_Strict):
             raise ValueError(f"concept {self.id!r} has no phrases, patterns, near rules or numbers")
         if self.kind == "review" and self.sets:
             raise ValueError(f"concept {self.id!r}: a review concept sets no finding")
-        if self.safety and self.kind != "review":
-            raise ValueError(f"concept {self.id!r}: the safety layer is a review concept")
+        if self.safety and self.kind == "modifier":
+            raise ValueError(f"concept {self.id!r}: the safety layer is a red flag or a review concept")
         if self.kind == "modifier" and not self.sets:
             raise ValueError(f"concept {self.id!r}: a modifier must set a finding")
         for pattern in self.patterns:

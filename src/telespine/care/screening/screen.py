@@ -52,8 +52,12 @@ def _shared_context(read: list[_Read], pipe: Pipeline, doc: Any, audience: Audie
     """
     joiners = frozenset(pipe.rules.list_words)
     items = [list(r) for r in read]
-    # what a mention passes on: not a trigger limited to some concepts ("after the gym")
-    passes = [_ignore_reasons(r[0], audience, r[1], shared=True)[0] for r in read]
+
+    def passes(j: int, i: int) -> list[IgnoreReason]:
+        """What mention j passes on to mention i: a trigger limited to some concepts ("after the
+        gym") only to those."""
+        label = items[i][0].label_.removesuffix(_ABSENT)
+        return _ignore_reasons(items[j][0], audience, items[j][1], for_label=label)[0]
     plain = sorted((i for i, r in enumerate(items) if not r[1]), key=lambda i: items[i][0].start)
     last = {i: _last_sentence_start(items[i][0]) for i in plain}
     for k, i in enumerate(plain):
@@ -65,7 +69,8 @@ def _shared_context(read: list[_Read], pipe: Pipeline, doc: Any, audience: Audie
             if last[i] != last[j]:
                 continue
             for a, b in ((i, j), (j, i)):
-                items[a][3] = [*items[a][3], *(r for r in passes[b] if r not in items[a][3])]
+                if items[b][3]:
+                    items[a][3] = [*items[a][3], *(r for r in passes(b, a) if r not in items[a][3])]
             items[i][4] = items[j][4] = bool(items[i][4] or items[j][4])
     plain.sort(key=lambda i: items[i][0].start)
     for k, i in enumerate(plain):
@@ -78,12 +83,12 @@ def _shared_context(read: list[_Read], pipe: Pipeline, doc: Any, audience: Audie
                 continue
             between = doc[before.end : ent.start]
             if (
-                passes[j]
+                items[j][3]
                 and len(between) <= 4
                 and all(t.norm_ in joiners or t.lower_ in joiners for t in between)
                 and not any(t.is_sent_start for t in doc[before.end : ent.start + 1])
             ):
-                items[i][3] = list(passes[j])
+                items[i][3] = list(passes(j, i))
             break
     return [(r[0], r[1], r[2], r[3], r[4]) for r in items]
 
@@ -151,6 +156,12 @@ def screen_message(text: str, audience: Audience = "adult", pipeline: Pipeline |
         review: list[Mention] = []
         read = _shared_context(_read_all(doc, pipe, audience), pipe, doc, audience)
         for ent, absent, concept, reasons, uncertain in read:
+            about_someone_else = False
+            if concept.safety:
+                # The safety layer reads what a relative or carer writes about someone ("my
+                # husband can't pass urine"): often the patient. A person reads it, normal priority.
+                about_someone_else = "family" in reasons
+                reasons = [r for r in reasons if r != "family"]
             sets: dict[str, bool | str] = dict(concept.sets)
             if absent:
                 if uncertain or "negated" in reasons:
@@ -165,6 +176,9 @@ def screen_message(text: str, audience: Audience = "adult", pipeline: Pipeline |
                 reasons = [r for r in reasons if r != "negated"]
             if uncertain:
                 sets = _unknown_values(sets)
+            # a safety-layer hit is screening being unsure (after the context above: it is
+            # not a hedge that could undo a negation): the reply offers the red-flag check
+            uncertain = uncertain or concept.safety
             start, end = spans[ent.start_char][0], spans[ent.end_char - 1][1]
             fields: dict[str, Any] = {
                 "concept": concept.id,
@@ -182,6 +196,8 @@ def screen_message(text: str, audience: Audience = "adult", pipeline: Pipeline |
                 review.append(Mention(**{**fields, "kind": "review", "sets": {}}))
             elif reasons:
                 ignored.append(IgnoredMention(**fields, reasons=reasons))
+            elif about_someone_else or (concept.safety and concept.kind == "review"):
+                review.append(Mention(**{**fields, "kind": "review", "sets": {}}))
             elif concept.kind == "red_flag":
                 flags.append(Mention(**fields))
             elif concept.kind == "review":
@@ -191,6 +207,14 @@ def screen_message(text: str, audience: Audience = "adult", pipeline: Pipeline |
                 # a hedged modifier ("not sure if he fell": trauma unknown) is unsure: a person reads it
                 if audience in concept.review_audiences or uncertain:
                     review.append(Mention(**{**fields, "kind": "review", "sets": {}}))
+        # A safety-layer hit counts only where no concept reads the same words ("numb down
+        # there" is saddle numbness, not also an unknown sexual problem)
+        layer = {c.id for c in pipe.rules.concepts if c.safety}
+        flags = [
+            f
+            for f in flags
+            if f.concept not in layer or not any(_overlap(f, g) for g in flags if g.concept not in layer)
+        ]
         flags, modifiers = _most_specific(flags), _most_specific(modifiers)
         # A review word inside a red flag adds nothing; inside an ignored mention it is ignored
         # with it (listed once). Beside a modifier it still asks for review.
@@ -205,7 +229,9 @@ def screen_message(text: str, audience: Audience = "adult", pipeline: Pipeline |
         error = None
         known, total = _known_share(doc, pipe.rules)
         check = pipe.rules.language_check
-        if not flags and total >= check.min_words and known < check.min_known_share * total:
+        read_by_concepts = [f for f in flags if f.concept not in layer]
+        if not read_by_concepts and total >= check.min_words and known < check.min_known_share * total:
+            # (a safety-layer hit in such a text keeps its flag: the net is shown as well)
             # The phrase rules are English: a message they cannot read goes to a person.
             status = "unrecognised_language"
             error = f"only {known} of {total} words are known English words; read it yourself"
