@@ -27,6 +27,10 @@ EXEMPT = {
     "/api/v1/instruments/{instrument_id}/score": "stateless: responses in, a score out",
     "/care/unsubscribe": "the signed token in the link is the authority (a mail program's one-click POST, "
     "RFC 8058, has no session); it can only turn reminder e-mails off",
+    "/cds-services/{service_id}": "CDS Hooks: only the EHR's signed JWT is read, never the cookie session "
+    "(no token: 401)",
+    "/cds-services/{service_id}/feedback": "CDS Hooks: only the EHR's signed JWT is read, never the cookie "
+    "session (no token: 401)",
 }
 # They end the session the walk runs in (sign out everywhere ends all of alice's).
 LAST = ("/logout", "/api/v1/auth/logout", "/account/sign-out-everywhere", "/api/v1/auth/sign-out-everywhere")
@@ -121,5 +125,7 @@ def test_exempt_routes_change_nothing_for_a_cross_site_form(signed_in: tuple[Cli
         if path not in paths:
             continue
         # What a forged HTML form can send: urlencoded or text/plain, never application/json.
-        r = client.post(path, content=b"age_years=30", headers={"content-type": "text/plain"})
-        assert r.status_code in (400, 415, 422), (path, r.status_code)
+        url = _fill(path.replace("{service_id}", "telespine-back-pain"))
+        r = client.post(url, content=b"age_years=30", headers={"content-type": "text/plain"})
+        expected = (401,) if path.startswith("/cds-services") else (400, 415, 422)
+        assert r.status_code in expected, (path, r.status_code)

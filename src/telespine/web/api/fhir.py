@@ -83,6 +83,9 @@ async def import_questionnaire_response(
     Saved as a new assessment when the caller is a signed-in patient or parent (for a child:
     ?profile_id=). Bad or foreign responses get 422 with an OperationOutcome and no result.
     """
+    saving = user is not None and can_save_assessments(user)
+    if saving:
+        await csrf_protect(request, ws)  # a cookie session must send its CSRF token; bearer needs none
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if ctype not in ("application/json", FHIR_JSON):
         return outcome(415, "not-supported", "Send the QuestionnaireResponse as application/fhir+json.")
@@ -101,8 +104,7 @@ async def import_questionnaire_response(
         "assessment_id": None,
     }
     status = 200
-    if user is not None and can_save_assessments(user):
-        await csrf_protect(request, ws)  # a cookie session must send its CSRF token; bearer needs none
+    if saving and user is not None:
         profile = load_profile_for_write(db, user, profile_id)
         assessment = repo.save_assessment(
             db, profile=profile, by=user, findings=imported.findings, result=result, answers=imported.answers
