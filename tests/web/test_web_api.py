@@ -100,7 +100,7 @@ def test_openapi_describes_every_route_with_a_response_model(api: Client) -> Non
             assert ok, (method, path)
             if ok[0] != "204":
                 content = op["responses"][ok[0]]["content"]
-                if "application/fhir+json" in content:  # FHIR resources: their schema is FHIR R4 (docs/fhir.md)
+                if "application/fhir+json" in content:  # FHIR resources: FHIR R4 schemas (docs/fhir.md)
                     assert path.endswith("/fhir"), (method, path)
                     continue
                 assert content["application/json"]["schema"], (method, path)
