@@ -255,6 +255,8 @@ def test_a_patient_can_turn_on_two_step_sign_in(make_client: Callable[..., Any],
     _user(clean_db)
     client = make_client(clean_db)
     assert _login(client, "dana").status_code == 303
+    assert "otpauth://" not in client.get("/account/two-factor").text  # a GET makes no secret
+    assert _post_form(client, "/account/two-factor", "/account/two-factor/start", {}).status_code == 303
     assert "otpauth://" in client.get("/account/two-factor").text
     code = pyotp.TOTP(_secret(clean_db, "dana")).now()
     assert _post_form(client, "/account/two-factor", "/account/two-factor", {"code": code}).status_code == 303

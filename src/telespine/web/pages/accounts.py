@@ -204,14 +204,18 @@ def sign_out_everywhere(request: Request, db: DbDep, ws: WebSessionDep, user: Re
 def two_factor_page(request: Request, db: DbDep, ws: WebSessionDep, user: RequiredUser) -> Response:
     if repo_accounts.totp_enabled(db, user):
         return _redirect("/account/security")
-    cred = repo_accounts.start_totp(db, user)
-    db.commit()
-    return _render(
-        request,
-        ws,
-        "account_two_factor.html",
-        {"secret": cred.secret, "uri": repo_accounts.totp_uri(cred, user), "error": None},
-    )
+    cred = repo_accounts.totp_of(db, user)  # a GET only reads: the secret is made by the POST below
+    ctx = {"secret": cred.secret, "uri": repo_accounts.totp_uri(cred, user)} if cred else {"secret": None}
+    return _render(request, ws, "account_two_factor.html", {**ctx, "error": None})
+
+
+@router.post("/account/two-factor/start", dependencies=[CsrfDep])
+def two_factor_start(db: DbDep, user: RequiredUser) -> Response:
+    """Make the account's secret (kept while unconfirmed, so a reload shows the same one)."""
+    if not repo_accounts.totp_enabled(db, user):
+        repo_accounts.start_totp(db, user)
+        db.commit()
+    return _redirect("/account/two-factor")
 
 
 @router.post("/account/two-factor", dependencies=[CsrfDep])
