@@ -101,11 +101,6 @@ class Settings(BaseSettings):
     turn_ttl_seconds: int = Field(default=3600, ge=60, le=86400)
     ice_transport_policy: Literal["all", "relay"] = "all"
     visit_join_seconds: int = Field(default=900, ge=30, le=86400)  # lifetime of a signed join token
-    max_body_bytes: int = Field(default=64 * 1024, ge=1024)
-    # Tele-visit slot grid (minutes; divides an hour): bookings start on it, so the UNIQUE
-    # (clinician, slot_start) rules out every overlap.
-    visit_slot_minutes: int = Field(default=20, ge=5, le=60, multiple_of=5)
-    demo_data: bool | None = None  # None: load demo data in development only
     # Reminder e-mails (the `telespine worker` process); links in e-mails start with public_url.
     smtp_host: str = "127.0.0.1"
     smtp_port: int = Field(default=25, ge=1, le=65535)
