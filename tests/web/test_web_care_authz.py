@@ -133,7 +133,8 @@ def test_clinician_actions(clients: dict[str, Client], ids: dict[str, str], who:
         (f"/care/cases/{case}/override", {"disposition": "routine", "reason": "authz walk"}),
         (f"/care/cases/{case}/acknowledge", {}),
         (f"/care/cases/{case}/bookings", {"slot_start": f"{_day(20 + len(who) % 10)}T08:00"}),
-        (f"/care/visits/{ids['visit']}/note", {"plan": "x"}),
+        # the demo visit is finished: its note is locked, later changes are signed addenda
+        (f"/care/visits/{ids['visit']}/addenda", {"text": "authz walk addendum"}),
     ]
     for path, form in pages:
         want = 303 if who in ok else (PAGE_ANON if who == "anon" else 404)
