@@ -169,9 +169,13 @@ def make_client() -> Iterator[object]:
         client.app.state.engine.dispose()  # type: ignore[attr-defined]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[object]:
-    """One headless Debian Chromium per test process (Playwright), shared by the browser tests.
+    """A headless Debian Chromium (Playwright) for one test module's browser tests.
+
+    Module scope on purpose: Playwright's sync API keeps an event loop running in the test
+    thread while it is open, which breaks later tests of the same process that use asyncio
+    (a session-wide browser made a WebSocket test hang).
 
     Skipped with a message when no browser is installed, except under the README test command
     and CI (TELESPINE_REQUIRE_BROWSER=1), where a missing browser is a failure.

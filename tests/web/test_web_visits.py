@@ -186,7 +186,11 @@ def test_waiting_room_admit_and_relay(booked: dict[str, str], signed_in: Callabl
     visit = booked["alice1"]
     alice = signed_in("alice")
     dave = same_app(alice, "dr_dave")
-    with _ws(alice, visit, _token(alice, visit)) as pws:
+    # One event loop for both sockets, as in a real worker: outside a `with` block each test
+    # client runs every socket in an event loop of its own, and the room's asyncio queues then
+    # wake nobody across loops (the test hung under xdist).
+    with alice, _ws(alice, visit, _token(alice, visit)) as pws:
+        dave.portal = alice.portal
         assert pws.receive_json()["type"] == "joined"
         assert pws.receive_json() == {"type": "waiting"}
         with _ws(dave, visit, _token(dave, visit)) as cws:
@@ -214,6 +218,7 @@ def test_waiting_room_admit_and_relay(booked: dict[str, str], signed_in: Callabl
                 "name": "Alice Archer",
             }
         assert pws.receive_json() == {"type": "peer-left", "role": "clinician"}
+    dave.portal = None  # alice's event loop has ended with the block
     page = dave.get(f"/care/visits/{visit}/call").text
     assert "+44 20 7946 0000" in page
 
