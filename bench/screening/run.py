@@ -4,6 +4,13 @@ Usage:
     .venv/bin/python bench/screening/run.py                  # the development part (dev_*.jsonl)
     .venv/bin/python bench/screening/run.py --show-misses    # dev only: list each miss and over-flag
     .venv/bin/python bench/screening/run.py --part test      # the held-out part: figures only
+    .venv/bin/python bench/screening/run.py --part holdout   # the 20% dev hold-out: figures only
+    .venv/bin/python bench/screening/run.py --part dev-all   # every dev row, hold-out included
+
+The dev hold-out (rules 2.2.0 on): a fixed 20% of the rows of dev_a to dev_d, chosen by a hash
+of each row's id with a fixed seed (`in_holdout`), is left out of `--part dev` and scored only
+with `--part holdout`, at the end of a round of tuning. dev_e (written after the split) is
+never held out.
 
 Each line of a data file: {"id", "text", "audience", "kind": "message"|"diary", "voice",
 "must_see", "level", "findings", "note"}. The figures:
@@ -27,6 +34,7 @@ never a line, an id or a text.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import random
 import statistics
@@ -38,17 +46,30 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 DATA = HERE / "data"
 MESSAGE_CHARS = 4000
+HOLDOUT_SEED = "telespine-screening-holdout-2026-12-02"
+HOLDOUT_FILES = ("dev_a.jsonl", "dev_b.jsonl", "dev_c.jsonl", "dev_d.jsonl")  # split before dev_e
+
+
+def in_holdout(row_id: str) -> bool:
+    """True for the fixed 20% of dev_a..dev_d rows held out of tuning (hash of seed and id)."""
+    digest = hashlib.sha256(f"{HOLDOUT_SEED}:{row_id}".encode()).digest()
+    return digest[0] % 5 == 0
 
 
 def load(part: str) -> list[dict[str, Any]]:
-    """The labelled rows of a part: dev (dev_*.jsonl) or test (test.jsonl)."""
-    files = sorted(DATA.glob("dev_*.jsonl")) if part == "dev" else [DATA / "test.jsonl"]
+    """The labelled rows of a part: dev (dev_*.jsonl less the hold-out), holdout, dev-all, test."""
+    files = [DATA / "test.jsonl"] if part == "test" else sorted(DATA.glob("dev_*.jsonl"))
     rows: list[dict[str, Any]] = []
     for path in files:
         with path.open(encoding="utf-8") as handle:
             for line in handle:
-                if line.strip():
-                    rows.append(json.loads(line))
+                if not line.strip():
+                    continue
+                row = json.loads(line)
+                held = path.name in HOLDOUT_FILES and in_holdout(row["id"])
+                if (part == "dev" and held) or (part == "holdout" and not held):
+                    continue
+                rows.append(row)
     if not rows:
         raise SystemExit(f"no data for part {part!r} in {DATA}")
     return rows
@@ -175,19 +196,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--part", choices=["dev", "test"], default="dev")
+    parser.add_argument("--part", choices=["dev", "holdout", "dev-all", "test"], default="dev")
     parser.add_argument("--show-misses", action="store_true", help="dev only: print each miss")
     parser.add_argument("--latency-n", type=int, default=200)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--no-latency", action="store_true")
     args = parser.parse_args()
-    if args.part == "test" and args.show_misses:
-        raise SystemExit("the test part prints aggregate figures only")
+    if args.part in ("test", "holdout") and args.show_misses:
+        raise SystemExit(f"the {args.part} part prints aggregate figures only")
     from telespine.care.screening import load_screening_rules
 
     rows = load(args.part)
     report: dict[str, Any] = {"part": args.part, "rules_version": load_screening_rules().version}
-    report.update(score(rows, show=args.show_misses and args.part == "dev"))
+    report.update(score(rows, show=args.show_misses and args.part in ("dev", "dev-all")))
     if not args.no_latency:
         report["latency"] = latency(rows, args.latency_n, args.seed)
     json.dump(report, sys.stdout, indent=2)
