@@ -1,5 +1,6 @@
-"""Writes of the tele-visit that reach clinical state: the virtual exam (a neurological result
-re-triages the case and can only raise its level), the clinician's plan, the note's addenda.
+"""Writes of the tele-visit: the patient's booking of a free slot (from the result page or the
+case page), the virtual exam (a neurological result re-triages the case and can only raise its
+level), the clinician's plan, the note's addenda.
 
 Callers authorize (telespine.web.policy) and this commits.
 """
@@ -15,8 +16,9 @@ from sqlalchemy.orm import Session
 
 from telespine.care import retriage
 from telespine.store import repo, repo_care
-from telespine.store.models import User, utcnow
-from telespine.store.models_care import VisitBooking
+from telespine.store import visits as visit_store
+from telespine.store.models import User, VisitRequest, utcnow
+from telespine.store.models_care import CareCase, VisitBooking
 from telespine.store.models_visits import NoteAddendum, VisitRecord
 from telespine.visits.exam import exam_updates, load_exam
 
@@ -29,6 +31,64 @@ class ExamOutcome:
     new_version: int | None = None
     disposition: str | None = None  # the new engine result when a version was saved
     raised: bool = False
+
+
+class SlotGone(Exception):
+    """The chosen time is not (or no longer) a free slot of a clinician of the case's clinic."""
+
+
+def book_slot(
+    db: Session,
+    case: CareCase,
+    by: User,
+    clinician_id: str,
+    start: dt.datetime,
+    mode: str,
+    *,
+    now: dt.datetime,
+    slot_minutes: int,
+    link_base: str,
+) -> VisitBooking:
+    """The patient's or parent's booking of a free slot: the booking (UNIQUE clinician and start
+    decides races), its history, the confirmation and reminder e-mails, the audit row; an open
+    visit request of the assessment becomes booked. Commits. Raises SlotGone before any write.
+
+    The caller has checked the visit gate (policy.call_allowed: the level the patient is shown)."""
+    clinician = db.get(User, clinician_id[:64])
+    if (
+        clinician is None
+        or clinician.role != "clinician"
+        or clinician.clinic_id != case.clinic_id
+        or not visit_store.is_free(db, clinician, start, now, slot_minutes)
+    ):
+        raise SlotGone(start.isoformat())
+    request = db.scalars(
+        select(VisitRequest)
+        .where(VisitRequest.assessment_id == case.assessment_id, VisitRequest.status == "requested")
+        .order_by(VisitRequest.created_at)
+        .limit(1)
+    ).first()
+    try:
+        booking = repo_care.book_visit(
+            db,
+            case=case,
+            clinician=clinician,
+            slot_start=start,
+            mode=mode,
+            visit_request=request,
+            now=now,
+            slot_minutes=slot_minutes,
+        )
+    except (repo_care.SlotTaken, repo_care.BadSlot):
+        db.rollback()
+        raise SlotGone(start.isoformat()) from None
+    visit_store.record_booked(db, booking, by)
+    visit_store.queue_mails(db, booking, "visit_booked", now, link_base)
+    repo.audit(
+        db, actor=by, action="create", object_type="visit", object_id=booking.id, profile_id=case.profile_id
+    )
+    db.commit()
+    return booking
 
 
 def record_of(db: Session, booking: VisitBooking) -> VisitRecord | None:

@@ -21,6 +21,7 @@ from telespine.web import clinical, sessions
 from telespine.web.auth import LoginRefused, authenticate
 from telespine.web.deps import CsrfDep, DbDep, RequiredUser, SettingsDep, WebSessionDep, remember
 from telespine.web.pages.program import PlanSaveFailed, draft_plan, mark_plan_saved, saved_program_download
+from telespine.web.pages.visits import booking_offer
 from telespine.web.policy import (
     VISIT_REFUSED,
     AdminUser,
@@ -284,6 +285,7 @@ def assess_result(request: Request, db: DbDep, ws: WebSessionDep) -> Response:
             "can_save_child": ws.user is not None and can_manage_children(ws.user),
             "last_question": draft["history"][-1] if draft["history"] else "",
             "earlier": _earlier_assessments(db, ws, draft),
+            "offer": booking_offer(request, db, ws.user, draft.get("saved_id")),
         },
     )
 
@@ -385,6 +387,8 @@ def assess_save(
             )
             db.commit()
         return _redirect(f"/assessments/{assessment_id}?flash=visit")
+    if then == "book":  # back to the result page, which now offers the free times
+        return _redirect("/assess/result#book-visit")
     return _redirect(f"/assessments/{assessment_id}?flash=saved")
 
 
@@ -424,6 +428,7 @@ def assessment_page(
             else [],
             "clinician_detail": can_see_rule_details(user),
             "flash": FLASHES.get(flash or ""),
+            "offer": booking_offer(request, db, user, assessment.id),
         },
     )
 

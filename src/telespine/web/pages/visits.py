@@ -84,6 +84,45 @@ def _link_base(request: Request) -> str:
 # --- the patient or parent books a free slot -------------------------------------------------------
 
 
+OFFER_SLOTS = 6  # times offered on the result page; the booking page lists more
+
+
+def booking_offer(
+    request: Request, db: Any, user: User | None, assessment_id: object
+) -> dict[str, Any] | None:
+    """What the result page offers for booking: the case, its booked visits and the first free
+    slots in the viewer's zone, or None when the viewer may not book for this saved assessment
+    (not the patient or parent, not saved yet) or the level the patient is SHOWN (an escalation
+    floor or an override counts: policy.call_allowed) needs care in person."""
+    if user is None or not isinstance(assessment_id, str) or not assessment_id:
+        return None
+    case = repo_care.case_for_assessment(db, assessment_id)
+    if case is None or not policy.can_write_profile(user, case.assessment.profile):
+        return None
+    if not policy.call_allowed(case):
+        return None
+    tz = _viewer_zone(db, user, case)
+    now = _now()
+    booked = [
+        (b, local_label(b.slot_start, tz))
+        for b in repo_care.bookings_for_case(db, case)
+        if b.status == "booked" and b.slot_start > now
+    ]
+    slots = visit_store.clinic_free_slots(db, case.clinic_id, now, slot_minutes=_slot_minutes(request))
+    return {
+        "case": case,
+        "zone": tz,
+        "booked": booked,
+        "slots": [
+            (f"{s.clinician_id}|{s.start.isoformat()}", local_label(s.start, tz), s.clinician_name)
+            for s in slots[:OFFER_SLOTS]
+        ],
+        "more": len(slots) > OFFER_SLOTS,
+        "modes": MODES,
+        "child": case.assessment.profile.is_child,
+    }
+
+
 @router.get("/care/cases/{case_id}/visits/new", response_class=HTMLResponse)
 def book_page(
     request: Request, case: PatientCase, user: RequiredUser, db: DbDep, ws: WebSessionDep
@@ -123,33 +162,23 @@ def book(
         raise HTTPException(status_code=422, detail="Choose a video visit or a phone call-back.")
     if not policy.call_allowed(case):
         return _error(request, ws, 409, policy.VISIT_REFUSED)
+    from telespine.services import visits as visit_service
+
     clinician_id, _, start_text = slot.partition("|")
-    clinician = db.get(User, clinician_id[:64])
-    start = _parse_start(start_text)
-    now = _now()
-    if (
-        clinician is None
-        or clinician.clinic_id != case.clinic_id
-        or not visit_store.is_free(db, clinician, start, now, _slot_minutes(request))
-    ):
-        return _error(request, ws, 409, "That time is no longer free. Go back and choose another time.")
     try:
-        booking = repo_care.book_visit(
+        booking = visit_service.book_slot(
             db,
-            case=case,
-            clinician=clinician,
-            slot_start=start,
-            mode=mode,
-            now=now,
+            case,
+            user,
+            clinician_id,
+            _parse_start(start_text),
+            mode,
+            now=_now(),
             slot_minutes=_slot_minutes(request),
+            link_base=_link_base(request),
         )
-    except (repo_care.SlotTaken, repo_care.BadSlot):
-        db.rollback()
+    except visit_service.SlotGone:
         return _error(request, ws, 409, "That time is no longer free. Go back and choose another time.")
-    visit_store.record_booked(db, booking, user)
-    visit_store.queue_mails(db, booking, "visit_booked", now, _link_base(request))
-    _audit(db, user, "create", booking.id, case)
-    db.commit()
     return RedirectResponse(f"/care/visits/{booking.id}?flash=booked", status_code=303)
 
 
