@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from telespine.care.checks import CheckAnswerError
-from telespine.services import followup
+from telespine.services import followup, records
 from telespine.store import lists, repo, repo_care
 from telespine.store.models_care import CareCase
 from telespine.triage.types import Disposition
@@ -500,7 +500,7 @@ class DiaryRead(BaseModel):
 
 
 @router.get("/cases/{case_id}/messages", response_model=list[MessageRead])
-def read_messages(case: ReadableCase, db: DbDep) -> list[MessageRead]:
+def read_messages(case: ReadableCase, user: RequiredUser, db: DbDep) -> list[MessageRead]:
     """The case's messages, oldest first (screening details are for the clinician's chart)."""
     return [
         MessageRead(
@@ -514,12 +514,12 @@ def read_messages(case: ReadableCase, db: DbDep) -> list[MessageRead]:
             reply_to=m.reply_to_id,
             offers_check=m.offers_check,
         )
-        for m in repo_care.messages_for_case(db, case)
+        for m in records.messages(db, case, user)  # audited as a read of messages
     ]
 
 
 @router.get("/cases/{case_id}/diary", response_model=list[DiaryRead])
-def read_diary(case: ReadableCase, db: DbDep) -> list[DiaryRead]:
+def read_diary(case: ReadableCase, user: RequiredUser, db: DbDep) -> list[DiaryRead]:
     """The case's diary entries, oldest first."""
     return [
         DiaryRead(
@@ -531,5 +531,5 @@ def read_diary(case: ReadableCase, db: DbDep) -> list[DiaryRead]:
             red_flag_check={str(k): str(v) for k, v in d.red_flag_check.items()},
             note=d.note,
         )
-        for d in repo_care.diary_for_case(db, case)
+        for d in records.diary_entries(db, case, user)  # audited as a read of diary entries
     ]

@@ -19,7 +19,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 
 from telespine.care.checks import CheckAnswerError
-from telespine.services import followup
+from telespine.services import followup, records
 from telespine.store import lists, repo, repo_care
 from telespine.store.models import AuditEvent, User
 from telespine.store.models_care import CareCase
@@ -248,8 +248,9 @@ def case_page(
         "result": version.result,
         "audience": audience,
         "advice": clinical.advice_for(audience),
-        "diary": repo_care.diary_for_case(db, case),
-        "messages": repo_care.messages_for_case(db, case),
+        # Reads of the diary and messages are audited by kind (services.records).
+        "diary": records.diary_entries(db, case, user),
+        "messages": records.messages(db, case, user),
         "bookings": repo_care.bookings_for_case(db, case),
         "requests": repo_care.visit_requests_for_case(db, case),
         "scores": scores,
@@ -460,7 +461,11 @@ def visit_page(
         raise HTTPException(status_code=404, detail="Not found.")
     version = case.assessment.latest
     scores = repo_care.scores_for_case(db, case)
-    note = booking.note or repo_care.note_template(version, scores)
+    clinician = can_work_case(user, case)
+    # The whole note for its clinicians; the patient sees its plan once the visit is finished.
+    shown_note = clinician or (booking.status == "finished" and bool((booking.note or {}).get("plan")))
+    saved = records.visit_note(db, booking, case, user) if shown_note else None
+    note = saved or repo_care.note_template(version, scores)
     from telespine.web.pages.visits import viewer_label
 
     return _render(
@@ -475,8 +480,8 @@ def visit_page(
             "version": version,
             "note": note,
             "fields": repo_care.NOTE_FIELDS,
-            "clinician": can_work_case(user, case),
-            "diary": repo_care.diary_for_case(db, case)[-7:],
+            "clinician": clinician,
+            "diary": records.diary_entries(db, case, user, last=7) if clinician else [],
             "scores": scores,
             "flash": FLASHES.get(flash),
             "audience": _audience(case),

@@ -16,7 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from telespine.services import checkin as service
-from telespine.services import followup
+from telespine.services import followup, records
 from telespine.store import cases, steps
 from telespine.store.models import User
 from telespine.store.models_care import CareCase
@@ -178,6 +178,8 @@ def progress_page(
     """Charts with tables and the plan's goal; a fragment for htmx, a page otherwise."""
     clinician = can_work_case(user, case)
     view = service.progress(db, case, viewer_timezone(db, user, case), now, clinician=clinician)
+    # The pain chart shows the diary (its days counted): a read of diary entries, audited.
+    records.audit_read(db, user, records.DIARY_ENTRY, case, sum(w.diary_days for w in view.weeks))
     ctx = {
         "case": case,
         "progress": view,

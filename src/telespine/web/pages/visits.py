@@ -334,6 +334,7 @@ def exam_page(
     request: Request, booking: policy.ReadableBooking, user: RequiredUser, db: DbDep, ws: WebSessionDep
 ) -> Response:
     """The virtual spine exam: the patient's steps with a picture each; the clinician's form."""
+    from telespine.services import records
     from telespine.services import visits as visit_service
     from telespine.services.followup import audience_of
     from telespine.visits.exam import load_exam
@@ -354,7 +355,8 @@ def exam_page(
             "recorded": (record.exam if record is not None else {}) or {},
             "plan": (record.plan if record is not None else {}) or {},
             "plan_fields": visit_service.PLAN_FIELDS,
-            "addenda": visit_service.addenda_of(db, booking),
+            # Only the clinician's page shows the addenda; the read is audited (services.records).
+            "addenda": records.addenda(db, booking, case, user) if clinician else [],
         },
     )
 
