@@ -15,3 +15,7 @@ class TelespineError(Exception):
 
 class DataFileError(TelespineError, ValueError):
     """A data file (YAML) that cannot be read or parsed strictly."""
+
+
+class ClinicalFailure(TelespineError, RuntimeError):
+    """A domain package failed where no answer is safe: the caller shows the emergency safety net."""

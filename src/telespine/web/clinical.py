@@ -5,34 +5,24 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from telespine.errors import ClinicalFailure as ClinicalFailure
+from telespine.program.guarded import InvalidPlanAnswers as InvalidPlanAnswers
+from telespine.program.guarded import gets_program as gets_program
+from telespine.program.guarded import make_plan as make_plan
+from telespine.program.guarded import parse_plan_answers as parse_plan_answers
+from telespine.program.guarded import plan_file as plan_file
+from telespine.program.guarded import plan_instruments as plan_instruments
+from telespine.program.guarded import score_instrument as score_instrument
+from telespine.program.guarded import written_plan_pdf as written_plan_pdf
 from telespine.triage.emergency import builtin_line, builtin_signs
-from telespine.triage.types import Disposition, FiredRule, RulesetRef, TriageResult
+from telespine.triage.safety import safety_net_result as safety_net_result
+from telespine.triage.types import Disposition, RulesetRef, TriageResult
 
 log = logging.getLogger("telespine.web")
-
-# Used only when the triage package itself cannot be imported or its safety-net helper fails;
-# the wording mirrors the engine's safety.engine_failure rule.
-_FALLBACK_RULE = FiredRule(
-    id="safety.engine_failure",
-    level=Disposition.EMERGENCY,
-    title="The assessment could not be completed",
-    # for an adult or a parent alike: the audience may be what failed
-    reason=(
-        "We could not finish checking the answers. To be safe, treat this as an emergency "
-        "if you, or the child you are checking for, have any of the warning signs on this page."
-    ),
-    rationale="The triage engine failed; the safety net shows emergency advice instead of a result.",
-    sources=["seed-004"],
-)
-
 
 # Data texts name the emergency number only through this placeholder (the S7 decision); the web
 # fills in settings.emergency_number.
 EMERGENCY_PLACEHOLDER = "{emergency_number}"
-
-
-class ClinicalFailure(RuntimeError):
-    """A domain package failed; the page must show the emergency safety net."""
 
 
 class InvalidFindings(ValueError):
@@ -42,24 +32,6 @@ class InvalidFindings(ValueError):
         super().__init__(f"{field}: {problem}")
         self.field = field
         self.problem = problem
-
-
-def safety_net_result(error: str) -> TriageResult:
-    """The emergency safety-net result, built by the engine when it can be, else here."""
-    try:
-        from telespine.triage import safety_net
-
-        return safety_net(error)
-    except Exception:
-        return TriageResult(
-            disposition=Disposition.EMERGENCY,
-            audience=None,
-            rules=[_FALLBACK_RULE],
-            unresolved=[],
-            ruleset=RulesetRef(version="unavailable", sha256="unavailable"),
-            safety_net=True,
-            error=error,
-        )
 
 
 def _engine_triage(doc: object) -> TriageResult:
@@ -366,61 +338,11 @@ def advice_for(audience: str, emergency_number: str | None = None) -> dict[str, 
         return {}
 
 
-# --- the written plan (telespine.program) ---------------------------------------------------
-
-
-def written_plan_pdf(findings: dict[str, Any] | None, result: TriageResult, audience: str) -> bytes:
-    """The written plan as PDF; the safety-net plan whenever the plan cannot be built safely."""
-    from datetime import UTC, datetime
-
-    from telespine.program import PlanAnswers, build_plan, render_pdf, safety_net_plan
-
-    now = datetime.now(UTC)
-    aud: Any = "pediatric" if audience == "pediatric" else "adult"
-    try:
-        if findings is None or result.safety_net:
-            raise ValueError("no findings to plan from")
-        plan = build_plan(findings, result, PlanAnswers(), now)
-    except Exception as exc:
-        log.error("written plan failed: %s; giving the safety-net plan", type(exc).__name__)
-        plan = safety_net_plan(now, aud)
-    return render_pdf(plan)
-
-
 # --- questionnaires, the self-care program and the written plan (telespine.program) -------------
-
-# Adults answer these (STarT Back first: it decides the kind of care); children only the pain score.
-PLAN_INSTRUMENTS: dict[str, tuple[str, ...]] = {
-    "adult": ("startback", "peg", "phq2", "gad2"),
-    "pediatric": ("nrs",),
-}
-
 
 def enabled_instruments(state: Any) -> frozenset[str] | None:
     """The enabled instruments of one app (Settings.disabled_instruments, checked at start)."""
     return state.settings.enabled_instruments  # type: ignore[no-any-return]
-
-
-class InvalidPlanAnswers(ValueError):
-    """Plan answers the person must correct (e.g. a questionnaire item left out)."""
-
-    def __init__(self, field: str, problem: str) -> None:
-        super().__init__(f"{field}: {problem}")
-        self.field = field
-        self.problem = problem
-
-
-def gets_program(result: TriageResult) -> bool:
-    """Only telemedicine and routine results get a program; never after a safety net."""
-    return not result.safety_net and result.disposition.allows_telemedicine
-
-
-def plan_instruments(audience: str, enabled: frozenset[str] | None) -> list[Any]:
-    """The questionnaires to ask this audience, in order, without switched-off ones."""
-    from telespine.instruments import load_instrument
-
-    ids = PLAN_INSTRUMENTS["pediatric" if audience == "pediatric" else "adult"]
-    return [load_instrument(i) for i in ids if enabled is None or i in enabled]
 
 
 def instrument_view(
@@ -473,117 +395,6 @@ def medicine_questions(audience: str) -> list[dict[str, Any]]:
         }
         for q in load_medicine_questions().questions
     ]
-
-
-def score_instrument(
-    instrument_id: str,
-    responses: dict[str, Any],
-    taken_at: Any,
-    enabled: frozenset[str] | None,
-    audience: str | None = None,
-) -> Any:
-    """A ScoreRecord; InvalidPlanAnswers for responses that do not fit, LookupError for an unknown
-    or switched-off instrument, ClinicalFailure when the instrument data itself is broken."""
-    from telespine.instruments import (
-        INSTRUMENT_IDS,
-        InstrumentDisabledError,
-        InstrumentError,
-        load_instrument,
-        score,
-    )
-
-    if instrument_id not in INSTRUMENT_IDS:
-        raise LookupError(instrument_id)
-    try:
-        inst = load_instrument(instrument_id)
-    except Exception as exc:
-        log.error("instrument %s unavailable: %s", instrument_id, type(exc).__name__)
-        raise ClinicalFailure(type(exc).__name__) from None
-    if audience is not None and audience not in inst.audiences:
-        raise InvalidPlanAnswers("instrument", f"{instrument_id} is not used for the {audience} audience")
-    try:
-        return score(instrument_id, responses, taken_at, enabled_instruments=enabled)
-    except InstrumentDisabledError:
-        raise LookupError(instrument_id) from None
-    except InstrumentError as exc:
-        raise InvalidPlanAnswers("responses", _first_line(str(exc))) from None
-    except Exception as exc:
-        log.error("scoring %s failed: %s", instrument_id, type(exc).__name__)
-        raise ClinicalFailure(type(exc).__name__) from None
-
-
-def _first_line(text: str) -> str:
-    return text.strip().splitlines()[0][:300] if text.strip() else "invalid"
-
-
-def parse_plan_answers(doc: object) -> Any:
-    """PlanAnswers from a document; InvalidPlanAnswers naming the first field that does not fit."""
-    from pydantic import ValidationError
-
-    from telespine.program import PlanAnswers
-
-    try:
-        return PlanAnswers.model_validate(doc)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        field = ".".join(str(p) for p in err.get("loc", ())) or "answers"
-        raise InvalidPlanAnswers(field, str(err.get("msg", "invalid"))) from None
-
-
-def _plan_builder() -> Any:
-    """Indirection so tests can make the plan builder raise."""
-    from telespine.program import build_plan
-
-    return build_plan
-
-
-def make_plan(
-    findings: dict[str, Any] | None,
-    result: TriageResult,
-    answers: Any,
-    audience: str,
-    enabled: frozenset[str] | None,
-) -> tuple[Any, bool]:
-    """(plan, ok): the written plan, or the safety-net plan (ok False) when anything fails.
-
-    Invalid questionnaire answers raise InvalidPlanAnswers (the person corrects them); any other
-    failure of the program code gives the emergency safety-net plan, never a partial program.
-    """
-    from datetime import UTC, datetime
-
-    from telespine.program import PlanAnswersError, safety_net_plan
-
-    now = datetime.now(UTC)
-    aud: Any = "pediatric" if audience == "pediatric" else "adult"
-    try:
-        if findings is None or result.safety_net:
-            raise ValueError("no findings to plan from")
-        plan = _plan_builder()(findings, result, answers, now, enabled_instruments=enabled)
-        return plan, not plan.safety_net
-    except PlanAnswersError as exc:
-        raise InvalidPlanAnswers("questionnaires", _first_line(str(exc))) from None
-    except Exception as exc:
-        log.error("plan failed: %s; giving the safety-net plan", type(exc).__name__)
-        try:
-            return safety_net_plan(now, aud), False
-        except Exception as inner:
-            raise ClinicalFailure(type(inner).__name__) from None
-
-
-def plan_file(plan: Any, fmt: str) -> bytes:
-    """The plan as PDF or standalone HTML bytes; the safety-net plan if rendering fails."""
-    from datetime import UTC, datetime
-
-    from telespine.program import render_html, render_pdf, safety_net_plan
-
-    try:
-        return render_pdf(plan) if fmt == "pdf" else render_html(plan).encode("utf-8")
-    except Exception as exc:
-        log.error("plan rendering failed: %s; giving the safety-net plan", type(exc).__name__)
-        fallback = safety_net_plan(
-            datetime.now(UTC), plan.audience if plan.audience in ("adult", "pediatric") else "adult"
-        )
-        return render_pdf(fallback) if fmt == "pdf" else render_html(fallback).encode("utf-8")
 
 
 # --- follow-up (telespine.care): diary questions, entries, emergency signs --------------------

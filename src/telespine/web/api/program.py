@@ -9,9 +9,10 @@ from fastapi import APIRouter, HTTPException, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 
 from telespine.program import MedicineAdvice, PlanAnswers, Program
+from telespine.services import plans
 from telespine.store import repo, repo_program
 from telespine.store.models_program import ScoreRow
-from telespine.triage.types import Audience, Disposition, TriageResult
+from telespine.triage.types import Audience, Disposition
 from telespine.web import clinical
 from telespine.web.api.routes import ERRORS
 from telespine.web.deps import CsrfDep, DbDep, RequiredUser
@@ -229,17 +230,7 @@ def plan_pdf(
     db: DbDep,
 ) -> Response:
     """The written plan of a saved assessment with its saved plan answers (the parent version for a child)."""
-    latest = assessment.latest
-    audience = "pediatric" if assessment.profile.is_child else "adult"
-    result = TriageResult.model_validate(latest.result)
-    findings = latest.findings if "age_years" in latest.findings else None
-    stored = repo_program.latest_plan_answers(db, assessment.id)
-    enabled = clinical.enabled_instruments(request.app.state)
-    try:
-        answers = clinical.parse_plan_answers(stored.answers if stored is not None else {})
-        plan, _ = clinical.make_plan(findings, result, answers, audience, enabled)
-    except (clinical.InvalidPlanAnswers, clinical.ClinicalFailure):
-        plan, _ = clinical.make_plan(None, clinical.safety_net_result("plan"), None, audience, None)
+    plan, _ = plans.saved_plan(db, assessment, clinical.enabled_instruments(request.app.state))
     return Response(
         clinical.plan_file(plan, "pdf"),
         media_type="application/pdf",

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response
 
-from telespine.services import followup
+from telespine.services import assessments, followup
 from telespine.store import lists, repo
 from telespine.triage.types import Disposition, TriageResult
 from telespine.web import clinical, sessions
@@ -152,17 +152,9 @@ def create_assessment(body: AssessmentCreate, user: RequiredUser, db: DbDep) -> 
     """Triage the findings and save them with the result, append-only."""
     profile = load_profile_for_write(db, user, body.profile_id)
     result = _triage_or_422(body.findings)
-    assessment = repo.save_assessment(db, profile=profile, by=user, findings=body.findings, result=result)
-    repo.audit(
-        db,
-        actor=user,
-        action="create",
-        object_type="assessment",
-        object_id=assessment.id,
-        profile_id=profile.id,
+    return AssessmentRead.of(
+        assessments.save_assessment(db, profile=profile, by=user, findings=body.findings, result=result)
     )
-    db.commit()
-    return AssessmentRead.of(assessment)
 
 
 @router.get("/assessments", response_model=list[AssessmentSummary], tags=["assessments"])
@@ -247,17 +239,7 @@ def add_version(
 def request_visit(assessment: WritableAssessment, user: RequiredUser, db: DbDep) -> VisitRead:
     """Ask for a tele-visit; 409 unless the latest result is telemedicine or routine."""
     ensure_visit_allowed(user, assessment)
-    visit = repo.request_visit(db, assessment=assessment, by=user)
-    repo.audit(
-        db,
-        actor=user,
-        action="create",
-        object_type="visit_request",
-        object_id=visit.id,
-        profile_id=assessment.profile_id,
-    )
-    db.commit()
-    return VisitRead.of(visit)
+    return VisitRead.of(assessments.request_visit(db, assessment, user))
 
 
 @router.get("/visit-requests/{visit_id}", response_model=VisitRead, tags=["visits"])

@@ -15,6 +15,8 @@ from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
+from telespine.services import assessments, plans
+from telespine.services.plans import DraftPlan
 from telespine.store import repo, repo_program
 from telespine.store.models import Assessment, User
 from telespine.triage.types import TriageResult
@@ -495,40 +497,6 @@ class PlanSaveFailed(RuntimeError):
     """The draft's plan answers could not be checked or scored: show the emergency safety net."""
 
 
-class DraftPlan:
-    """The plan answers and score records of a draft, checked and ready to store with an assessment."""
-
-    def __init__(self, answers: Any, records: list[Any]) -> None:
-        self.answers = answers
-        self.records = records
-
-    def store(self, db: DbDep, user: User, assessment: Assessment) -> None:
-        """Store the score records (each with its time) and the plan answers: append-only, audited."""
-        rows = repo_program.add_scores(
-            db, profile=assessment.profile, by=user, records=self.records, assessment=assessment
-        )
-        saved = repo_program.add_plan_answers(
-            db, assessment=assessment, by=user, answers=self.answers.model_dump(mode="json")
-        )
-        for row in rows:
-            repo.audit(
-                db,
-                actor=user,
-                action="create",
-                object_type="score_record",
-                object_id=row.id,
-                profile_id=assessment.profile_id,
-            )
-        repo.audit(
-            db,
-            actor=user,
-            action="create",
-            object_type="plan_answers",
-            object_id=saved.id,
-            profile_id=assessment.profile_id,
-        )
-
-
 def draft_plan(request: Request, draft: dict[str, Any]) -> DraftPlan | None:
     """The plan part of a draft, checked and scored (the one save step of the result page's "Save"
     and of the program page); None when there is none to save: the result gets no program, or no
@@ -578,7 +546,7 @@ def program_save(
     except (PlanSaveFailed, clinical.InvalidPlanAnswers):
         return _safety_net(request, ws, ctx.audience)
     assessment = _saved_assessment(db, user, ctx, profile_id)
-    prepared.store(db, user, assessment)
+    plans.store_plan(db, user, assessment, prepared)
     db.commit()
     sessions.save_data(db, ws, {**ws.data, DRAFT: mark_plan_saved(ctx.draft, assessment.id)})
     return _redirect(f"/assessments/{assessment.id}/program?flash=saved")
@@ -600,23 +568,15 @@ def _saved_assessment(db: DbDep, user: User, ctx: _Context, profile_id: str | No
         children = [p for p in repo.profiles_of(db, user) if p.is_child]
         profile_id = children[0].id if children else repo.add_child(db, user, "My child").id
     profile = load_profile_for_write(db, user, profile_id)
-    assessment = repo.save_assessment(
+    return assessments.save_assessment(
         db,
         profile=profile,
         by=user,
         findings=ctx.findings or {},
         result=ctx.result or clinical.safety_net_result("no result"),
         answers=ctx.answers,
+        commit=False,  # committed with the plan
     )
-    repo.audit(
-        db,
-        actor=user,
-        action="create",
-        object_type="assessment",
-        object_id=assessment.id,
-        profile_id=profile.id,
-    )
-    return assessment
 
 
 # --- a saved plan --------------------------------------------------------------------------
@@ -624,17 +584,7 @@ def _saved_assessment(db: DbDep, user: User, ctx: _Context, profile_id: str | No
 
 def saved_plan(request: Request, db: DbDep, assessment: Assessment) -> tuple[Any, bool]:
     """The plan of a saved assessment from its stored findings, result and latest plan answers."""
-    latest = assessment.latest
-    audience = "pediatric" if assessment.profile.is_child else "adult"
-    result = TriageResult.model_validate(latest.result)
-    findings = latest.findings if "age_years" in latest.findings else None
-    stored = repo_program.latest_plan_answers(db, assessment.id)
-    enabled = clinical.enabled_instruments(request.app.state)
-    try:
-        answers = clinical.parse_plan_answers(stored.answers if stored is not None else {})
-        return clinical.make_plan(findings, result, answers, audience, enabled)
-    except (clinical.InvalidPlanAnswers, clinical.ClinicalFailure):
-        return clinical.make_plan(None, clinical.safety_net_result("plan"), None, audience, None)
+    return plans.saved_plan(db, assessment, clinical.enabled_instruments(request.app.state))
 
 
 FLASHES = {"saved": "Your plan and your questionnaire scores are saved."}

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from telespine.services import followup
+from telespine.services import assessments, followup, plans
 from telespine.store import lists, repo, repo_program
 from telespine.store.accounts import PasswordRejected, check_new_password
 from telespine.triage.types import Disposition, TriageResult
@@ -351,24 +351,19 @@ def assess_save(
         existing = repo.get_assessment(db, assessment_id)
         stale = plan is not None and saved_plan_for != assessment_id  # plan changed since it was saved
         if plan is not None and stale and existing is not None and can_write_profile(user, existing.profile):
-            plan.store(db, user, existing)
+            plans.store_plan(db, user, existing, plan)
             db.commit()
             _store_draft(db, ws, mark_plan_saved(draft, assessment_id))
     else:
-        assessment = repo.save_assessment(
-            db, profile=profile, by=user, findings=findings, result=result, answers=draft["answers"]
-        )
-        repo.audit(
+        assessment = assessments.save_assessment(
             db,
-            actor=user,
-            action="create",
-            object_type="assessment",
-            object_id=assessment.id,
-            profile_id=profile.id,
+            profile=profile,
+            by=user,
+            findings=findings,
+            result=result,
+            answers=draft["answers"],
+            plan=plan,
         )
-        if plan is not None:
-            plan.store(db, user, assessment)
-        db.commit()
         assessment_id = assessment.id
         draft["saved_id"] = assessment_id
         _store_draft(db, ws, mark_plan_saved(draft, assessment_id) if plan is not None else draft)
@@ -376,16 +371,7 @@ def assess_save(
         saved = repo.get_assessment(db, assessment_id)
         if saved is not None and can_write_profile(user, saved.profile):
             ensure_visit_allowed(user, saved)
-            visit = repo.request_visit(db, assessment=saved, by=user)
-            repo.audit(
-                db,
-                actor=user,
-                action="create",
-                object_type="visit_request",
-                object_id=visit.id,
-                profile_id=saved.profile_id,
-            )
-            db.commit()
+            assessments.request_visit(db, saved, user)
         return _redirect(f"/assessments/{assessment_id}?flash=visit")
     if then == "book":  # back to the result page, which now offers the free times
         return _redirect("/assess/result#book-visit")
@@ -470,16 +456,7 @@ def assessment_version(
 @router.post("/assessments/{assessment_id}/visit", dependencies=[CsrfDep])
 def assessment_visit(assessment: WritableAssessment, user: RequiredUser, db: DbDep) -> Response:
     ensure_visit_allowed(user, assessment)
-    visit = repo.request_visit(db, assessment=assessment, by=user)
-    repo.audit(
-        db,
-        actor=user,
-        action="create",
-        object_type="visit_request",
-        object_id=visit.id,
-        profile_id=assessment.profile_id,
-    )
-    db.commit()
+    assessments.request_visit(db, assessment, user)
     return _redirect(f"/assessments/{assessment.id}?flash=visit")
 
 
