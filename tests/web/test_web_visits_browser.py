@@ -24,7 +24,7 @@ import pytest
 from sqlalchemy import select
 
 from telespine.store.demo import demo_password
-from telespine.web.testing import make_test_settings
+from telespine.web.testing import PC_CONNECTED, decoded_frames, make_test_settings
 
 pytestmark = pytest.mark.browser
 
@@ -171,30 +171,6 @@ def _signed_in(browser: Any, base: str, name: str) -> tuple[Any, list[str]]:
     return page, errors
 
 
-CONNECTED = "() => window.tsVisit && window.tsVisit.pc && window.tsVisit.pc.connectionState === 'connected'"
-FRAMES = """async () => {
-  const stats = await window.tsVisit.pc.getStats();
-  let video = null, pair = null, local = {};
-  stats.forEach((s) => {
-    if (s.type === 'inbound-rtp' && s.kind === 'video') { video = s; }
-    if (s.type === 'candidate-pair' && s.nominated && s.state === 'succeeded') { pair = s; }
-    if (s.type === 'local-candidate') { local[s.id] = s.candidateType; }
-  });
-  return { received: video ? video.framesReceived : 0, decoded: video ? video.framesDecoded : 0,
-           local: pair ? local[pair.localCandidateId] : null };
-}"""
-
-
-def _frames(page: Any, at_least: int = 5, timeout: float = 30.0) -> dict[str, Any]:
-    """getStats() polled until the inbound video has decoded at least that many frames."""
-    deadline = time.monotonic() + timeout
-    while True:
-        stats: dict[str, Any] = page.evaluate(FRAMES)
-        if stats["decoded"] > at_least or time.monotonic() > deadline:
-            return stats
-        time.sleep(0.25)
-
-
 def _axe(page: Any) -> None:
     """axe-core: no serious or critical violation on the call page (in the call)."""
     from axe_playwright_python.sync_playwright import Axe
@@ -223,10 +199,10 @@ def _call(browsers: tuple[Any, Any], base: str, visit: str, query: str = "") -> 
         clinician.locator("#waiting-who", has_text="Alice Archer is waiting.").wait_for(timeout=15000)
         clinician.get_by_role("button", name="Let them in").click()
         for page in (patient, clinician):
-            page.wait_for_function(CONNECTED, timeout=30000)
+            page.wait_for_function(PC_CONNECTED, timeout=30000)
         stats: dict[str, dict[str, Any]] = {}
         for name, page in (("patient", patient), ("clinician", clinician)):
-            stats[name] = _frames(page)
+            stats[name] = decoded_frames(page)
         if not query:
             for page in (patient, clinician):
                 _axe(page)

@@ -127,3 +127,37 @@ class LiveServer:
     def __exit__(self, *exc: object) -> None:
         self._server.should_exit = True
         self._thread.join(timeout=10)
+
+
+# ---- WebRTC in Chromium (tests/web/test_web_visits_browser.py, test_web_visit_done_browser.py) ----
+
+# A fake camera and microphone, and no permission prompt.
+FAKE_MEDIA_ARGS = ("--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream")
+# static/visit.js keeps its RTCPeerConnection on window.tsVisit.pc.
+PC_CONNECTED = (
+    "() => window.tsVisit && window.tsVisit.pc && window.tsVisit.pc.connectionState === 'connected'"
+)
+PC_FRAMES = """async () => {
+  const stats = await window.tsVisit.pc.getStats();
+  let video = null, pair = null, local = {};
+  stats.forEach((s) => {
+    if (s.type === 'inbound-rtp' && s.kind === 'video') { video = s; }
+    if (s.type === 'candidate-pair' && s.nominated && s.state === 'succeeded') { pair = s; }
+    if (s.type === 'local-candidate') { local[s.id] = s.candidateType; }
+  });
+  return { received: video ? video.framesReceived : 0, decoded: video ? video.framesDecoded : 0,
+           local: pair ? local[pair.localCandidateId] : null };
+}"""
+
+
+def decoded_frames(page: Any, at_least: int = 5, timeout: float = 30.0) -> dict[str, Any]:
+    """getStats() polled until the inbound video has decoded more than `at_least` frames (or the
+    timeout): {received, decoded, local (the nominated pair's local candidate type)}."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        stats: dict[str, Any] = page.evaluate(PC_FRAMES)
+        if stats["decoded"] > at_least or time.monotonic() > deadline:
+            return stats
+        time.sleep(0.25)
