@@ -104,6 +104,7 @@ class MedicineDiaryRules(_Strict):
     medicines: dict[str, MedicineKind]
     warning_signs: list[WarningSign] = Field(min_length=1)
     limits: Limits
+    reply: Voiced  # the first line of the automatic reply to an entry with a warning sign
 
     @model_validator(mode="after")
     def _check(self) -> MedicineDiaryRules:

@@ -35,8 +35,14 @@ from telespine.care.auto_reply import (
 )
 from telespine.care.checks import check_answers, check_updates
 from telespine.care.levels import is_red_flag_level, level_of
+from telespine.care.medicine_diary import (
+    SIGN_RULE,
+    MedicineReport,
+    evaluate_medicines,
+    load_medicine_diary_rules,
+)
 from telespine.content import emergency_advice
-from telespine.store import cases, diary, messages, repo
+from telespine.store import cases, diary, medicines, messages, repo
 from telespine.store.models import Assessment, AssessmentVersion, User, utcnow
 from telespine.store.models_care import (
     CareCase,
@@ -51,8 +57,8 @@ from telespine.triage.types import Audience, Disposition, TriageResult
 
 log = logging.getLogger("telespine.care")
 
-RED_FLAG_RULES = frozenset({"care.diary_red_flag", "care.text_red_flag"})
-RULE_SOURCE = {"care.diary_red_flag": "diary", "care.text_red_flag": "message"}
+RED_FLAG_RULES = frozenset({"care.diary_red_flag", "care.text_red_flag", SIGN_RULE})
+RULE_SOURCE = {"care.diary_red_flag": "diary", "care.text_red_flag": "message", SIGN_RULE: "diary"}
 
 
 class VersionConflict(Exception):
@@ -228,6 +234,41 @@ def _screen_note(db: Session, row: DiaryRecord, audience: Audience) -> Screening
     return result
 
 
+def medicine_report(
+    db: Session, case: CareCase, now: dt.datetime, cleared: dt.datetime | None
+) -> MedicineReport | None:
+    """care.evaluate_medicines over the case's medicine diary (None when there is none).
+
+    Warning signs of entries saved before a clinician's last clear count as handled (answered
+    "no"); entries saved after it count, also on the same day (the clear's day is not skipped).
+    Raises when the rules cannot run: the caller raises the case.
+    """
+    rows = medicines.medicine_rows(db, case)
+    if not rows:
+        return None
+    signs = [s.id for s in load_medicine_diary_rules().warning_signs]
+    entries = []
+    for row in rows:
+        entry = medicines.as_entry(row)
+        if cleared is not None and _aware(row.created_at) <= _aware(cleared):
+            entry = entry.model_copy(update={"warning_signs": dict.fromkeys(signs, "no")})
+        entries.append(entry)
+    state = cases.case_state(case).model_copy(update={"red_flags_reviewed_through": None})
+    return evaluate_medicines(state, entries, now)
+
+
+def sign_levels(report: MedicineReport) -> dict[str, str]:
+    """The level each warning-sign escalation key calls for (a sign the triage policy covers:
+    emergency for a yes, urgent when unknown, until re-triage has run; never less)."""
+    out: dict[str, str] = {}
+    for hit in report.hits:
+        level = hit.level or ("emergency" if hit.answer == "yes" else "urgent")
+        key = f"{report.case_id}:{SIGN_RULE}:{hit.day.isoformat()}:{hit.sign_id}"
+        if key not in out or level_of(level) < level_of(out[key]):
+            out[key] = level
+    return out
+
+
 def _bot(case: CareCase) -> User:
     """Who a new version is attributed to when the system re-triages: the profile's owner."""
     return case.assessment.profile.owner
@@ -257,7 +298,14 @@ def run_followup(
         log.error("evaluate_case failed: %s", type(exc).__name__)
         cases.raise_case(db, case, "Follow-up rules could not run: review the diary and messages.", now)
         return Followup(escalations=[], result=None, raised=True)
-    keys = [e.key for e in report.escalations]
+    try:
+        med = medicine_report(db, case, now, cleared)
+    except Exception as exc:
+        log.error("evaluate_medicines failed: %s", type(exc).__name__)
+        cases.raise_case(db, case, "Medicine diary rules could not run: review the medicine diary.", now)
+        return Followup(escalations=[], result=None, raised=True)
+    every = [*report.escalations, *(med.escalations if med is not None else [])]
+    keys = [e.key for e in every]
     known = (
         set(db.scalars(select(EscalationRecord.key).where(EscalationRecord.key.in_(keys))).all())
         if keys
@@ -265,7 +313,7 @@ def run_followup(
     )
     new: list[EscalationRecord] = []
     updates: dict[str, Any] = {}
-    for esc in report.escalations:
+    for esc in every:
         if esc.key in known:
             continue
         record = EscalationRecord(
@@ -321,6 +369,17 @@ def run_followup(
                 reason=(new_red[0].title if new_red else "Red flag in follow-up data")[:300],
                 ref=new_red[0].key[:64] if new_red else None,
                 now=now,
+            )
+    if med is not None:
+        # A medicine warning sign at a red-flag level holds the case there, like a diary red flag
+        # (the GI signs are not in the triage policy, so their level comes from the diary rules).
+        levels = sign_levels(med)
+        held = [(levels[r.key], r) for r in new if r.rule_id == SIGN_RULE and r.key in levels]
+        held = [(lvl, r) for lvl, r in held if is_red_flag_level(lvl)]
+        if held:
+            lvl, record = min(held, key=lambda p: level_of(p[0]))
+            cases.add_floor(
+                db, case, source="diary", level=lvl, reason=record.title[:300], ref=record.key[-64:], now=now
             )
     if new:
         worst = min(new, key=lambda r: {"retriage": 0, "alert": 1, "review": 2}.get(r.action, 0))

@@ -10,6 +10,7 @@ from telespine.store import (
     models_care,
     models_checkin,
     models_fhir,
+    models_medicines,
     models_program,
     models_visits,
 )
@@ -20,6 +21,7 @@ __all__ = [
     "models_care",
     "models_checkin",
     "models_fhir",
+    "models_medicines",
     "models_program",
     "models_visits",
 ]
