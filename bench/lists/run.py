@@ -43,7 +43,7 @@ def populate(url: str, n: int, seed: int = 1) -> None:
     """One clinic, a clinician (dr_bench) and n assessments with their cases."""
     from sqlalchemy import insert, text
 
-    from telespine.store import models_care
+    from telespine.store import models_care, queue_order
     from telespine.store.db import make_engine, make_sessionmaker, session_scope
     from telespine.store.models import Assessment, AssessmentVersion, Clinic, Profile, VisitRequest
     from telespine.store.repo import create_user
@@ -162,6 +162,7 @@ def populate(url: str, n: int, seed: int = 1) -> None:
                 conn.execute(insert(model), rows[k : k + 5000])
         if floors:
             conn.execute(insert(models_care.EscalationFloor), floors)
+        queue_order.refresh_queue_keys(conn)  # bulk rows bypass the flush hook that keeps the key
         if url.startswith("postgresql"):
             conn.execute(text("ANALYZE"))  # planner statistics, as a live database keeps them
     engine.dispose()

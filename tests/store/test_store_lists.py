@@ -1,8 +1,9 @@
 """Keyset pages of the assessments list and the clinic queue (store/lists.py; issue 16).
 
 The pages, joined, are exactly the old full lists (policy.readable_assessments with
-shown_disposition, and cases.queue in its order, with the same levels), on SQLite and
-PostgreSQL; a page costs the same number of queries however many rows there are.
+shown_disposition; the queue as the reference below orders every case with
+cases.case_levels, with the same levels), on SQLite and PostgreSQL; a page costs the same
+number of queries however many rows there are.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import datetime as dt
 import random
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -18,7 +20,7 @@ from sqlalchemy import event, insert, select
 from sqlalchemy.orm import Session
 
 from telespine.care.levels import level_of
-from telespine.store import cases, lists
+from telespine.store import cases, lists, queue_order
 from telespine.store.db import make_engine, make_sessionmaker
 from telespine.store.models import Assessment, AssessmentVersion, Clinic, Profile, User, VisitRequest
 from telespine.store.models_care import CareCase, DispositionOverride, EscalationFloor
@@ -137,6 +139,7 @@ def populate(db: Session, n: int, seed: int, clinic: Clinic, owner: User, clinic
     for model, values in rows.items():
         if values:
             db.execute(insert(model), values)
+    queue_order.refresh_queue_keys(db)  # bulk rows bypass the flush hook that keeps the key
     db.commit()
 
 
@@ -202,6 +205,68 @@ def _all_queue(db: Session, user: User, limit: int, **filters: Any) -> list[list
             return out
 
 
+@dataclass
+class RefItem:
+    case: CareCase
+    version: AssessmentVersion
+    disposition: str
+    waiting_since: dt.datetime
+    overridden: bool
+    visit_requested: bool
+    floor: str | None
+
+
+def reference_queue(
+    db: Session,
+    clinician: User,
+    *,
+    disposition: str | None = None,
+    claimed: str | None = None,
+    mine: bool = False,
+    include_closed: bool = False,
+) -> list[RefItem]:
+    """The queue as it reads in words, case by case in Python: most urgent clinicians' level
+    (care.levels over the case's rows), raised or floor-held first, longest waiting, then id."""
+    query = select(CareCase).where(CareCase.clinic_id == clinician.clinic_id)
+    if not include_closed:
+        query = query.where(CareCase.status == "open")
+    items = []
+    requested = set(db.scalars(select(VisitRequest.assessment_id)))
+    for case in db.scalars(query):
+        if claimed == "claimed" and case.claimed_by_id is None:
+            continue
+        if claimed == "unclaimed" and case.claimed_by_id is not None:
+            continue
+        if mine and case.claimed_by_id != clinician.id:
+            continue
+        levels = cases.case_levels(db, case)
+        if disposition is not None and levels.clinician != disposition:
+            continue
+        latest = case.assessment.latest
+        override = cases.latest_override(db, case)
+        since = case.raised_at or (levels.floor.raised_at if levels.floor else None) or latest.created_at
+        items.append(
+            RefItem(
+                case=case,
+                version=latest,
+                disposition=levels.clinician,
+                waiting_since=since,
+                overridden=override is not None and override.assessment_version == latest.version,
+                visit_requested=case.assessment_id in requested,
+                floor=levels.floor.level if levels.floor else None,
+            )
+        )
+    items.sort(
+        key=lambda i: (
+            level_of(i.disposition),
+            i.case.raised_at is None and i.floor is None,
+            i.waiting_since,
+            i.case.id,
+        )
+    )
+    return items
+
+
 FILTERS: list[dict[str, Any]] = [
     {},
     {"claimed": "claimed"},
@@ -217,12 +282,13 @@ FILTERS: list[dict[str, Any]] = [
 def test_queue_pages_join_to_the_full_queue_in_its_order(world: Any, filters: dict[str, Any]) -> None:
     db, clinician, _, _ = world
     got = _all_queue(db, clinician, 9, **filters)
-    full = cases.queue(db, clinician, cases.QueueFilter(**filters))
+    full = reference_queue(db, clinician, **filters)
 
     def key(i: Any) -> tuple[Any, ...]:
         return (level_of(i.disposition), i.case.raised_at is None and i.floor is None, i.waiting_since)
 
     assert [key(i) for i in got] == [key(i) for i in full]
+    assert [i.case.id for i in got] == [i.case.id for i in full]  # the id breaks ties
     assert len({i.case.id for i in got}) == len(got)
     ref = {i.case.id: i for i in full}
     assert set(ref) == {i.case.id for i in got}

@@ -15,9 +15,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from telespine.care import CaseState
-from telespine.care.levels import FloorView, OverrideView, ShownLevels, level_of, more_urgent, shown_levels
-from telespine.store import repo
-from telespine.store.models import Assessment, AssessmentVersion, User, utcnow
+from telespine.care.levels import FloorView, OverrideView, ShownLevels, more_urgent, shown_levels
+from telespine.store.models import Assessment, User, utcnow
 from telespine.store.models_care import CareCase, DispositionOverride, EscalationFloor, EscalationRecord
 from telespine.triage.types import Disposition
 
@@ -107,20 +106,6 @@ def floors_for_case(db: Session, case: CareCase, *, active_only: bool = False) -
     )
 
 
-def _active_floors(db: Session, case_ids: Sequence[str]) -> dict[str, list[EscalationFloor]]:
-    if not case_ids:
-        return {}
-    out: dict[str, list[EscalationFloor]] = {}
-    rows = db.scalars(
-        select(EscalationFloor).where(
-            EscalationFloor.case_id.in_(case_ids), EscalationFloor.cleared_at.is_(None)
-        )
-    ).all()
-    for row in rows:
-        out.setdefault(row.case_id, []).append(row)
-    return out
-
-
 def levels_of(
     case: CareCase, override: DispositionOverride | None, floors: Sequence[EscalationFloor]
 ) -> ShownLevels:
@@ -196,90 +181,13 @@ def clear_floors(
 
 
 @dataclass
-class QueueItem:
-    case: CareCase
-    version: AssessmentVersion
-    disposition: str
-    waiting_since: dt.datetime
-    overridden: bool = False
-    visit_requested: bool = False
-    floor: str | None = None  # the level an active escalation floor holds the case at
-
-
-@dataclass
 class QueueFilter:
+    """The queue page's filters (the queue itself is store/lists.queue_page, in SQL)."""
+
     disposition: str | None = None
     claimed: str | None = None  # "claimed" | "unclaimed" | None
     mine: bool = False
     include_closed: bool = False
-
-
-def queue(db: Session, clinician: User, filters: QueueFilter | None = None) -> list[QueueItem]:
-    """Open cases of the clinician's clinic: most urgent first, raised first, then longest waiting."""
-    f = filters or QueueFilter()
-    if clinician.clinic_id is None:
-        return []
-    query = (
-        select(CareCase)
-        .where(CareCase.clinic_id == clinician.clinic_id)
-        .options(
-            selectinload(CareCase.assessment).selectinload(Assessment.versions),
-            selectinload(CareCase.assessment).selectinload(Assessment.profile),
-            selectinload(CareCase.claimed_by),
-        )
-    )
-    if not f.include_closed:
-        query = query.where(CareCase.status == "open")
-    if f.claimed == "claimed":
-        query = query.where(CareCase.claimed_by_id.is_not(None))
-    elif f.claimed == "unclaimed":
-        query = query.where(CareCase.claimed_by_id.is_(None))
-    if f.mine:
-        query = query.where(CareCase.claimed_by_id == clinician.id)
-    cases = list(db.scalars(query).all())
-    overrides = _latest_overrides(db, [c.id for c in cases])
-    floors = _active_floors(db, [c.id for c in cases])
-    requested = repo.assessments_with_visit_requests(db, [c.assessment_id for c in cases])
-    items: list[QueueItem] = []
-    for case in cases:
-        if not case.assessment.versions:
-            continue
-        version = case.assessment.latest
-        ov = overrides.get(case.id)
-        levels = levels_of(case, ov, floors.get(case.id, []))
-        disposition = levels.clinician
-        if f.disposition and disposition != f.disposition:
-            continue
-        # A floor keeps the case where the red flag put it: a newer patient version never
-        # makes it wait less long, nor drops it behind the raised cases.
-        held = levels.floor.raised_at if levels.floor is not None else None
-        since = case.raised_at or held or version.created_at
-        items.append(
-            QueueItem(
-                case=case,
-                version=version,
-                disposition=disposition,
-                waiting_since=since,
-                overridden=ov is not None and ov.assessment_version == version.version,
-                visit_requested=case.assessment_id in requested,
-                floor=levels.floor.level if levels.floor is not None else None,
-            )
-        )
-    items.sort(
-        key=lambda i: (level_of(i.disposition), i.case.raised_at is None and i.floor is None, i.waiting_since)
-    )
-    return items
-
-
-def _latest_overrides(db: Session, case_ids: Sequence[str]) -> dict[str, DispositionOverride]:
-    if not case_ids:
-        return {}
-    rows = db.scalars(
-        select(DispositionOverride)
-        .where(DispositionOverride.case_id.in_(case_ids))
-        .order_by(DispositionOverride.id)
-    ).all()
-    return {row.case_id: row for row in rows}  # later rows win
 
 
 def claim_case(db: Session, case: CareCase, clinician: User) -> bool:

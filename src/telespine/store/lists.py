@@ -16,13 +16,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, func, literal, not_, or_, select
+from sqlalchemy import ColumnElement, and_, func, literal, not_, or_, select, tuple_
 from sqlalchemy.orm import Session, aliased, selectinload
 
 from telespine.care.levels import FloorView, OverrideView, shown_levels
 from telespine.store.models import Assessment, AssessmentVersion, Profile, User, VisitRequest
 from telespine.store.models_care import CareCase, DispositionOverride, EscalationFloor
-from telespine.triage.types import Disposition
+from telespine.store.queue_order import LEVEL_SQL as _LEVEL_SQL
+from telespine.store.queue_order import level_sql as _level
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
@@ -84,6 +85,7 @@ class _CaseLevels:
     clinician: str
     floor_level: str | None
     floor_raised_at: dt.datetime | None
+    overridden: bool = False  # a clinician's override of the latest version
 
 
 def levels_for_cases(db: Session, rows: Sequence[tuple[str, int, str]]) -> dict[str, _CaseLevels]:
@@ -118,6 +120,7 @@ def levels_for_cases(db: Session, rows: Sequence[tuple[str, int, str]]) -> dict[
             clinician=levels.clinician,
             floor_level=levels.floor.level if levels.floor else None,
             floor_raised_at=levels.floor.raised_at if levels.floor else None,
+            overridden=view is not None and view.on_latest_version,
         )
     return out
 
@@ -225,17 +228,10 @@ def assessment_page(
 # --- /clinic/queue ----------------------------------------------------------------------------
 
 QUEUE = "queue"
-_LEVEL_SQL = {d.value: d.level for d in Disposition}
-
-
-def _level(column: Any) -> Any:
-    """1 (emergency) to 5 for a disposition column; anything unknown counts as emergency (1)."""
-    return case(_LEVEL_SQL, value=column, else_=literal(1))
-
 
 @dataclass
 class QueuePageItem:
-    """One queue row, with what the queue template shows (the fields of cases.QueueItem)."""
+    """One queue row, with what the queue template shows."""
 
     case: CareCase
     version: AssessmentVersion
@@ -257,98 +253,50 @@ def queue_page(
     limit: int = DEFAULT_LIMIT,
     after: str | None = None,
 ) -> tuple[list[QueuePageItem], str | None]:
-    """A page of the clinic's queue in the order of cases.queue: most urgent first (the
-    clinicians' level: their override of the latest version, else the engine's, never below an
-    active floor), then raised or floor-held cases, then the longest waiting; the case id breaks
-    ties. The order and the filters are computed in SQL, so only one page of rows is loaded."""
+    """A page of the clinic's queue: most urgent first (the clinicians' level: their override of
+    the latest version, else the engine's, never below an active floor), then raised or
+    floor-held cases, then the longest waiting; the case id breaks ties.
+
+    The order is the key stored on the case (store/queue_order.py, the only definition of it),
+    so a page is one range of the index ix_care_cases_queue, whatever the number of cases.
+    """
     limit = max(1, min(limit, MAX_LIMIT))
     if clinician.clinic_id is None:
         return [], None
-    v = AssessmentVersion
-    last_override_id = (
-        select(func.max(DispositionOverride.id))
-        .where(DispositionOverride.case_id == CareCase.id)
-        .scalar_subquery()
-    )
-    ov = aliased(DispositionOverride)
-    floor_level = (
-        select(func.min(_level(EscalationFloor.level)))
-        .where(EscalationFloor.case_id == CareCase.id, EscalationFloor.cleared_at.is_(None))
-        .scalar_subquery()
-    )
-    fl = aliased(EscalationFloor)
-    # the active floor (cases.active_floor): the most urgent, the earliest raised of equals
-    floor_raised = (
-        select(fl.raised_at)
-        .where(fl.case_id == CareCase.id, fl.cleared_at.is_(None))
-        .order_by(_level(fl.level), fl.raised_at)
-        .limit(1)
-        .scalar_subquery()
-    )
-    on_latest = and_(ov.id.is_not(None), ov.assessment_version == v.version)
-    clinician_level = case((on_latest, _level(ov.to_disposition)), else_=_level(v.disposition))
-    level = case(
-        (and_(floor_level.is_not(None), floor_level < clinician_level), floor_level), else_=clinician_level
-    ).label("level")
-    held = case((or_(CareCase.raised_at.is_not(None), floor_level.is_not(None)), 0), else_=1).label("held")
-    since = func.coalesce(CareCase.raised_at, floor_raised, v.created_at).label("since")
-    inner = (
-        select(
-            CareCase.id.label("case_id"),
-            v.id.label("version_id"),
-            level,
-            held,
-            since,
-            on_latest.label("overridden"),
-            floor_level.label("floor_level"),
-        )
-        .select_from(CareCase)
-        .join(
-            v,
-            and_(v.assessment_id == CareCase.assessment_id, v.version == _latest_for(CareCase.assessment_id)),
-        )
-        .outerjoin(ov, ov.id == last_override_id)
-        .where(CareCase.clinic_id == clinician.clinic_id)
-    )
+    c = CareCase
+    key = (c.queue_level, c.queue_held, c.queue_since, c.id)
+    query = select(*key).where(c.clinic_id == clinician.clinic_id, c.queue_level.is_not(None))
     if not include_closed:
-        inner = inner.where(CareCase.status == "open")
+        query = query.where(c.status == "open")
     if claimed == "claimed":
-        inner = inner.where(CareCase.claimed_by_id.is_not(None))
+        query = query.where(c.claimed_by_id.is_not(None))
     elif claimed == "unclaimed":
-        inner = inner.where(CareCase.claimed_by_id.is_(None))
+        query = query.where(c.claimed_by_id.is_(None))
     if mine:
-        inner = inner.where(CareCase.claimed_by_id == clinician.id)
-    sub = inner.subquery()
-    page = select(
-        sub.c.case_id,
-        sub.c.version_id,
-        sub.c.level,
-        sub.c.held,
-        sub.c.since,
-        sub.c.overridden,
-        sub.c.floor_level,
-    )
+        query = query.where(c.claimed_by_id == clinician.id)
     if disposition is not None:
-        page = page.where(sub.c.level == _LEVEL_SQL.get(disposition, 1))
+        query = query.where(c.queue_level == _LEVEL_SQL.get(disposition, 1))
     if after is not None:
         lv, hd, when, last = decode_cursor(QUEUE, after, (int, int, dt.datetime, str))
-        page = page.where(
-            or_(
-                sub.c.level > lv,
-                and_(sub.c.level == lv, sub.c.held > hd),
-                and_(sub.c.level == lv, sub.c.held == hd, sub.c.since > when),
-                and_(sub.c.level == lv, sub.c.held == hd, sub.c.since == when, sub.c.case_id > last),
-            )
-        )
-    page = page.order_by(sub.c.level, sub.c.held, sub.c.since, sub.c.case_id).limit(limit + 1)
-    rows = db.execute(page).all()
+        after_key = tuple_(literal(lv), literal(hd), _since_param(when), literal(last))
+        query = query.where(tuple_(*key) > after_key)
+    order = [*key] if include_closed else [c.status, *key]  # status is fixed: the index order
+    query = query.order_by(*order).limit(limit + 1)
+    rows = db.execute(query).all()
     more = len(rows) > limit
     rows = rows[:limit]
-    return _queue_items(db, rows), (
-        encode_cursor(QUEUE, rows[-1][2], rows[-1][3], _aware(rows[-1][4]), rows[-1][0])
-        if more and rows
+    last_row = rows[-1] if rows else None
+    cursor = (
+        encode_cursor(QUEUE, last_row[0], last_row[1], _aware(last_row[2]), last_row[3])
+        if more and last_row is not None
         else None
     )
+    return _queue_items(db, [r[3] for r in rows]), cursor
+
+
+def _since_param(when: dt.datetime) -> Any:
+    """The cursor's time as a parameter of the stored column's type (naive UTC in the table)."""
+    return literal(when, type_=CareCase.__table__.c.queue_since.type)
 
 
 def _aware(value: Any) -> dt.datetime:
@@ -359,9 +307,9 @@ def _aware(value: Any) -> dt.datetime:
     return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
-def _queue_items(db: Session, rows: Sequence[Any]) -> list[QueuePageItem]:
-    """The page's cases and versions, and its visit requests: three queries bounded by the page."""
-    case_ids = [r[0] for r in rows]
+def _queue_items(db: Session, case_ids: Sequence[str]) -> list[QueuePageItem]:
+    """What the page's rows show: cases, latest versions, levels and visit requests, in a fixed
+    number of queries bounded by the page."""
     if not case_ids:
         return []
     cases = {
@@ -376,30 +324,30 @@ def _queue_items(db: Session, rows: Sequence[Any]) -> list[QueuePageItem]:
             )
         )
     }
-    versions = {
-        x.id: x
-        for x in db.scalars(select(AssessmentVersion).where(AssessmentVersion.id.in_([r[1] for r in rows])))
-    }
+    shown = [cases[i] for i in case_ids if i in cases and cases[i].assessment.versions]
+    levels = levels_for_cases(
+        db, [(c.id, c.assessment.latest.version, c.assessment.latest.disposition) for c in shown]
+    )
     requested = set(
         db.scalars(
             select(VisitRequest.assessment_id).where(
-                VisitRequest.assessment_id.in_([c.assessment_id for c in cases.values()])
+                VisitRequest.assessment_id.in_([c.assessment_id for c in shown])
             )
         )
     )
-    by_level = {d.level: d.value for d in Disposition}
     items = []
-    for case_id, version_id, lv, _held, since, overridden, floor_lv in rows:
-        c = cases[case_id]
+    for c in shown:
+        version = c.assessment.latest
+        lv = levels[c.id]
         items.append(
             QueuePageItem(
                 case=c,
-                version=versions[version_id],
-                disposition=by_level.get(lv, Disposition.EMERGENCY.value),
-                waiting_since=_aware(since),
-                overridden=bool(overridden),
+                version=version,
+                disposition=lv.clinician,
+                waiting_since=c.raised_at or lv.floor_raised_at or version.created_at,
+                overridden=lv.overridden,
                 visit_requested=c.assessment_id in requested,
-                floor=by_level.get(floor_lv) if floor_lv is not None else None,
+                floor=lv.floor_level,
             )
         )
     return items

@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Date, ForeignKey, Integer, String, Text, UniqueConstraint, event
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint, event
 from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -34,6 +34,10 @@ class CareCase(Base):
     """The clinical state of one assessment: open or closed, who claimed it, why it was raised."""
 
     __tablename__ = "care_cases"
+    # the queue page is one range of this index (store/queue_order.py keeps the key; issue 16)
+    __table_args__ = (
+        Index("ix_care_cases_queue", "clinic_id", "status", "queue_level", "queue_held", "queue_since", "id"),
+    )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     assessment_id: Mapped[str] = mapped_column(ForeignKey("assessments.id"), unique=True)
@@ -48,6 +52,12 @@ class CareCase(Base):
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
     red_flags_reviewed_through: Mapped[dt.date | None] = mapped_column(Date)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # the queue's sort key, written only by store/queue_order.py (a flush hook): the clinicians'
+    # level 1-5 (None until the case has a version), 0 when raised or floor-held else 1, and
+    # the time it has waited since
+    queue_level: Mapped[int | None] = mapped_column(Integer)
+    queue_held: Mapped[int | None] = mapped_column(Integer)
+    queue_since: Mapped[dt.datetime | None] = mapped_column()
 
     assessment: Mapped[Assessment] = relationship()
     claimed_by: Mapped[User | None] = relationship()
@@ -246,3 +256,7 @@ def _refuse_override_update(*_: object) -> None:
 @event.listens_for(DispositionOverride, "before_delete")
 def _refuse_override_delete(*_: object) -> None:
     raise AppendOnlyError("disposition overrides are append-only")
+
+
+# the hook that keeps care_cases' queue key (it needs the classes above)
+from telespine.store import queue_order as _queue_order  # noqa: E402, F401

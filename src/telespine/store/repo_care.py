@@ -20,7 +20,6 @@ from sqlalchemy.orm import Session, selectinload
 from telespine.store import repo
 from telespine.store.cases import (
     QueueFilter,
-    QueueItem,
     acknowledge,
     add_floor,
     case_for_assessment,
@@ -42,7 +41,6 @@ from telespine.store.cases import (
     overrides_for_case,
     patient_disposition,
     patient_disposition_for_assessment,
-    queue,
     raise_after_failure,
     raise_case,
     release_case,
@@ -63,7 +61,6 @@ from telespine.store.models_care import (
 
 __all__ = [
     "QueueFilter",
-    "QueueItem",
     "acknowledge",
     "add_floor",
     "case_for_assessment",
@@ -88,7 +85,6 @@ __all__ = [
     "overrides_for_case",
     "patient_disposition",
     "patient_disposition_for_assessment",
-    "queue",
     "raise_after_failure",
     "raise_case",
     "release_case",

@@ -1,0 +1,169 @@
+"""The clinician queue's stored sort key: `care_cases.queue_level`, `queue_held`, `queue_since`.
+
+The queue (store/lists.py queue_page) shows the clinic's open cases most urgent first (the
+clinicians' level: their override of the latest version, else the engine's latest result, never
+below an active escalation floor), then raised or floor-held cases, then the longest waiting,
+the case id breaking ties. Computing that order per page scans every open case of the clinic,
+so the key is stored on the case under the index `ix_care_cases_queue` and a page is one index
+range read, whatever the number of cases (issue 16).
+
+The key is written by one SQL statement (`key_values`, the only definition of the order), run
+for the cases a flush touched: a session hook (`after_flush`) collects every new or changed
+assessment version, override, escalation floor, and case whose `raised_at` changed, and updates
+those cases' keys in the same transaction. No write path has to remember it; rows written
+with bulk `insert()`/`update()` statements bypass the ORM and must call `refresh_queue_keys`
+(migration 0014 backfilled existing rows with the same statement).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from typing import Any, cast
+
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Table,
+    and_,
+    case,
+    event,
+    func,
+    inspect,
+    literal,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.orm import Session, aliased
+
+from telespine.store.models import AssessmentVersion
+from telespine.store.models_care import CareCase, DispositionOverride, EscalationFloor
+from telespine.triage.types import Disposition
+
+LEVEL_SQL = {d.value: d.level for d in Disposition}
+KEY_COLUMNS = ("queue_level", "queue_held", "queue_since")
+
+
+def level_sql(column: Any) -> Any:
+    """1 (emergency) to 5 for a disposition column; anything unknown counts as emergency (1)."""
+    return case(LEVEL_SQL, value=column, else_=literal(1))
+
+
+def key_values() -> dict[str, Any]:
+    """SET clauses computing each key column of the CareCase row being updated (correlated)."""
+    v = aliased(AssessmentVersion)
+    latest_number = (
+        select(func.max(v.version))
+        .where(v.assessment_id == CareCase.assessment_id)
+        .correlate(CareCase)  # nested in the override's subquery: correlate to the updated row
+        .scalar_subquery()
+    )
+    lv = aliased(AssessmentVersion)
+    latest = select().where(lv.assessment_id == CareCase.assessment_id).order_by(lv.version.desc()).limit(1)
+    engine_level = latest.add_columns(level_sql(lv.disposition)).scalar_subquery()
+    version_created = latest.add_columns(lv.created_at).scalar_subquery()
+    # the latest override counts only when it was set on the latest version
+    ov = aliased(DispositionOverride)
+    override_level = (
+        select(case((ov.assessment_version == latest_number, level_sql(ov.to_disposition)), else_=None))
+        .where(ov.case_id == CareCase.id)
+        .order_by(ov.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    clinician_level = func.coalesce(override_level, engine_level)
+    fl = aliased(EscalationFloor)
+    live = and_(fl.case_id == CareCase.id, fl.cleared_at.is_(None))
+    floor_level = select(func.min(level_sql(fl.level))).where(live).scalar_subquery()
+    fr = aliased(EscalationFloor)
+    # the active floor (care.levels.active_floor): the most urgent, the earliest raised of equals
+    floor_raised = (
+        select(fr.raised_at)
+        .where(fr.case_id == CareCase.id, fr.cleared_at.is_(None))
+        .order_by(level_sql(fr.level), fr.raised_at)
+        .limit(1)
+        .scalar_subquery()
+    )
+    level = case(
+        (and_(floor_level.is_not(None), floor_level < clinician_level), floor_level), else_=clinician_level
+    )
+    held = case((or_(CareCase.raised_at.is_not(None), floor_level.is_not(None)), 0), else_=1)
+    since = func.coalesce(CareCase.raised_at, floor_raised, version_created)
+    return {"queue_level": level, "queue_held": held, "queue_since": since}
+
+
+def refresh_queue_keys(
+    db: Session | Connection, case_ids: Collection[str] | None = None, *, assessment_ids: Collection[str] = ()
+) -> None:
+    """Recompute the stored key of these cases and of the cases of these assessments; of every
+    case when case_ids is None and no assessment is given. `db`: a Session or a Connection."""
+    where: ColumnElement[bool] | None = None
+    if case_ids is not None or assessment_ids:
+        parts = []
+        if case_ids:
+            parts.append(CareCase.id.in_(sorted(case_ids)))
+        if assessment_ids:
+            parts.append(CareCase.assessment_id.in_(sorted(assessment_ids)))
+        if not parts:
+            return
+        where = or_(*parts)
+    table = cast(Table, CareCase.__table__)
+    stmt = update(table).values(**key_values())
+    if where is not None:
+        stmt = stmt.where(where)
+    db.execute(stmt)
+
+
+_TOUCHED = "telespine_queue_touched"
+
+
+@event.listens_for(Session, "before_flush")
+def _collect(session: Session, flush_context: Any, instances: Any) -> None:
+    # before the flush, attribute history still says what changed; ids may be unset until the
+    # flush (defaults), so the objects are kept and read again after it
+    objs = [
+        o
+        for o in (*session.new, *session.dirty, *session.deleted)
+        if isinstance(o, EscalationFloor | DispositionOverride | AssessmentVersion | CareCase)
+    ]
+    if objs:
+        kept: list[Any] = session.info.setdefault(_TOUCHED, [])
+        for o in objs:
+            if isinstance(o, CareCase) and not inspect(o).pending:
+                state = inspect(o)
+                if not any(state.attrs[n].history.has_changes() for n in ("raised_at", "assessment_id")):
+                    continue
+            kept.append(o)
+
+
+@event.listens_for(Session, "after_flush")
+def _update_keys(session: Session, flush_context: Any) -> None:
+    kept: list[Any] = session.info.pop(_TOUCHED, [])
+    if not kept:
+        return
+    cases: set[str] = set()
+    assessments: set[str] = set()
+    for o in kept:
+        if isinstance(o, EscalationFloor | DispositionOverride):
+            if o.case_id:
+                cases.add(o.case_id)
+        elif isinstance(o, AssessmentVersion):
+            if o.assessment_id:
+                assessments.add(o.assessment_id)
+        elif isinstance(o, CareCase) and o.id:
+            cases.add(o.id)
+    if cases or assessments:
+        refresh_queue_keys(session.connection(), cases, assessment_ids=assessments)
+        for o in session.identity_map.values():
+            if isinstance(o, CareCase) and (o.id in cases or o.assessment_id in assessments):
+                session.info.setdefault(_EXPIRE, []).append(o)
+
+
+_EXPIRE = "telespine_queue_expire"
+
+
+@event.listens_for(Session, "after_flush_postexec")
+def _expire_keys(session: Session, flush_context: Any) -> None:
+    for o in session.info.pop(_EXPIRE, []):
+        if inspect(o).persistent:
+            session.expire(o, list(KEY_COLUMNS))
