@@ -70,7 +70,15 @@ def test_checker_catches_a_forbidden_import(tmp_path: Path) -> None:
 SERVICE_FORBIDDEN = ("telespine.web", "fastapi", "starlette", "telespine.commands", "telespine.cli")
 # Routes that offer a follow-up write (message, diary entry, re-answered assessment, check,
 # override, clearing an escalation) on a page and in the API
-FOLLOWUP_ROUTES = ["web/api/care.py", "web/pages/care.py", "web/api/routes.py", "web/pages/routes.py"]
+FOLLOWUP_ROUTES = [
+    "web/api/care.py",
+    "web/pages/care.py",
+    "web/api/routes.py",
+    "web/pages/routes.py",
+    "web/api/medicines.py",
+    "web/pages/medicines.py",
+    "web/pages/lessons.py",
+]
 # The workflow lives in services.followup: routes never run these store steps themselves
 WORKFLOW_STEPS = (
     "add_floor",

@@ -388,3 +388,31 @@ def test_checkin_result_page(
         _no_health_data(r.text)
     other = clients[who].get(f"/care/cases/{case_ids['child']}/checkins/{checkin_id}", follow_redirects=False)
     assert other.status_code in (303, 404), who
+
+
+@pytest.mark.parametrize("who", [*USERS, "anon"])
+def test_medicine_diary_and_lesson_endpoints(
+    clients: dict[str, Client], case_ids: dict[str, str], who: str
+) -> None:
+    """Issue 14: the medicine diary and the lessons of a case: readers read, only the patient
+    (or parent) writes; others get 404 with no health data."""
+    client, case = clients[who], case_ids["alice"]
+    for path in (f"/api/v1/cases/{case}/medicines", f"/api/v1/cases/{case}/lessons"):
+        r = client.get(path)
+        assert r.status_code == READ[who], (path, who)
+        if r.status_code == 404:
+            _no_health_data(r.text)
+    r = client.post(
+        f"/api/v1/cases/{case}/medicines",
+        json={"day": "2026-01-05", "taken": [], "warning_signs": {}},
+    )
+    assert r.status_code == WRITE[who], (who, r.text[:200])
+    if r.status_code == 404:
+        _no_health_data(r.text)
+    r = client.post(f"/api/v1/cases/{case}/lessons/hurt_and_harm/read")
+    assert r.status_code == WRITE[who], (who, r.text[:200])
+    for page in ("medicines", "lessons", "lessons/hurt_and_harm"):
+        r = client.get(f"/care/cases/{case}/{page}", follow_redirects=False)
+        assert r.status_code == (303 if who == "anon" else READ[who]), (page, who)
+    child = client.get(f"/api/v1/cases/{case_ids['child']}/medicines")
+    assert child.status_code == READ_CHILD[who], who

@@ -308,6 +308,9 @@ def create_app(settings: Settings | None = None, *, warm_up: bool = False) -> Fa
     from telespine.web.api.checkin import router as checkin_api_router
 
     app.include_router(checkin_api_router)  # issue 14: check-ins and wearable uploads
+    from telespine.web.api.medicines import router as medicines_api_router
+
+    app.include_router(medicines_api_router)  # issue 14: medicine diary and lessons
     from telespine.web.api.accounts import router as accounts_api_router
 
     app.include_router(accounts_api_router)
@@ -322,6 +325,11 @@ def create_app(settings: Settings | None = None, *, warm_up: bool = False) -> Fa
     from telespine.web.pages.checkin import router as checkin_pages_router
 
     app.include_router(checkin_pages_router)  # issue 14: check-ins, progress, uploads
+    from telespine.web.pages.lessons import router as lessons_pages_router
+    from telespine.web.pages.medicines import router as medicines_pages_router
+
+    app.include_router(medicines_pages_router)  # issue 14: medicine diary
+    app.include_router(lessons_pages_router)  # issue 14: lessons and "read"
     from telespine.web import visits
 
     visits.install(app)  # the video visit and scheduling (issue 11)
