@@ -191,8 +191,8 @@ def seeded_url(db_url: str) -> Iterator[str]:
     their example assessments; emptied again when the module is done."""
     from sqlalchemy import text
 
+    from telespine.services.demo import seed_demo
     from telespine.store.db import make_engine, make_sessionmaker, session_scope
-    from telespine.store.demo import seed_demo
     from telespine.store.models import Base
     from telespine.web.clinical import run_triage
 

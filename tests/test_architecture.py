@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "telespine"
-DOMAIN = ["content", "triage", "instruments", "program", "care"]
+DOMAIN = ["content", "triage", "instruments", "program", "care", "visits"]
 FORBIDDEN = (
     "telespine.web",
+    "telespine.services",
     "telespine.store",
     "telespine.fhir",
     "telespine.commands",
@@ -107,3 +108,44 @@ def test_followup_routes_call_the_service(route: str) -> None:
     assert "telespine.services" in names or any(n.startswith("telespine.services.") for n in names)
     text = path.read_text(encoding="utf-8")
     assert [step for step in WORKFLOW_STEPS if f".{step}(" in text] == []
+
+
+def _offenders(package: str, forbidden: tuple[str, ...]) -> dict[str, list[str]]:
+    offenders = {}
+    for path in sorted((SRC / package).rglob("*.py")):
+        names = imported_modules(path, package_of(path))
+        bad = sorted(n for n in names if any(n == f or n.startswith(f + ".") for f in forbidden))
+        if bad:
+            offenders[str(path.relative_to(SRC))] = bad
+    return offenders
+
+
+def test_store_imports_no_service_and_no_web_code() -> None:
+    # Demo seeding that needs the follow-up flow lives in services/demo.py, not in the store
+    forbidden = ("telespine.services", "telespine.web", "telespine.commands", "telespine.cli")
+    assert _offenders("store", forbidden) == {}
+
+
+# Writes of an assessment, a visit request and a plan: only services.assessments and services.plans
+# call these store steps (with the audit row); the web calls the services.
+ASSESSMENT_WRITES = (
+    "repo.save_assessment(",
+    "request_visit(db, assessment=",
+    "add_plan_answers(",
+    "add_scores(",
+)
+
+
+def test_web_saves_assessments_visit_requests_and_plans_through_the_services() -> None:
+    offenders = {
+        str(path.relative_to(SRC)): found
+        for path in sorted((SRC / "web").rglob("*.py"))
+        if (found := [w for w in ASSESSMENT_WRITES if w in path.read_text(encoding="utf-8")])
+    }
+    assert offenders == {}
+
+
+def test_checker_catches_a_store_module_importing_a_service(tmp_path: Path) -> None:
+    probe = tmp_path / "probe.py"
+    probe.write_text("def f():\n    from telespine.services import followup\n", encoding="utf-8")
+    assert imported_modules(probe, "telespine.store") == {"telespine.services"}

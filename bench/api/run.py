@@ -35,8 +35,8 @@ def free_port() -> int:
 
 
 def prepare(url: str) -> None:
+    from telespine.services.demo import seed_demo
     from telespine.store.db import make_engine, make_sessionmaker, session_scope, upgrade
-    from telespine.store.demo import seed_demo
     from telespine.web.clinical import run_triage
 
     upgrade(url)

@@ -42,9 +42,9 @@ def _port() -> int:
 def _prepare(url: str, visits: int) -> list[str]:
     from sqlalchemy import select
 
+    from telespine.services.demo import seed_demo
     from telespine.store import repo, repo_care
     from telespine.store.db import make_engine, make_sessionmaker, session_scope, upgrade
-    from telespine.store.demo import seed_demo
     from telespine.store.models import User
     from telespine.web.clinical import run_triage
 

@@ -39,8 +39,8 @@ def _free_port() -> int:
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     import uvicorn
 
+    from telespine.services.demo import seed_demo
     from telespine.store.db import make_engine, make_sessionmaker, session_scope, upgrade
-    from telespine.store.demo import seed_demo
     from telespine.web.app import create_app
     from telespine.web.clinical import run_triage
 

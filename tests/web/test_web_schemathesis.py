@@ -9,8 +9,9 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 
+from telespine.services.demo import seed_demo
 from telespine.store.db import make_engine, make_sessionmaker, session_scope, upgrade
-from telespine.store.demo import demo_password, seed_demo
+from telespine.store.demo import demo_password
 from telespine.web.app import create_app
 from telespine.web.clinical import run_triage
 from telespine.web.testing import make_test_settings

@@ -93,9 +93,9 @@ def turn_port() -> Iterator[int]:
 def server(tmp_path_factory: pytest.TempPathFactory, turn_port: int) -> Iterator[tuple[str, str]]:
     import uvicorn
 
+    from telespine.services.demo import seed_demo
     from telespine.store import repo, repo_care
     from telespine.store.db import make_engine, make_sessionmaker, session_scope, upgrade
-    from telespine.store.demo import seed_demo
     from telespine.store.models import User
     from telespine.web.app import create_app
     from telespine.web.clinical import run_triage

@@ -11,8 +11,9 @@ console = Console()
 
 def ensure_demo(url: str) -> bool:
     """Add demo data unless present; True when it was added now."""
+    from telespine.services.demo import seed_demo
     from telespine.store.db import make_engine, make_sessionmaker, session_scope
-    from telespine.store.demo import has_demo_data, seed_demo
+    from telespine.store.demo import has_demo_data
     from telespine.web.clinical import run_triage
 
     engine = make_engine(url)

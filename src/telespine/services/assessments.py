@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from telespine.services.plans import DraftPlan, store_plan
-from telespine.store import repo
+from telespine.store import repo, repo_care
 from telespine.store.models import Assessment, Profile, User, VisitRequest
 from telespine.triage.types import TriageResult
 
@@ -26,6 +26,7 @@ def save_assessment(
     result: TriageResult,
     answers: dict[str, Any] | None = None,
     plan: DraftPlan | None = None,
+    detail: str | None = None,
     commit: bool = True,
 ) -> Assessment:
     """A new assessment (findings and result, append-only), its audit row and, when given, the
@@ -45,6 +46,7 @@ def save_assessment(
         object_type="assessment",
         object_id=assessment.id,
         profile_id=profile.id,
+        detail=detail,
     )
     if plan is not None:
         store_plan(db, by, assessment, plan)
@@ -53,9 +55,17 @@ def save_assessment(
     return assessment
 
 
-def request_visit(db: Session, assessment: Assessment, by: User) -> VisitRequest:
-    """A tele-visit request for the assessment (asking twice gives the open request), audited."""
-    visit = repo.request_visit(db, assessment=assessment, by=by)
+def request_visit(
+    db: Session, assessment: Assessment, by: User, mode: str | None = None, preferred_times: str = ""
+) -> VisitRequest:
+    """A tele-visit request for the assessment (asking twice gives the open request), with the kind
+    of visit and preferred times when given (the case page's form), audited."""
+    if mode is None:
+        visit = repo.request_visit(db, assessment=assessment, by=by)
+    else:
+        visit = repo_care.request_visit(
+            db, assessment=assessment, by=by, mode=mode, preferred_times=preferred_times
+        )
     repo.audit(
         db,
         actor=by,

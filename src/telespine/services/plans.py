@@ -10,11 +10,13 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
+from telespine.errors import ClinicalFailure
 from telespine.instruments import ScoreRecord
-from telespine.program.guarded import ClinicalFailure, InvalidPlanAnswers, make_plan, parse_plan_answers
+from telespine.program.guarded import InvalidPlanAnswers, make_plan, parse_plan_answers
 from telespine.program.plan import Plan, PlanAnswers
 from telespine.store import repo, repo_program
-from telespine.store.models import Assessment, User
+from telespine.store.models import Assessment, Profile, User
+from telespine.store.models_program import ScoreRow
 from telespine.triage.safety import safety_net_result
 from telespine.triage.types import Audience, TriageResult
 
@@ -52,6 +54,16 @@ def store_plan(db: Session, user: User, assessment: Assessment, plan: DraftPlan)
         object_id=saved.id,
         profile_id=assessment.profile_id,
     )
+
+
+def add_score(db: Session, profile: Profile, by: User, record: ScoreRecord) -> ScoreRow:
+    """One questionnaire score stored with its time for a profile (append-only), audited."""
+    (row,) = repo_program.add_scores(db, profile=profile, by=by, records=[record])
+    repo.audit(
+        db, actor=by, action="create", object_type="score_record", object_id=row.id, profile_id=profile.id
+    )
+    db.commit()
+    return row
 
 
 def audience_of(assessment: Assessment) -> Audience:

@@ -89,7 +89,7 @@ def seeded_sqlite_url(folder: Any, demo: bool = True) -> str:
     url = f"sqlite:///{folder / 'app.sqlite3'}"
     upgrade(url)
     if demo:
-        from telespine.store.demo import seed_demo
+        from telespine.services.demo import seed_demo
         from telespine.web.clinical import run_triage
 
         engine = make_engine(url)

@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from telespine.care.checks import CheckAnswerError
-from telespine.services import followup, records
+from telespine.services import assessments, followup, records
 from telespine.store import lists, repo, repo_care
 from telespine.store.models_care import CareCase
 from telespine.triage.types import Disposition
@@ -460,18 +460,9 @@ def visit_request(body: VisitRequestIn, case: PatientCase, user: RequiredUser, d
     """Ask for a video, phone or message visit with preferred times (409 for a result that needs
     care in person: only telemedicine and routine results, as in policy.visit_fits)."""
     ensure_visit_allowed(user, case.assessment)
-    visit = repo_care.request_visit(
-        db, assessment=case.assessment, by=user, mode=body.mode, preferred_times=body.preferred_times
+    visit = assessments.request_visit(
+        db, case.assessment, user, mode=body.mode, preferred_times=body.preferred_times
     )
-    repo.audit(
-        db,
-        actor=user,
-        action="create",
-        object_type="visit_request",
-        object_id=visit.id,
-        profile_id=case.profile_id,
-    )
-    db.commit()
     return VisitRequestOut(
         id=visit.id, status=visit.status, mode=body.mode, preferred_times=body.preferred_times
     )

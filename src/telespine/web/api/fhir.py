@@ -21,7 +21,7 @@ from telespine.fhir.questionnaires import (
     instrument_questionnaire,
     to_json,
 )
-from telespine.store import repo
+from telespine.services import assessments
 from telespine.web import clinical
 from telespine.web.deps import DbDep, OptionalUser, SettingsDep, WebSessionDep, csrf_protect
 from telespine.web.policy import ReadableAssessment, can_save_assessments, load_profile_for_write
@@ -106,19 +106,15 @@ async def import_questionnaire_response(
     status = 200
     if saving and user is not None:
         profile = load_profile_for_write(db, user, profile_id)
-        assessment = repo.save_assessment(
-            db, profile=profile, by=user, findings=imported.findings, result=result, answers=imported.answers
-        )
-        repo.audit(
+        assessment = assessments.save_assessment(
             db,
-            actor=user,
-            action="create",
-            object_type="assessment",
-            object_id=assessment.id,
-            profile_id=profile.id,
+            profile=profile,
+            by=user,
+            findings=imported.findings,
+            result=result,
+            answers=imported.answers,
             detail="fhir import",
         )
-        db.commit()
         body["assessment_id"] = assessment.id
         status = 201
     return Response(json.dumps(body), status_code=status, media_type="application/json")

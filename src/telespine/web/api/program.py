@@ -213,12 +213,7 @@ def add_score(
     """Score a questionnaire and store it with its time (append-only, audited)."""
     audience = "pediatric" if profile.is_child else "adult"
     record = _score(request, body.instrument[:32], body, audience)
-    (row,) = repo_program.add_scores(db, profile=profile, by=user, records=[record])
-    repo.audit(
-        db, actor=user, action="create", object_type="score_record", object_id=row.id, profile_id=profile.id
-    )
-    db.commit()
-    return ScoreRead.of(row)
+    return ScoreRead.of(plans.add_score(db, profile, user, record))
 
 
 # Not in the OpenAPI document: tests/web/test_web_api.py requires a JSON body for every 2xx

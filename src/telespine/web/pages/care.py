@@ -19,7 +19,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 
 from telespine.care.checks import CheckAnswerError
-from telespine.services import followup, records
+from telespine.services import assessments, followup, records
 from telespine.store import lists, repo, repo_care
 from telespine.store.models import AuditEvent, User
 from telespine.store.models_care import CareCase
@@ -380,11 +380,7 @@ def visit_request(
     if mode not in repo_care.VISIT_MODES:
         raise HTTPException(status_code=422, detail="Choose video, phone or message.")
     ensure_visit_allowed(user, case.assessment)  # never for a result that needs care in person
-    visit = repo_care.request_visit(
-        db, assessment=case.assessment, by=user, mode=mode, preferred_times=preferred_times
-    )
-    _audit(db, user, "create", "visit_request", visit.id, case)
-    db.commit()
+    assessments.request_visit(db, case.assessment, user, mode=mode, preferred_times=preferred_times)
     return _redirect(f"/care/cases/{case.id}?flash=visit")
 
 
