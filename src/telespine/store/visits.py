@@ -297,3 +297,39 @@ def attachment_for(
         cancelled=job.kind == "visit_cancelled",
     )
     return "telespine-visit.ics", data
+
+
+# --- the live queue (web/pages/queue_live.py) ---------------------------------------------------
+
+
+def next_bookings(db: Session, case_ids: Sequence[str], now: dt.datetime) -> dict[str, VisitBooking]:
+    """The next booked (not finished) visit of each of these cases that has not started more than
+    one slot ago; one IN query over the page's cases."""
+    if not case_ids:
+        return {}
+    rows = db.scalars(
+        select(VisitBooking)
+        .where(
+            VisitBooking.case_id.in_(list(case_ids)),
+            VisitBooking.status == "booked",
+            VisitBooking.slot_start >= now - dt.timedelta(hours=1),
+        )
+        .order_by(VisitBooking.slot_start)
+    ).all()
+    out: dict[str, VisitBooking] = {}
+    for b in rows:
+        out.setdefault(b.case_id, b)
+    return out
+
+
+def changes_since(db: Session, case_ids: Sequence[str], since: dt.datetime) -> list[VisitChange]:
+    """Bookings made, moved or cancelled for these cases after `since`, oldest first."""
+    if not case_ids:
+        return []
+    return list(
+        db.scalars(
+            select(VisitChange)
+            .where(VisitChange.case_id.in_(list(case_ids)), VisitChange.created_at > since)
+            .order_by(VisitChange.id)
+        ).all()
+    )

@@ -26,6 +26,7 @@ from telespine.store.models_care import CareCase
 from telespine.triage.types import Disposition, TriageResult
 from telespine.web import clinical
 from telespine.web.deps import CsrfDep, DbDep, RequiredUser, WebSessionDep
+from telespine.web.pages import queue_live
 from telespine.web.policy import (
     ClinicianCase,
     ClinicianUser,
@@ -193,6 +194,46 @@ def queue_page(
             "f": f,
             "dispositions": [d.value for d in Disposition],
             "advice": {"adult": clinical.advice_for("adult"), "pediatric": clinical.advice_for("pediatric")},
+            **queue_live.context(db, user, items, kept, after, dt.datetime.now(dt.UTC)),
+        },
+    )
+
+
+@router.get("/clinic/queue/live", response_class=HTMLResponse)
+def queue_live_fragment(
+    request: Request,
+    user: ClinicianUser,
+    db: DbDep,
+    ws: WebSessionDep,
+    disposition: Annotated[str, Query(max_length=16)] = "",
+    claimed: Annotated[str, Query(max_length=16)] = "",
+    mine: Annotated[str, Query(max_length=4)] = "",
+    since: Annotated[str, Query(max_length=40)] = "",
+) -> Response:
+    """The first queue page's list, polled by htmx, with the news since the last poll (issue 11)."""
+    f = repo_care.QueueFilter(
+        disposition=disposition if disposition in {d.value for d in Disposition} else None,
+        claimed=claimed if claimed in ("claimed", "unclaimed") else None,
+        mine=mine == "1",
+    )
+    items, cursor = lists.queue_page(db, user, disposition=f.disposition, claimed=f.claimed, mine=f.mine)
+    now = dt.datetime.now(dt.UTC)
+    news = queue_live.news_since(db, user, items, queue_live.parse_since(since, now))
+    if news:  # a poll that shows nobody new reads what the audited page read already
+        repo.audit(db, actor=user, action="list", object_type="case", detail=f"{len(items)} items, live")
+        db.commit()
+    kept = {"disposition": f.disposition or "", "claimed": f.claimed or "", "mine": "1" if f.mine else ""}
+    kept = {k: v for k, v in kept.items() if v}
+    return _render(
+        request,
+        ws,
+        "_queue_live.html",
+        {
+            "items": items,
+            "news": news,
+            "next_url": f"/clinic/queue?{urlencode({**kept, 'after': cursor})}" if cursor else None,
+            "advice": {"adult": clinical.advice_for("adult"), "pediatric": clinical.advice_for("pediatric")},
+            **queue_live.context(db, user, items, kept, "", now),
         },
     )
 
