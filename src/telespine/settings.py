@@ -74,6 +74,10 @@ class Settings(BaseSettings):
     password_reset_minutes: int = Field(default=60, ge=5, le=24 * 60)
     # Two-factor sign-in (TOTP) for clinicians and admins: None = required outside development.
     require_totp: bool | None = None
+    # Fernet keys (comma-separated, newest first) that encrypt the two-step sign-in secrets at
+    # rest (telespine.store.datakeys); a key derived from secret_key always decrypts too, and
+    # encrypts when none is set. `telespine db rotate-data-key` re-encrypts with the first.
+    data_key: Annotated[tuple[SecretStr, ...], NoDecode] = ()
     # Addresses (IPs or CIDR networks, comma-separated) of reverse proxies whose X-Forwarded-For
     # and X-Forwarded-Proto are believed; empty: none, the peer address is the client.
     trusted_proxies: Annotated[tuple[str, ...], NoDecode] = ()
@@ -137,6 +141,28 @@ class Settings(BaseSettings):
             except ValueError:
                 raise ValueError(
                     f"TELESPINE_TRUSTED_PROXIES: {item!r} is not an IP address or network"
+                ) from None
+        return value
+
+    @field_validator("data_key", mode="before")
+    @classmethod
+    def _split_data_keys(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = tuple(p.strip() for p in value.split(",") if p.strip())
+        return value
+
+    @field_validator("data_key")
+    @classmethod
+    def _valid_data_keys(cls, value: tuple[SecretStr, ...]) -> tuple[SecretStr, ...]:
+        from telespine.store.datakeys import check_key
+
+        for key in value:
+            try:
+                check_key(key.get_secret_value())
+            except ValueError:
+                raise ValueError(
+                    "TELESPINE_DATA_KEY: each key must be a Fernet key (python -c 'from "
+                    "cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')"
                 ) from None
         return value
 

@@ -70,5 +70,30 @@ def current() -> None:
     console.print(f"{_safe(url)}: {db.current_revision(url) or 'empty (no revision)'}")
 
 
+@db_app.command("rotate-data-key")
+def rotate_data_key() -> None:
+    """Re-encrypt the stored two-step sign-in secrets with the first key of TELESPINE_DATA_KEY.
+
+    Put the new key first and keep the old ones after it (comma-separated) until this has run.
+    """
+    from telespine.settings import get_settings
+    from telespine.store import repo_accounts
+    from telespine.store.datakeys import cipher_for
+    from telespine.store.db import make_engine, make_sessionmaker
+
+    url = _url()
+    engine = make_engine(url)
+    try:
+        with make_sessionmaker(engine)() as db:
+            done, bad = repo_accounts.rotate_totp_secrets(db, cipher_for(get_settings()))
+            db.commit()
+    finally:
+        engine.dispose()
+    console.print(f"{done} two-step sign-in secrets encrypted with the first data key")
+    if bad:
+        console.print(f"[bold red]{bad} cannot be decrypted with any configured key[/] (left as they were)")
+        raise typer.Exit(1)
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(db_app, name="db")

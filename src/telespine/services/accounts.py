@@ -1,4 +1,6 @@
-"""Account flows shared by pages, API and worker: password change and reset, data export."""
+"""Account flows shared by pages, API and worker: password change and reset, data export, the
+second step of sign-in with recovery codes and an admin's reset of another account's two-step
+sign-in."""
 
 from __future__ import annotations
 
@@ -8,11 +10,12 @@ import smtplib
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from telespine.settings import Settings
 from telespine.store import repo, repo_accounts
+from telespine.store.datakeys import DataCipher
 from telespine.store.models import Assessment, Profile, User, VisitRequest
 
 log = logging.getLogger("telespine.accounts")
@@ -61,6 +64,101 @@ def send_resets(
                 sent += 1
             db.commit()
     return sent, failed
+
+
+# --- two-step sign-in: recovery codes and the admin's reset ------------------------------------
+
+
+def second_step(db: Session, user: User, code: str, now: dt.datetime, cipher: DataCipher) -> str | None:
+    """Check the second step of sign-in: "totp" for a right authenticator code, "recovery" for an
+    unused recovery code (spent now, audited), None otherwise. The caller counts the attempt."""
+    if repo_accounts.check_totp(db, user, code, now, cipher):
+        return "totp"
+    if repo_accounts.use_recovery_code(db, user, code, now):
+        left = repo_accounts.recovery_codes_left(db, user)
+        detail = f"{left} left"
+        repo.audit(
+            db, actor=user, action="use", object_type="recovery_code", object_id=user.id, detail=detail
+        )
+        return "recovery"
+    return None
+
+
+def issue_recovery_codes(db: Session, user: User, *, regenerated: bool = False) -> list[str]:
+    """New recovery codes (to show once); every older code stops working. Audited, committed."""
+    codes = repo_accounts.new_recovery_codes(db, user)
+    repo.audit(
+        db,
+        actor=user,
+        action="update" if regenerated else "create",
+        object_type="recovery_codes",
+        object_id=user.id,
+        detail=f"{len(codes)} codes",
+    )
+    db.commit()
+    return codes
+
+
+class ResetRefused(Exception):
+    """The admin's reset of another account's two-step sign-in was refused; `status` for the answer."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def admin_reset_two_factor(
+    db: Session,
+    admin: User,
+    username: str,
+    admin_code: str,
+    *,
+    cipher: DataCipher,
+    window: dt.timedelta,
+    max_tries: int,
+    now: dt.datetime | None = None,
+) -> User:
+    """An admin turns off another account's two-step sign-in (lost phone and codes): its secret and
+    recovery codes go and its sessions end; at the next sign-in it sets up again (required for
+    clinicians and admins). Needs the admin's own two-step sign-in and a fresh code from it (a
+    code accepted in this request, once per 30 s, 5 tries a window). Audited as the admin."""
+    now = now or dt.datetime.now(dt.UTC)
+    if admin.role != "admin":
+        raise ResetRefused(404, "Not found.")
+    if not repo_accounts.totp_enabled(db, admin):
+        raise ResetRefused(403, "Set up your own two-step sign-in first (Account, Security).")
+    key = repo_accounts.counter_key("totp", admin.id)
+    tries = repo_accounts.count_attempt(db, key, window, now)
+    db.commit()
+    if tries > max_tries:
+        raise ResetRefused(429, "Too many wrong codes. Wait a few minutes and try again.")
+    if not repo_accounts.check_totp(db, admin, admin_code, now, cipher):
+        db.commit()
+        repo.audit(db, actor=admin, action="denied", object_type="two_factor_reset", detail="wrong code")
+        db.commit()
+        raise ResetRefused(401, "Your code is not right. Use the newest code of your own app.")
+    repo_accounts.reset_counter(db, key)
+    target = db.scalar(select(User).where(User.username == username.strip().lower()[:64]))
+    if target is None:
+        db.commit()
+        raise ResetRefused(404, "No such account.")
+    if target.id == admin.id:
+        db.commit()
+        raise ResetRefused(409, "Change your own two-step sign-in on your account page.")
+    had = repo_accounts.remove_totp(db, target)
+    from telespine.store.models import UserSession
+
+    db.execute(delete(UserSession).where(UserSession.user_id == target.id))
+    repo.audit(
+        db,
+        actor=admin,
+        action="reset",
+        object_type="two_factor",
+        object_id=target.id,
+        detail="had two-step sign-in" if had else "had none",
+    )
+    db.commit()
+    return target
 
 
 def export_own_data(db: Session, user: User) -> dict[str, Any]:

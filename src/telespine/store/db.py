@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -134,13 +134,18 @@ def alembic_config(url: str) -> Config:
     return cfg
 
 
-def upgrade(url: str, revision: str = "head") -> None:
-    """Apply migrations up to revision."""
-    command.upgrade(alembic_config(url), revision)
+def upgrade(url: str, revision: str = "head", data_keys: Sequence[str] | None = None) -> None:
+    """Apply migrations up to revision. data_keys: the Fernet keys a migration that encrypts
+    stored secrets uses (0015; telespine.store.datakeys.keys_of), else the environment's."""
+    cfg = alembic_config(url)
+    cfg.attributes["data_keys"] = data_keys
+    command.upgrade(cfg, revision)
 
 
-def downgrade(url: str, revision: str) -> None:
-    command.downgrade(alembic_config(url), revision)
+def downgrade(url: str, revision: str, data_keys: Sequence[str] | None = None) -> None:
+    cfg = alembic_config(url)
+    cfg.attributes["data_keys"] = data_keys
+    command.downgrade(cfg, revision)
 
 
 def head_revision() -> str:

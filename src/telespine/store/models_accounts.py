@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from telespine.store.models import Base, new_id, utcnow
 
-__all__ = ["Base", "IdempotencyRecord", "LoginCounter", "PasswordReset", "TotpCredential"]
+__all__ = ["Base", "IdempotencyRecord", "LoginCounter", "PasswordReset", "RecoveryCode", "TotpCredential"]
 
 
 class LoginCounter(Base):
@@ -47,16 +47,30 @@ class PasswordReset(Base):
 
 
 class TotpCredential(Base):
-    """A time-based one-time-password secret of an account (RFC 6238, pyotp)."""
+    """A time-based one-time-password secret of an account (RFC 6238, pyotp). `secret` holds it
+    encrypted (a Fernet token, telespine.store.datakeys; migration 0015), never as it is."""
 
     __tablename__ = "totp_credentials"
 
     user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
-    secret: Mapped[str] = mapped_column(String(64))
+    secret: Mapped[str] = mapped_column(String(255))
     confirmed_at: Mapped[datetime | None] = mapped_column(default=None)
     # The last time step accepted: a code is never accepted twice.
     last_step: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class RecoveryCode(Base):
+    """A single-use recovery code of two-step sign-in: shown once, kept only as an argon2id hash;
+    `used_at` is set by a conditional UPDATE, so a code works once. New codes replace all old ones."""
+
+    __tablename__ = "totp_recovery_codes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    used_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class IdempotencyRecord(Base):

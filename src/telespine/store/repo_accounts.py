@@ -10,17 +10,22 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import secrets
 from datetime import datetime, timedelta
 
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerifyMismatchError
 from sqlalchemy import Table, case, delete, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from telespine.store.datakeys import DataCipher, DataKeyError, looks_plain
 from telespine.store.models import User, UserSession, UTCDateTime, utcnow
-from telespine.store.models_accounts import LoginCounter, PasswordReset, TotpCredential
+from telespine.store.models_accounts import LoginCounter, PasswordReset, RecoveryCode, TotpCredential
 from telespine.store.models_care import ContactAddress
 
+log = logging.getLogger("telespine.accounts")
 _T: Table = LoginCounter.__table__  # type: ignore[assignment]
 KEY_LENGTH = 200
 
@@ -172,6 +177,8 @@ def use_reset(db: Session, reset: PasswordReset, now: datetime) -> bool:
 
 
 # --- two-factor sign-in (TOTP) ---------------------------------------------------------------
+# The secret is stored encrypted (telespine.store.datakeys): each function that needs it takes
+# the cipher of the app's settings (datakeys.cipher_for(settings)).
 
 
 def totp_of(db: Session, user: User) -> TotpCredential | None:
@@ -183,19 +190,24 @@ def totp_enabled(db: Session, user: User) -> bool:
     return cred is not None and cred.confirmed_at is not None
 
 
-def start_totp(db: Session, user: User) -> TotpCredential:
+def start_totp(db: Session, user: User, cipher: DataCipher) -> TotpCredential:
     """The account's secret: made on first use, kept (also unconfirmed) so a reload shows the same."""
     import pyotp
 
     cred = totp_of(db, user)
     if cred is None:
-        cred = TotpCredential(user_id=user.id, secret=pyotp.random_base32())
+        cred = TotpCredential(user_id=user.id, secret=cipher.encrypt(pyotp.random_base32()))
         db.add(cred)
         db.flush()
     return cred
 
 
-def check_totp(db: Session, user: User, code: str, now: datetime) -> bool:
+def totp_secret(cred: TotpCredential, cipher: DataCipher) -> str:
+    """The secret in clear (for the set-up page and the code check); raises DataKeyError."""
+    return cipher.decrypt(cred.secret)
+
+
+def check_totp(db: Session, user: User, code: str, now: datetime, cipher: DataCipher) -> bool:
     """True for a right code of the current or a neighbouring 30-second step, once per step."""
     import pyotp
 
@@ -203,7 +215,12 @@ def check_totp(db: Session, user: User, code: str, now: datetime) -> bool:
     code = "".join(ch for ch in code if ch.isdigit())
     if cred is None or len(code) != 6:
         return False
-    totp = pyotp.TOTP(cred.secret)
+    try:
+        secret = totp_secret(cred, cipher)
+    except DataKeyError:
+        log.error("two-step sign-in secret of %s cannot be decrypted: check the data keys", user.id)
+        return False
+    totp = pyotp.TOTP(secret)
     step = int(now.timestamp()) // totp.interval
     for candidate in (step, step - 1, step + 1):
         if hmac.compare_digest(totp.generate_otp(candidate), code):
@@ -223,7 +240,96 @@ def check_totp(db: Session, user: User, code: str, now: datetime) -> bool:
     return False
 
 
-def totp_uri(cred: TotpCredential, user: User, issuer: str = "telespine") -> str:
+def totp_uri(cred: TotpCredential, user: User, cipher: DataCipher, issuer: str = "telespine") -> str:
     import pyotp
 
-    return pyotp.TOTP(cred.secret).provisioning_uri(name=user.username, issuer_name=issuer)
+    return pyotp.TOTP(totp_secret(cred, cipher)).provisioning_uri(name=user.username, issuer_name=issuer)
+
+
+def remove_totp(db: Session, user: User) -> bool:
+    """Turn two-step sign-in off for an account: its secret and recovery codes go. True if it had one."""
+    gone = db.execute(delete(TotpCredential).where(TotpCredential.user_id == user.id))
+    db.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
+    db.flush()
+    return getattr(gone, "rowcount", 0) > 0
+
+
+def rotate_totp_secrets(db: Session, cipher: DataCipher) -> tuple[int, int]:
+    """Re-encrypt every stored secret with the cipher's first key; (rotated, unreadable)."""
+    done = bad = 0
+    for cred in db.scalars(select(TotpCredential)).all():
+        try:
+            plain = looks_plain(cred.secret)
+            cred.secret = cipher.encrypt(cred.secret) if plain else cipher.rotate(cred.secret)
+        except DataKeyError:
+            bad += 1
+            continue
+        done += 1
+    db.flush()
+    return done, bad
+
+
+# --- recovery codes ---------------------------------------------------------------------------
+# Ten codes of 10 characters (about 49 bits each) from an alphabet without look-alikes. The
+# codes are random, not chosen by people, so a light argon2id (4 MiB, 2 passes) is enough; the
+# sign-in code counter (5 tries a window) bounds guessing further.
+
+RECOVERY_CODES = 10
+RECOVERY_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+RECOVERY_LENGTH = 10
+_recovery_hasher = PasswordHasher(time_cost=2, memory_cost=4096, parallelism=1)
+
+
+def normal_recovery_code(code: str) -> str:
+    """Upper case without spaces or dashes: "abcde-fghjk" and "ABCDEFGHJK" are the same code."""
+    return "".join(ch for ch in code.upper() if ch.isalnum())
+
+
+def looks_like_recovery_code(code: str) -> bool:
+    plain = normal_recovery_code(code)
+    return len(plain) == RECOVERY_LENGTH and all(ch in RECOVERY_ALPHABET for ch in plain)
+
+
+def new_recovery_codes(db: Session, user: User, now: datetime | None = None) -> list[str]:
+    """New codes for the account (shown once by the caller); every older code stops working."""
+    db.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
+    codes = []
+    for _ in range(RECOVERY_CODES):
+        plain = "".join(secrets.choice(RECOVERY_ALPHABET) for _ in range(RECOVERY_LENGTH))
+        code_hash = _recovery_hasher.hash(plain)
+        db.add(RecoveryCode(user_id=user.id, code_hash=code_hash, created_at=now or utcnow()))
+        codes.append(f"{plain[:5]}-{plain[5:]}")
+    db.flush()
+    return codes
+
+
+def recovery_codes_left(db: Session, user: User) -> int:
+    return len(
+        db.scalars(
+            select(RecoveryCode.id).where(RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None))
+        ).all()
+    )
+
+
+def use_recovery_code(db: Session, user: User, code: str, now: datetime) -> bool:
+    """Spend one unused code of the account: True once per code (a conditional UPDATE)."""
+    if not looks_like_recovery_code(code):
+        return False
+    plain = normal_recovery_code(code)
+    rows = db.scalars(
+        select(RecoveryCode).where(RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None))
+    ).all()
+    for row in rows:
+        try:
+            _recovery_hasher.verify(row.code_hash, plain)
+        except (VerifyMismatchError, InvalidHashError):
+            continue
+        result = db.execute(
+            update(RecoveryCode)
+            .where(RecoveryCode.id == row.id, RecoveryCode.used_at.is_(None))
+            .values(used_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        db.flush()
+        return getattr(result, "rowcount", 0) == 1
+    return False

@@ -13,6 +13,7 @@ from telespine.services import accounts as account_service
 from telespine.settings import Settings
 from telespine.store import repo, repo_accounts
 from telespine.store.accounts import HashBusy, PasswordRejected, check_new_password, verify_password
+from telespine.store.datakeys import cipher_for
 from telespine.store.models import User, utcnow
 from telespine.web import sessions
 from telespine.web.deps import CsrfDep, DbDep, InvalidInput, RequiredUser, SettingsDep, WebSessionDep
@@ -38,7 +39,8 @@ def check_second_step(db: Any, settings: Settings, user: User, code: str | None)
     db.commit()
     if tries > CODE_TRIES:
         raise HTTPException(status_code=429, detail="Too many wrong codes. Wait and try again.")
-    if not repo_accounts.check_totp(db, user, code, utcnow()):
+    # The app's 6-digit code, or one of the account's single-use recovery codes.
+    if account_service.second_step(db, user, code, utcnow(), cipher_for(settings)) is None:
         db.commit()
         raise HTTPException(status_code=401, detail="The sign-in code is not right.")
     repo_accounts.reset_counter(db, key)

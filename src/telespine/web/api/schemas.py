@@ -33,7 +33,9 @@ class LoginIn(_In):
     username: str = Field(min_length=1, max_length=64)
     password: str = Field(min_length=1, max_length=256)
     totp_code: str | None = Field(
-        default=None, max_length=12, description="The 6-digit code, for accounts with two-step sign-in."
+        default=None,
+        max_length=12,
+        description="The 6-digit code, for accounts with two-step sign-in (or a single-use recovery code).",
     )
 
 

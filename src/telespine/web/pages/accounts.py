@@ -7,7 +7,7 @@ import datetime as dt
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
@@ -15,15 +15,18 @@ from telespine.services import accounts as account_service
 from telespine.settings import Settings
 from telespine.store import repo, repo_accounts
 from telespine.store.accounts import HashBusy, PasswordRejected, check_new_password, verify_password
+from telespine.store.datakeys import DataCipher, DataKeyError, cipher_for
 from telespine.store.models import User, utcnow
 from telespine.web import sessions
 from telespine.web.deps import CsrfDep, DbDep, RequiredUser, SettingsDep, WebSessionDep, remember
+from telespine.web.policy import require_admin
 from telespine.web.sessions import WebSession
 
 router = APIRouter(include_in_schema=False)
 PENDING = "pending_2fa"
 PENDING_MINUTES = 5
 CODE_TRIES = 5
+KEYS_WRONG = "Two-step sign-in cannot be set up right now (a server setting is wrong). Tell the clinic."
 
 
 def _render(request: Request, ws: WebSession, name: str, ctx: dict[str, Any], status: int = 200) -> Response:
@@ -38,6 +41,31 @@ def _redirect(url: str) -> RedirectResponse:
 
 def _ip(request: Request) -> str:
     return request.client.host if request.client else "unknown"
+
+
+def _cipher(settings: Settings) -> DataCipher:
+    """The key ring of the stored two-step secrets (telespine.store.datakeys)."""
+    return cipher_for(settings)
+
+
+def _setup_ctx(db: Any, settings: Settings, user: User) -> dict[str, Any]:
+    """The key and link an authenticator app needs, while the secret is not confirmed yet."""
+    cred = repo_accounts.totp_of(db, user)
+    if cred is None or cred.confirmed_at is not None:
+        return {}
+    cipher = _cipher(settings)
+    try:
+        secret, uri = repo_accounts.totp_secret(cred, cipher), repo_accounts.totp_uri(cred, user, cipher)
+    except DataKeyError:  # the operator changed the keys: say so rather than show a wrong key
+        raise HTTPException(status_code=503, detail=KEYS_WRONG) from None
+    return {"secret": secret, "uri": uri}
+
+
+def _codes_page(request: Request, ws: WebSession, codes: list[str], next_url: str) -> Response:
+    """The recovery codes, shown once (never stored in clear, never cached)."""
+    response = _render(request, ws, "recovery_codes.html", {"codes": codes, "next_url": next_url})
+    response.headers["cache-control"] = "no-store"
+    return response
 
 
 # --- two-factor sign-in ------------------------------------------------------------------------
@@ -59,7 +87,7 @@ def begin_second_step(
     data[PENDING] = {"user_id": user.id, "at": utcnow().isoformat(), "next": next_}
     sessions.save_data(db, ws, data)
     if not repo_accounts.totp_enabled(db, user):
-        repo_accounts.start_totp(db, user)  # a new secret to set up now (required for this role)
+        repo_accounts.start_totp(db, user, _cipher(settings))  # a new secret to set up now (required)
         db.commit()
     return _redirect("/login/code")
 
@@ -79,16 +107,12 @@ def _pending_user(db: Any, ws: WebSession) -> tuple[User | None, dict[str, Any]]
 
 
 @router.get("/login/code", response_class=HTMLResponse)
-def login_code_page(request: Request, db: DbDep, ws: WebSessionDep) -> Response:
+def login_code_page(request: Request, db: DbDep, settings: SettingsDep, ws: WebSessionDep) -> Response:
     user, _ = _pending_user(db, ws)
     if user is None:
         return _redirect("/login")
-    cred = repo_accounts.totp_of(db, user)
-    setup = cred is not None and cred.confirmed_at is None
-    ctx: dict[str, Any] = {"setup": setup, "error": None}
-    if setup and cred is not None:
-        ctx.update(secret=cred.secret, uri=repo_accounts.totp_uri(cred, user))
-    return _render(request, ws, "login_code.html", ctx)
+    extra = _setup_ctx(db, settings, user)
+    return _render(request, ws, "login_code.html", {"setup": bool(extra), "error": None, **extra})
 
 
 @router.post("/login/code", dependencies=[CsrfDep])
@@ -105,28 +129,36 @@ def login_code(
     key = repo_accounts.counter_key("totp", user.id)
     tries = repo_accounts.count_attempt(db, key, dt.timedelta(minutes=settings.login_window_minutes))
     db.commit()
-    cred = repo_accounts.totp_of(db, user)
-    setup = cred is not None and cred.confirmed_at is None
-    if tries > CODE_TRIES or not repo_accounts.check_totp(db, user, code, utcnow()):
+    extra = _setup_ctx(db, settings, user)
+    # A recovery code stands in for the app's code once the app is set up (never during set-up).
+    how = None
+    if tries <= CODE_TRIES:
+        if extra:
+            how = "totp" if repo_accounts.check_totp(db, user, code, utcnow(), _cipher(settings)) else None
+        else:
+            how = account_service.second_step(db, user, code, utcnow(), _cipher(settings))
+    if how is None:
         db.commit()
         error = (
             "Too many wrong codes. Wait a few minutes, then sign in again."
             if tries > CODE_TRIES
             else "That code is not right. Check the time on your phone and try the newest code."
         )
-        ctx: dict[str, Any] = {"setup": setup, "error": error}
-        if setup and cred is not None:
-            ctx.update(secret=cred.secret, uri=repo_accounts.totp_uri(cred, user))
+        ctx: dict[str, Any] = {"setup": bool(extra), "error": error, **extra}
         return _render(request, ws, "login_code.html", ctx, 429 if tries > CODE_TRIES else 401)
     repo_accounts.reset_counter(db, key)
-    repo.audit(db, actor=user, action="login", object_type="account", object_id=user.id, detail="two-factor")
+    detail = "two-factor" if how == "totp" else "two-factor, recovery code"
+    repo.audit(db, actor=user, action="login", object_type="account", object_id=user.id, detail=detail)
     db.commit()
     sessions.save_data(db, ws, {k: v for k, v in ws.data.items() if k != PENDING})
     sessions.purge_expired(db, settings)
-    remember(request, sessions.start(db, settings, ws, user))
+    ws = remember(request, sessions.start(db, settings, ws, user))
     from telespine.web.pages.routes import _safe_next
 
-    return _redirect(_safe_next(str(pending.get("next", "")), "/account"))
+    next_url = _safe_next(str(pending.get("next", "")), "/account")
+    if extra:  # just set up: the recovery codes, once
+        return _codes_page(request, ws, account_service.issue_recovery_codes(db, user), next_url)
+    return _redirect(next_url)
 
 
 # --- account security -----------------------------------------------------------------------
@@ -140,6 +172,7 @@ def security_page(request: Request, db: DbDep, ws: WebSessionDep, user: Required
         "account_security.html",
         {
             "totp_on": repo_accounts.totp_enabled(db, user),
+            "codes_left": repo_accounts.recovery_codes_left(db, user),
             "can_export": user.role in ("patient", "parent"),
             "flash": request.query_params.get("done", "")[:20],
             "error": None,
@@ -160,6 +193,7 @@ def change_password(
     def again(error: str, status: int) -> Response:
         ctx = {
             "totp_on": repo_accounts.totp_enabled(db, user),
+            "codes_left": repo_accounts.recovery_codes_left(db, user),
             "can_export": user.role in ("patient", "parent"),
         }
         return _render(request, ws, "account_security.html", {**ctx, "flash": "", "error": error}, status)
@@ -201,19 +235,21 @@ def sign_out_everywhere(request: Request, db: DbDep, ws: WebSessionDep, user: Re
 
 
 @router.get("/account/two-factor", response_class=HTMLResponse)
-def two_factor_page(request: Request, db: DbDep, ws: WebSessionDep, user: RequiredUser) -> Response:
+def two_factor_page(
+    request: Request, db: DbDep, settings: SettingsDep, ws: WebSessionDep, user: RequiredUser
+) -> Response:
     if repo_accounts.totp_enabled(db, user):
         return _redirect("/account/security")
-    cred = repo_accounts.totp_of(db, user)  # a GET only reads: the secret is made by the POST below
-    ctx = {"secret": cred.secret, "uri": repo_accounts.totp_uri(cred, user)} if cred else {"secret": None}
+    # A GET only reads: the secret is made by the POST below.
+    ctx = _setup_ctx(db, settings, user) or {"secret": None}
     return _render(request, ws, "account_two_factor.html", {**ctx, "error": None})
 
 
 @router.post("/account/two-factor/start", dependencies=[CsrfDep])
-def two_factor_start(db: DbDep, user: RequiredUser) -> Response:
+def two_factor_start(db: DbDep, settings: SettingsDep, user: RequiredUser) -> Response:
     """Make the account's secret (kept while unconfirmed, so a reload shows the same one)."""
     if not repo_accounts.totp_enabled(db, user):
-        repo_accounts.start_totp(db, user)
+        repo_accounts.start_totp(db, user, _cipher(settings))
         db.commit()
     return _redirect("/account/two-factor")
 
@@ -222,22 +258,106 @@ def two_factor_start(db: DbDep, user: RequiredUser) -> Response:
 def two_factor_confirm(
     request: Request,
     db: DbDep,
+    settings: SettingsDep,
     ws: WebSessionDep,
     user: RequiredUser,
     code: Annotated[str, Form(max_length=12)],
 ) -> Response:
-    if not repo_accounts.check_totp(db, user, code, utcnow()):
+    if repo_accounts.totp_enabled(db, user):
+        return _redirect("/account/security")
+    key = repo_accounts.counter_key("totp", user.id)
+    tries = repo_accounts.count_attempt(db, key, dt.timedelta(minutes=settings.login_window_minutes))
+    db.commit()
+    if tries > CODE_TRIES or not repo_accounts.check_totp(db, user, code, utcnow(), _cipher(settings)):
         db.commit()
-        cred = repo_accounts.totp_of(db, user)
-        if cred is None:
+        ctx = _setup_ctx(db, settings, user)
+        if not ctx:
             return _redirect("/account/two-factor")
-        ctx = {"secret": cred.secret, "uri": repo_accounts.totp_uri(cred, user)}
-        return _render(
-            request, ws, "account_two_factor.html", {**ctx, "error": "That code is not right."}, 401
-        )
+        error = "That code is not right."
+        if tries > CODE_TRIES:
+            error = "Too many wrong codes. Wait a few minutes."
+        return _render(request, ws, "account_two_factor.html", {**ctx, "error": error}, 401)
+    repo_accounts.reset_counter(db, key)
     repo.audit(db, actor=user, action="update", object_type="two_factor", object_id=user.id)
     db.commit()
-    return _redirect("/account/security?done=two-factor")
+    return _codes_page(request, ws, account_service.issue_recovery_codes(db, user), "/account/security")
+
+
+@router.post("/account/two-factor/recovery-codes", dependencies=[CsrfDep])
+def new_recovery_codes(
+    request: Request,
+    db: DbDep,
+    settings: SettingsDep,
+    ws: WebSessionDep,
+    user: RequiredUser,
+    current: Annotated[str, Form(max_length=256)],
+) -> Response:
+    """New recovery codes (the old ones stop working); needs the current password."""
+    if not repo_accounts.totp_enabled(db, user):
+        return _redirect("/account/two-factor")
+
+    def again(error: str, status: int) -> Response:
+        ctx = {
+            "totp_on": True,
+            "codes_left": repo_accounts.recovery_codes_left(db, user),
+            "can_export": user.role in ("patient", "parent"),
+        }
+        return _render(request, ws, "account_security.html", {**ctx, "flash": "", "error": error}, status)
+
+    key = repo_accounts.counter_key("pair", user.username, _ip(request))
+    tries = repo_accounts.count_attempt(db, key, dt.timedelta(minutes=settings.login_window_minutes))
+    db.commit()
+    if tries > settings.login_max_failures_per_account:
+        return again("Too many tries. Wait a few minutes and try again.", 429)
+    try:
+        if not verify_password(user.password_hash, current):
+            return again("Your password is not right.", 403)
+    except HashBusy:
+        return again("Many people are signing in right now. Try again in a few seconds.", 503)
+    repo_accounts.reset_counter(db, key)
+    codes = account_service.issue_recovery_codes(db, user, regenerated=True)
+    return _codes_page(request, ws, codes, "/account/security")
+
+
+# --- an admin resets another account's two-step sign-in ---------------------------------------
+
+
+@router.get("/admin/two-factor", response_class=HTMLResponse)
+def admin_two_factor_page(
+    request: Request, db: DbDep, ws: WebSessionDep, admin: Annotated[User, Depends(require_admin)]
+) -> Response:
+    ctx = {"own_on": repo_accounts.totp_enabled(db, admin), "error": None, "done": None}
+    return _render(request, ws, "admin_two_factor.html", ctx)
+
+
+@router.post("/admin/two-factor/reset", dependencies=[CsrfDep])
+def admin_two_factor_reset(
+    request: Request,
+    db: DbDep,
+    settings: SettingsDep,
+    ws: WebSessionDep,
+    admin: Annotated[User, Depends(require_admin)],
+    username: Annotated[str, Form(min_length=1, max_length=64)],
+    code: Annotated[str, Form(max_length=12)],
+) -> Response:
+    """Turn off another account's two-step sign-in (it sets up again at its next sign-in). Needs a
+    fresh code from the admin's own app; audited."""
+    own_on = repo_accounts.totp_enabled(db, admin)
+    try:
+        target = account_service.admin_reset_two_factor(
+            db,
+            admin,
+            username,
+            code,
+            cipher=_cipher(settings),
+            window=dt.timedelta(minutes=settings.login_window_minutes),
+            max_tries=CODE_TRIES,
+        )
+    except account_service.ResetRefused as exc:
+        ctx = {"own_on": own_on, "error": str(exc), "done": None}
+        return _render(request, ws, "admin_two_factor.html", ctx, exc.status)
+    ctx = {"own_on": own_on, "error": None, "done": target.username}
+    return _render(request, ws, "admin_two_factor.html", ctx)
 
 
 @router.get("/account/data.json")
