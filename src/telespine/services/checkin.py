@@ -28,7 +28,6 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from telespine.care import DiaryEntry, load_escalation_rules
@@ -347,19 +346,8 @@ def run_activity(db: Session, case: CareCase, now: dt.datetime) -> list[Escalati
     for esc in found:
         if db.scalar(select(EscalationRecord.id).where(EscalationRecord.key == esc.key)) is not None:
             continue
-        record = EscalationRecord(
-            key=esc.key,
-            case_id=case.id,
-            rule_id=esc.rule_id,
-            action=esc.action,
-            title=esc.title[:300],
-            details=esc.details,
-        )
-        record.created_at = now
-        try:
-            with db.begin_nested():
-                db.add(record)
-        except IntegrityError:
+        record = cases.store_escalation(db, case, esc, now)
+        if record is None:
             continue  # another request stored it first
         new.append(record)
         cases.raise_case(db, case, esc.title, now)

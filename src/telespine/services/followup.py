@@ -269,11 +269,6 @@ def sign_levels(report: MedicineReport) -> dict[str, str]:
     return out
 
 
-def _bot(case: CareCase) -> User:
-    """Who a new version is attributed to when the system re-triages: the profile's owner."""
-    return case.assessment.profile.owner
-
-
 def run_followup(
     db: Session, case: CareCase, now: dt.datetime, by: User | None = None, source: str | None = None
 ) -> Followup:
@@ -316,19 +311,8 @@ def run_followup(
     for esc in every:
         if esc.key in known:
             continue
-        record = EscalationRecord(
-            key=esc.key,
-            case_id=case.id,
-            rule_id=esc.rule_id,
-            action=esc.action,
-            title=esc.title[:300],
-            details=esc.details,
-        )
-        record.created_at = now
-        try:
-            with db.begin_nested():
-                db.add(record)
-        except IntegrityError:
+        record = cases.store_escalation(db, case, esc, now)
+        if record is None:
             continue  # another worker stored (and acts on) this one
         new.append(record)
         if esc.action == "retriage":
@@ -350,12 +334,26 @@ def run_followup(
             if not new:
                 cases.raise_case(db, case, "New red flag for a case already reviewed today.", now)
                 raised_now = True
-            repo.add_version(
+            # Made by the system, not the person whose entry set it off: by None, with the trigger.
+            fired = sorted({e.rule_id for e in report.escalations if e.action == "retriage"})
+            origin = source or next((RULE_SOURCE[r.rule_id] for r in new_red), "message")
+            trigger = f"{origin}:{','.join(fired)}"
+            made = repo.add_version(
                 db,
                 assessment=case.assessment,
-                by=by or _bot(case),
+                by=None,
                 findings=done.findings_after,
                 result=done.result,
+                trigger=trigger,
+            )
+            repo.audit(
+                db,
+                actor=None,
+                action="retriage",
+                object_type="assessment_version",
+                object_id=case.assessment_id,
+                profile_id=case.profile_id,
+                detail=f"by the system; version {made.version}; trigger {made.trigger}",
             )
             result = done.result
         level = done.result.disposition.value
@@ -431,14 +429,7 @@ def post_message(
     case_id, audience = case.id, audience_of(case)
     try:
         msg = messages.add_message(db, case, author, body, now)
-        repo.audit(
-            db,
-            actor=author,
-            action="create",
-            object_type="message",
-            object_id=msg.id,
-            profile_id=case.profile_id,
-        )
+        _audit_write(db, author, "message", msg.id, case)
         db.commit()
     except Exception:
         log.exception("saving a message failed")
@@ -465,14 +456,7 @@ def post_message(
         cases.raise_after_failure(
             db, case_id, "A message could not be checked: read it and contact the patient."
         )
-        return Outcome(
-            case_id=case_id,
-            shown=Disposition.EMERGENCY.value,
-            safety_net=True,
-            signs=signs,
-            flagged=True,
-            raised=True,
-        )
+        return _unchecked(case_id, signs)
     shown = cases.patient_disposition(db, case)
     safety = _safety(result) or (level_of(shown) <= Disposition.URGENT.level and follow.result is not None)
     return Outcome(
@@ -486,6 +470,25 @@ def post_message(
         message=msg,
         reply=reply,
         result=follow.result,
+    )
+
+
+def _audit_write(db: Session, by: User, object_type: str, object_id: str, case: CareCase) -> None:
+    """The audit row of a follow-up write (who wrote which kind of record of which profile)."""
+    kind, profile_id = object_type, case.profile_id
+    repo.audit(db, actor=by, action="create", object_type=kind, object_id=object_id, profile_id=profile_id)
+
+
+def _unchecked(case_id: str, signs: list[str], diary_entry: DiaryRecord | None = None) -> Outcome:
+    """A write that is stored but whose follow-up failed: the case is raised, the safety net shows."""
+    return Outcome(
+        case_id=case_id,
+        shown=Disposition.EMERGENCY.value,
+        safety_net=True,
+        signs=signs,
+        flagged=True,
+        raised=True,
+        diary_entry=diary_entry,
     )
 
 
@@ -519,14 +522,7 @@ def add_diary_entry(
     case_id, audience = case.id, audience_of(case)
     try:
         row = diary.add_diary_row(db, case, by, entry, now)
-        repo.audit(
-            db,
-            actor=by,
-            action="create",
-            object_type="diary_entry",
-            object_id=row.id,
-            profile_id=case.profile_id,
-        )
+        _audit_write(db, by, "diary_entry", row.id, case)
         db.commit()
     except Exception:
         log.exception("saving a diary entry failed")
@@ -548,15 +544,7 @@ def add_diary_entry(
     except Exception:
         log.exception("follow-up of a diary entry failed")
         cases.raise_after_failure(db, case_id, "A diary entry could not be checked: contact the patient.")
-        return Outcome(
-            case_id=case_id,
-            shown=Disposition.EMERGENCY.value,
-            safety_net=True,
-            signs=signs,
-            flagged=True,
-            raised=True,
-            diary_entry=row,
-        )
+        return _unchecked(case_id, signs, diary_entry=row)
     shown = cases.patient_disposition(db, case)
     note_net = row.note_flagged and (result is None or shows_safety_net(result))
     urgent = follow.result is not None and follow.result.disposition.level <= Disposition.URGENT.level
@@ -622,14 +610,7 @@ def red_flag_check(
                 )
             cases.raise_case(db, case, "Red flag (or not sure) in the red-flag check.", now)
         row = diary.add_check(db, case, by, answers, level, message_id, now)
-        repo.audit(
-            db,
-            actor=by,
-            action="create",
-            object_type="red_flag_check",
-            object_id=row.id,
-            profile_id=case.profile_id,
-        )
+        _audit_write(db, by, "red_flag_check", row.id, case)
         db.commit()
     except Exception:
         log.exception("the red-flag check failed")

@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from telespine.care import CaseState
+from telespine.care.escalation import Escalation
 from telespine.care.levels import FloorView, OverrideView, ShownLevels, more_urgent, shown_levels
 from telespine.store.models import Assessment, User, utcnow
 from telespine.store.models_care import CareCase, DispositionOverride, EscalationFloor, EscalationRecord
@@ -366,3 +367,25 @@ def case_state(case: CareCase) -> CaseState:
         timezone=case.timezone,
         red_flags_reviewed_through=case.red_flags_reviewed_through,
     )
+
+
+def store_escalation(
+    db: Session, case: CareCase, esc: Escalation, now: dt.datetime
+) -> EscalationRecord | None:
+    """Store an escalation once by its key; None when it is stored already (also by another worker
+    at the same moment: the unique key decides, and only the one who stored it acts on it)."""
+    record = EscalationRecord(
+        key=esc.key,
+        case_id=case.id,
+        rule_id=esc.rule_id,
+        action=esc.action,
+        title=esc.title[:300],
+        details=esc.details,
+    )
+    record.created_at = now
+    try:
+        with db.begin_nested():
+            db.add(record)
+    except IntegrityError:
+        return None
+    return record
