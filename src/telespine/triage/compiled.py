@@ -74,9 +74,142 @@ class _Source:
         return f"{self.const(compile_condition(cond))}(d)"
 
 
+class _Missing:
+    """The value of a finding the document does not have (a distinct object: never a JSON value)."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "<missing>"
+
+
+MISSING = _Missing()
+
+
+class _LocalSource(_Source):
+    """As _Source, but each finding is a local variable read once per document.
+
+    `x = d.get(name, MISSING)` for every finding the rules read (once per document), so a leaf is
+    a local-variable test: `x is True`; `x is False or x is MISSING` (`d.get(name, False) is
+    False`); `x == C`; `x in C`; a number test on a local that is the value if it is a number,
+    else None (`number`). MISSING equals nothing and is in no set,
+    which is what None gave for an absent finding (build() checks no rule compares with None).
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.locals: dict[str, str] = {}
+        self.numbers: dict[str, str] = {}
+
+    def number(self, finding: str) -> str:
+        """A local holding the finding when it is a number (as rules._number: an int or float
+        that is not a bool), else None; computed once per document."""
+        if finding not in self.numbers:
+            self.numbers[finding] = f"n{len(self.numbers)}_{self.var(finding)}"
+        return self.numbers[finding]
+
+    def number_lines(self) -> list[str]:
+        out = []
+        for finding, n in self.numbers.items():
+            x = self.locals[finding]
+            out.append(
+                f"    {n} = {x} if {x}.__class__ is int or {x}.__class__ is float else "
+                f"({x} if {x} is not MISSING and isinstance({x}, _NUM) and {x}.__class__ is not bool "
+                "else None)"
+            )
+        return out
+
+    def var(self, finding: str) -> str:
+        if finding not in self.locals:
+            self.locals[finding] = f"f{len(self.locals)}"
+        return self.locals[finding]
+
+    def expr(self, cond: Any) -> str:
+        if isinstance(cond, IsTrue):
+            return f"({self.var(cond.is_true)} is True)"
+        if isinstance(cond, IsFalse):
+            x = self.var(cond.is_false)
+            return f"({x} is False or {x} is MISSING)"
+        if isinstance(cond, Equals):
+            return f"({self.var(cond.equals.finding)} == {self.const(cond.equals.value)})"
+        if isinstance(cond, In):
+            return f"({self.var(cond.in_.finding)} in {self.const(frozenset(cond.in_.values))})"
+        if isinstance(cond, Gte | Gt | Lt):
+            op = ">=" if isinstance(cond, Gte) else ">" if isinstance(cond, Gt) else "<"
+            x, limit = self.number(cond.args.finding), self.const(cond.args.value)
+            return f"({x} is not None and {x} {op} {limit})"
+        if isinstance(cond, All):
+            return "(" + " and ".join(self.expr(c) for c in cond.children) + ")"
+        if isinstance(cond, AnyOf):
+            return "(" + " or ".join(self.expr(c) for c in cond.children) + ")"
+        from telespine.triage.rules import compile_condition
+
+        return f"{self.const(compile_condition(cond))}(d)"
+
+
+def _compares_with_none(cond: Any) -> bool:
+    if isinstance(cond, Equals):
+        return cond.equals.value is None
+    if isinstance(cond, In):
+        return None in cond.in_.values
+    if isinstance(cond, All | AnyOf):
+        return any(_compares_with_none(c) for c in cond.children)
+    return False
+
+
 def build(rs: RuleSet, audience: Audience) -> Fire:
     """The function that returns the fired rules of a document, most urgent first, in the voice
-    of the audience, exactly as `[r.fired_for(a) for r in rs.candidates(a, d) if r.test(d)]`."""
+    of the audience, exactly as `[r.fired_for(a) for r in rs.candidates(a, d) if r.test(d)]`.
+
+    The candidate pruning (a rule is tested only when the document has a finding it reads)
+    changes the result only for a rule that holds with all its findings absent (an is_false
+    test); only those rules test the presence of their findings, the rest are false anyway
+    when none of their findings is there.
+    """
+    rules = rs.applicable(audience)
+    if any(_compares_with_none(r.when) for r in rules):
+        return _build_lookups(rs, audience)
+    src = _LocalSource()
+    masks = rs._masks[audience]
+    body: list[str] = []
+    for position, rule in enumerate(rules):
+        fired = src.const(rule.fired_for(audience))
+        test = src.expr(rule.when)
+        if rule.test({}):
+            reads = [src.var(name) for name, mask in masks.items() if mask & (1 << position)]
+            present = " or ".join(f"{x} is not MISSING" for x in reads) or "False"
+            test = f"({present}) and {test}"
+        body.append(f"    if {test}:")
+        body.append(f"        out.append({fired})")
+    names = list(src.locals)
+    head = ["def fire(d):"]
+    if names:
+        # `x = d.get(name, MISSING)` for every finding read, by one pass over the document's
+        # few keys into a list of MISSING (cheaper than a look-up per finding)
+        head += [
+            "    values = ABSENT.copy()",
+            "    for k, x in d.items():",
+            "        i = index(k)",
+            "        if i is not None:",
+            "            values[i] = x",
+            f"    {', '.join(src.locals[n] for n in names)}, = values",
+        ]
+    lines = [*head, *src.number_lines(), "    out = []", *body, "    return out"]
+    namespace: dict[str, Any] = {
+        **src.names,
+        "MISSING": MISSING,
+        "index": {name: i for i, name in enumerate(names)}.get,
+        "ABSENT": [MISSING] * len(names),
+    }
+    code = compile("\n".join(lines), f"<telespine rules {rs.version} {audience}>", "exec")
+    exec(code, namespace)  # noqa: S102 -- our own generated source; rule data only as constants
+    fire: Fire = namespace["fire"]
+    return fire
+
+
+def _build_lookups(rs: RuleSet, audience: Audience) -> Fire:
+    """The former generated function (a `d.get` per leaf, candidate bitmask): used when a rule
+    compares a finding with None, where an absent finding must read as None."""
     src = _Source()
     rules = rs.applicable(audience)
     masks = rs._masks[audience]

@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from itertools import compress, repeat
+from operator import eq
 from typing import Any
 
+from pydantic import BaseModel
+
+from telespine.triage.compiled import _ATTR as _PLANS
 from telespine.triage.compiled import compiled_plan
 from telespine.triage.emergency import (
     DEFAULT_EMERGENCY_NUMBER,
@@ -24,6 +29,7 @@ from telespine.triage.types import (
 )
 
 ADULT_AGE = 18  # as telespine.triage.types.audience_for_age, inlined on the hot path
+_NUMBER = (int, float)
 
 # The safety-net text lives in code, not in the rule files: it must still work when those are broken.
 # Like every rule reason it names no number ("your emergency number"); the caller shows the number.
@@ -70,15 +76,17 @@ def evaluate(findings: Mapping[str, Any], ruleset: RuleSet | None = None) -> Tri
     """Apply every rule for the person's age group; pure, and raises on a bug (see triage())."""
     rs = ruleset if ruleset is not None else load_ruleset()
     age = findings["age_years"]
-    if isinstance(age, bool) or not isinstance(age, int | float):
+    if age.__class__ is bool or not isinstance(age, _NUMBER):
         raise TypeError("age_years must be a number")
     audience: Audience = "pediatric" if age < ADULT_AGE else "adult"
-    plan = compiled_plan(rs, audience)
+    plans = rs.__dict__.get(_PLANS)
+    plan = plans[audience] if plans is not None else compiled_plan(rs, audience)
     # The rules as one generated function (triage/compiled.py): the same rules fire, in the same
     # order, as `[r.fired_for(audience) for r in rs.candidates(audience, d) if r.test(d)]`; under
     # 18 every reason is in the parent's voice.
     fired = plan.fire(findings)
-    unresolved = [name for name, value in findings.items() if value == UNKNOWN]
+    # `[name for name, value in findings.items() if value == UNKNOWN]`, without a Python loop
+    unresolved = list(compress(findings, map(eq, findings.values(), repeat(UNKNOWN))))
     level = fired[0].level if fired else Disposition.TELEMEDICINE
     if unresolved:
         unresolved.sort()  # deterministic whatever the key order of the document
@@ -87,10 +95,10 @@ def evaluate(findings: Mapping[str, Any], ruleset: RuleSet | None = None) -> Tri
             # POLICY.md rule 3: unknown is not "no". An unknown finding that alone fires an
             # emergency rule gives at least urgent; any other unknown that can reach prompt or
             # more, prompt.
-            if any(name in plan.urgent_unknown for name in unresolved):
+            if not plan.urgent_unknown.isdisjoint(unresolved):
                 fired.insert(0, plan.unknown_urgent_rule)  # most urgent first
                 level = Disposition.URGENT
-            elif number > _PROMPT and any(name in plan.reach_prompt for name in unresolved):
+            elif number > _PROMPT and not plan.reach_prompt.isdisjoint(unresolved):
                 fired.insert(0, plan.unknown_rule)
                 level = Disposition.PROMPT
     return _result(
@@ -114,6 +122,9 @@ _PROMPT = Disposition.PROMPT.level
 _new_result = TriageResult.__new__
 _FIELDS = set(TriageResult.model_fields)  # evaluate() always gives every field
 _set = object.__setattr__
+_set_fields = BaseModel.__dict__["__pydantic_fields_set__"].__set__
+_set_extra = BaseModel.__dict__["__pydantic_extra__"].__set__
+_set_private = BaseModel.__dict__["__pydantic_private__"].__set__
 
 
 def _result(values: dict[str, Any]) -> TriageResult:
@@ -125,9 +136,9 @@ def _result(values: dict[str, Any]) -> TriageResult:
     """
     result = _new_result(TriageResult)
     _set(result, "__dict__", values)
-    _set(result, "__pydantic_fields_set__", _FIELDS.copy())
-    _set(result, "__pydantic_extra__", None)
-    _set(result, "__pydantic_private__", None)
+    _set_fields(result, _FIELDS.copy())  # the slots' own setters: no attribute look-up by name
+    _set_extra(result, None)
+    _set_private(result, None)
     return result
 
 
