@@ -15,6 +15,7 @@ from typing import Any
 
 from telespine.errors import ClinicalFailure, TelespineError
 from telespine.instruments import Instrument, ScoreRecord
+from telespine.program.exercises import Progress
 from telespine.program.plan import Plan, PlanAnswers
 from telespine.triage.types import Audience, TriageResult
 
@@ -122,6 +123,9 @@ def make_plan(
     answers: PlanAnswers | None,
     audience_: str,
     enabled: frozenset[str] | None,
+    *,
+    week: int = 1,
+    progress: Progress = "unknown",
 ) -> tuple[Plan, bool]:
     """(plan, ok): the written plan, or the safety-net plan (ok False) when anything fails.
 
@@ -134,7 +138,9 @@ def make_plan(
     try:
         if findings is None or result.safety_net:
             raise ValueError("no findings to plan from")
-        plan: Plan = _plan_builder()(findings, result, answers, now, enabled_instruments=enabled)
+        plan: Plan = _plan_builder()(
+            findings, result, answers, now, enabled_instruments=enabled, week=week, progress=progress
+        )
         return plan, not plan.safety_net
     except PlanAnswersError as exc:
         raise InvalidPlanAnswers("questionnaires", _first_line(str(exc))) from None

@@ -15,7 +15,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt, Str
 from telespine.datafile import load_yaml_text
 from telespine.errors import DataFileError, TelespineError
 from telespine.instruments import InstrumentError, ScoreRecord, list_instruments, load_instrument, score
-from telespine.program.exercises import build_up, load_picture
+from telespine.program.exercises import Progress, build_up, load_picture
 from telespine.program.generate import PROGRAM_DISPOSITIONS, generate_program
 from telespine.program.medicine_plan import StopPlan, stop_plan
 from telespine.program.medicines import MedicineAdvice, MedicineAnswers, medicine_advice
@@ -261,8 +261,14 @@ def build_plan(
     now: datetime,
     enabled_instruments: Collection[str] | None = None,
     callback: bool = False,
+    *,
+    week: int = 1,
+    progress: Progress = "unknown",
 ) -> Plan:
     """Assemble the plan from validated findings, the triage result and the answers.
+
+    week and progress: where the person is in the program (from the check-ins,
+    telespine.program.progress); a plan made at the start is week 1 with progress unknown.
 
     callback: a clinic has the case and a phone number is on record (the plan may then say that
     a clinician will call); never for a plan made without an account."""
@@ -275,7 +281,11 @@ def build_plan(
     disposition = result.disposition
     gets_program = disposition in PROGRAM_DISPOSITIONS and not result.safety_net
     program = (
-        generate_program(findings, scores, answers.choices, audience, disposition) if gets_program else None
+        generate_program(
+            findings, scores, answers.choices, audience, disposition, week=week, progress=progress
+        )
+        if gets_program
+        else None
     )
     medicines = medicine_advice(answers.medicines, findings, audience) if gets_program else None
     if result.safety_net:

@@ -14,6 +14,7 @@ from telespine.errors import ClinicalFailure
 from telespine.instruments import ScoreRecord
 from telespine.program.guarded import InvalidPlanAnswers, make_plan, parse_plan_answers
 from telespine.program.plan import Plan, PlanAnswers
+from telespine.services import program_week
 from telespine.store import repo, repo_program
 from telespine.store.models import Assessment, Profile, User
 from telespine.store.models_program import ScoreRow
@@ -78,8 +79,9 @@ def saved_plan(db: Session, assessment: Assessment, enabled: frozenset[str] | No
     result = TriageResult.model_validate(latest.result)
     findings = latest.findings if "age_years" in latest.findings else None
     stored = repo_program.latest_plan_answers(db, assessment.id)
+    week, progress = program_week.week_and_progress(db, assessment)  # from the check-ins (issue 14)
     try:
         answers = parse_plan_answers(stored.answers if stored is not None else {})
-        return make_plan(findings, result, answers, audience, enabled)
+        return make_plan(findings, result, answers, audience, enabled, week=week, progress=progress)
     except (InvalidPlanAnswers, ClinicalFailure):
         return make_plan(None, safety_net_result("plan"), None, audience, None)

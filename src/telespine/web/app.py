@@ -330,6 +330,9 @@ def create_app(settings: Settings | None = None, *, warm_up: bool = False) -> Fa
 
     app.include_router(medicines_pages_router)  # issue 14: medicine diary
     app.include_router(lessons_pages_router)  # issue 14: lessons and "read"
+    from telespine.web.pages.exercises import router as exercise_pictures_router
+
+    app.include_router(exercise_pictures_router)  # issue 14: exercise pictures for the program page
     from telespine.web import visits
 
     visits.install(app)  # the video visit and scheduling (issue 11)
