@@ -255,3 +255,21 @@ def test_lessons_follow_the_latest_startback_risk_and_read_is_noted_once(db: Ses
     assert notes[0].read_at == _at(9)
     assert _count(db, AuditEvent, AuditEvent.action == "read_lesson") == 1
     assert lessons.read_ids(db, case) == {offered[0].id}
+
+
+def test_other_side_effects_in_own_words_are_screened(db: Session) -> None:
+    user, case = _case(db)
+    calm = service.parse_entry({"day": "2026-03-04", "warning_signs": NONE, "other_effects": "A bit sleepy."})
+    out = service.record_medicines(db, case, user, calm, emergency_number="911", now=_at(2))
+    assert not out.raised and not out.safety_net
+    worrying = service.parse_entry(
+        {
+            "day": "2026-03-04",
+            "warning_signs": NONE,
+            "other_effects": "Since this morning I cannot feel my bottom or groin and I cannot pee.",
+        }
+    )
+    out = service.record_medicines(db, case, user, worrying, emergency_number="911", now=_at(2, 13))
+    assert out.raised and out.safety_net and out.signs
+    db.refresh(case)
+    assert case.raised_reason is not None and "side effects" in case.raised_reason

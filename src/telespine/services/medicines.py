@@ -24,6 +24,7 @@ from typing import Any
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
+from telespine.care.auto_reply import shows_safety_net
 from telespine.care.levels import is_red_flag_level, level_of
 from telespine.care.medicine_diary import (
     NSAID_DAYS_RULE,
@@ -211,6 +212,16 @@ def record_medicines(
             # A sign (or "not sure") seen before on the same day still puts the case in front of a clinician.
             cases.raise_case(db, case, "Warning sign (or not sure) in the medicine diary.", now)
             raised = True
+        text_net = False
+        if entry.other_effects and entry.other_effects.strip():
+            # Side effects in the person's words are screened like a message (CPU work: callers
+            # are sync routes or run this in the threadpool); a person must read a flagged one.
+            _, screened = followup.screen(entry.other_effects, audience)
+            if screened is None or screened.needs_review:
+                if not raised:
+                    cases.raise_case(db, case, "Other side effects in the medicine diary need review.", now)
+                    raised = True
+                text_net = screened is None or shows_safety_net(screened)
         tell = list(own.tell)
         if any(e.rule_id == NSAID_DAYS_RULE for e in follow.escalations):
             tell.append(load_medicine_diary_rules().limits.nsaid_days.tell.for_(audience))
@@ -233,8 +244,10 @@ def record_medicines(
             level=Disposition.EMERGENCY.value,
         )
     shown = cases.patient_disposition(db, case)
-    urgent = level_of(shown) <= Disposition.URGENT.level or (
-        level is not None and level_of(level) <= Disposition.URGENT.level
+    urgent = (
+        text_net
+        or level_of(shown) <= Disposition.URGENT.level
+        or (level is not None and level_of(level) <= Disposition.URGENT.level)
     )
     return MedicineOutcome(
         case_id=case_id,
