@@ -8,8 +8,7 @@ import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from fastapi.templating import Jinja2Templates
+from fastapi.responses import HTMLResponse, Response
 
 from telespine.services import accounts as account_service
 from telespine.settings import Settings
@@ -19,6 +18,8 @@ from telespine.store.datakeys import DataCipher, DataKeyError, cipher_for
 from telespine.store.models import User, utcnow
 from telespine.web import sessions
 from telespine.web.deps import CsrfDep, DbDep, RequiredUser, SettingsDep, WebSessionDep, remember
+from telespine.web.pages.render import redirect as _redirect
+from telespine.web.pages.render import render as _render
 from telespine.web.policy import require_admin
 from telespine.web.sessions import WebSession
 
@@ -27,16 +28,6 @@ PENDING = "pending_2fa"
 PENDING_MINUTES = 5
 CODE_TRIES = 5
 KEYS_WRONG = "Two-step sign-in cannot be set up right now (a server setting is wrong). Tell the clinic."
-
-
-def _render(request: Request, ws: WebSession, name: str, ctx: dict[str, Any], status: int = 200) -> Response:
-    templates: Jinja2Templates = request.app.state.templates
-    base = {"user": ws.user, "csrf_token": ws.csrf_token}
-    return templates.TemplateResponse(request, name, {**base, **ctx}, status_code=status)
-
-
-def _redirect(url: str) -> RedirectResponse:
-    return RedirectResponse(url, status_code=303)
 
 
 def _ip(request: Request) -> str:

@@ -14,8 +14,7 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, HTTPException, Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from fastapi.templating import Jinja2Templates
+from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from telespine.care.checks import CheckAnswerError
@@ -27,6 +26,9 @@ from telespine.triage.types import Disposition, TriageResult
 from telespine.web import clinical
 from telespine.web.deps import CsrfDep, DbDep, RequiredUser, WebSessionDep
 from telespine.web.pages import queue_live
+from telespine.web.pages.render import emergency_number as _number
+from telespine.web.pages.render import redirect as _redirect
+from telespine.web.pages.render import render as _render
 from telespine.web.policy import (
     ClinicianCase,
     ClinicianUser,
@@ -40,7 +42,6 @@ from telespine.web.policy import (
     readable_profile_ids,
     visit_fits,
 )
-from telespine.web.sessions import WebSession
 
 router = APIRouter(include_in_schema=False)
 log = logging.getLogger("telespine.care")
@@ -63,22 +64,8 @@ FLASHES = {
 }
 
 
-def _render(request: Request, ws: WebSession, name: str, ctx: dict[str, Any], status: int = 200) -> Response:
-    templates: Jinja2Templates = request.app.state.templates
-    base = {"user": ws.user, "csrf_token": ws.csrf_token}
-    return templates.TemplateResponse(request, name, {**base, **ctx}, status_code=status)
-
-
-def _redirect(url: str) -> RedirectResponse:
-    return RedirectResponse(url, status_code=303)
-
-
 def _audience(case: CareCase) -> str:
     return followup.audience_of(case)
-
-
-def _number(request: Request) -> str:
-    return str(request.app.state.settings.emergency_number)
 
 
 # Time zones offered on the follow-up page (IANA names); reminders are sent by the local day.

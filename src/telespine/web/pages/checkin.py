@@ -10,8 +10,7 @@ import datetime as dt
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from fastapi.templating import Jinja2Templates
+from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
@@ -23,8 +22,10 @@ from telespine.store.models_care import CareCase
 from telespine.store.models_visits import ClinicianSchedule
 from telespine.web import clinical
 from telespine.web.deps import CsrfDep, DbDep, RequiredUser, WebSessionDep
+from telespine.web.pages.render import emergency_number as _number
+from telespine.web.pages.render import redirect as _redirect
+from telespine.web.pages.render import render as _render
 from telespine.web.policy import PatientCase, ReadableCase, can_work_case
-from telespine.web.sessions import WebSession
 
 router = APIRouter(include_in_schema=False)
 
@@ -35,20 +36,6 @@ def current_time() -> dt.datetime:
 
 
 NowDep = Annotated[dt.datetime, Depends(current_time)]
-
-
-def _render(request: Request, ws: WebSession, name: str, ctx: dict[str, Any], status: int = 200) -> Response:
-    templates: Jinja2Templates = request.app.state.templates
-    base = {"user": ws.user, "csrf_token": ws.csrf_token}
-    return templates.TemplateResponse(request, name, {**base, **ctx}, status_code=status)
-
-
-def _redirect(url: str) -> RedirectResponse:
-    return RedirectResponse(url, status_code=303)
-
-
-def _number(request: Request) -> str:
-    return str(request.app.state.settings.emergency_number)
 
 
 def viewer_timezone(db: DbDep, user: User, case: CareCase) -> str:

@@ -7,7 +7,6 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from fastapi.templating import Jinja2Templates
 
 from telespine.content.loader import load_sources
 from telespine.services import followup
@@ -15,16 +14,10 @@ from telespine.services import lessons as service
 from telespine.store.models_care import CareCase
 from telespine.web.deps import CsrfDep, DbDep, RequiredUser, WebSessionDep
 from telespine.web.pages.checkin import NowDep
+from telespine.web.pages.render import render as _render
 from telespine.web.policy import PatientCase, ReadableCase, can_work_case, can_write_profile
-from telespine.web.sessions import WebSession
 
 router = APIRouter(include_in_schema=False)
-
-
-def _render(request: Request, ws: WebSession, name: str, ctx: dict[str, Any], status: int = 200) -> Response:
-    templates: Jinja2Templates = request.app.state.templates
-    base = {"user": ws.user, "csrf_token": ws.csrf_token}
-    return templates.TemplateResponse(request, name, {**base, **ctx}, status_code=status)
 
 
 def _sources(keys: list[str]) -> list[str]:

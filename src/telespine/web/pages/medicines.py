@@ -10,7 +10,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 
 from telespine.services import followup
@@ -21,21 +20,12 @@ from telespine.store.models_care import CareCase
 from telespine.web import clinical
 from telespine.web.deps import CsrfDep, DbDep, RequiredUser, WebSessionDep
 from telespine.web.pages.checkin import NowDep
+from telespine.web.pages.render import emergency_number as _number
+from telespine.web.pages.render import render as _render
 from telespine.web.policy import PatientCase, ReadableCase, can_write_profile
-from telespine.web.sessions import WebSession
 
 router = APIRouter(include_in_schema=False)
 ROWS = 3  # medicines a form offers at once
-
-
-def _render(request: Request, ws: WebSession, name: str, ctx: dict[str, Any], status: int = 200) -> Response:
-    templates: Jinja2Templates = request.app.state.templates
-    base = {"user": ws.user, "csrf_token": ws.csrf_token}
-    return templates.TemplateResponse(request, name, {**base, **ctx}, status_code=status)
-
-
-def _number(request: Request) -> str:
-    return str(request.app.state.settings.emergency_number)
 
 
 def _zone(case: CareCase) -> ZoneInfo:

@@ -12,8 +12,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, HTTPException, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from fastapi.templating import Jinja2Templates
+from fastapi.responses import HTMLResponse, Response
 
 from telespine.services import assessments, plans
 from telespine.services.plans import DraftPlan
@@ -22,6 +21,8 @@ from telespine.store.models import Assessment, User
 from telespine.triage.types import TriageResult
 from telespine.web import clinical, sessions
 from telespine.web.deps import CsrfDep, DbDep, RequiredUser, SettingsDep, WebSessionDep, remember
+from telespine.web.pages.render import redirect as _redirect
+from telespine.web.pages.render import render as _render
 from telespine.web.policy import ReadableAssessment, can_write_profile, load_profile_for_write
 from telespine.web.sessions import WebSession
 
@@ -105,16 +106,6 @@ class _Context:
     def ready(self) -> bool:
         """True when the assessment is finished and its result gets a program."""
         return self.result is not None and self.findings is not None and clinical.gets_program(self.result)
-
-
-def _render(request: Request, ws: WebSession, name: str, ctx: dict[str, Any], status: int = 200) -> Response:
-    templates: Jinja2Templates = request.app.state.templates
-    base = {"user": ws.user, "csrf_token": ws.csrf_token}
-    return templates.TemplateResponse(request, name, {**base, **ctx}, status_code=status)
-
-
-def _redirect(url: str) -> RedirectResponse:
-    return RedirectResponse(url, status_code=303)
 
 
 def _safety_net(request: Request, ws: WebSession, audience: str) -> Response:

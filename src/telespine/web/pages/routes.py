@@ -10,8 +10,7 @@ from typing import Annotated, Any
 from urllib.parse import urlencode, urlsplit
 
 from fastapi import APIRouter, Form, HTTPException, Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from fastapi.templating import Jinja2Templates
+from fastapi.responses import HTMLResponse, Response
 
 from telespine.services import assessments, followup, plans
 from telespine.store import lists, repo, repo_program
@@ -21,6 +20,9 @@ from telespine.web import clinical, sessions
 from telespine.web.auth import LoginRefused, authenticate
 from telespine.web.deps import CsrfDep, DbDep, RequiredUser, SettingsDep, WebSessionDep, remember
 from telespine.web.pages.program import PlanSaveFailed, draft_plan, mark_plan_saved, saved_program_download
+from telespine.web.pages.render import emergency_number as _emergency_number
+from telespine.web.pages.render import redirect as _redirect
+from telespine.web.pages.render import render as _render
 from telespine.web.pages.visits import booking_offer
 from telespine.web.policy import (
     VISIT_REFUSED,
@@ -46,28 +48,6 @@ from telespine.web.sessions import WebSession
 router = APIRouter(include_in_schema=False)
 DRAFT = "assess"
 USERNAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789._-")
-
-
-def _render(
-    request: Request,
-    ws: WebSession,
-    name: str,
-    ctx: dict[str, Any],
-    status: int = 200,
-    headers: dict[str, str] | None = None,
-) -> Response:
-    templates: Jinja2Templates = request.app.state.templates
-    base = {"user": ws.user, "csrf_token": ws.csrf_token}
-    return templates.TemplateResponse(request, name, {**base, **ctx}, status_code=status, headers=headers)
-
-
-def _emergency_number(request: Request) -> str:
-    """The deployment's emergency number (TELESPINE_EMERGENCY_NUMBER) for texts from the data."""
-    return str(request.app.state.settings.emergency_number)
-
-
-def _redirect(url: str) -> RedirectResponse:
-    return RedirectResponse(url, status_code=303)
 
 
 def _safe_next(value: str | None, default: str = "/account") -> str:

@@ -12,7 +12,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from fastapi.templating import Jinja2Templates
 
 from telespine.store import repo, repo_care
 from telespine.store import visits as visit_store
@@ -22,6 +21,7 @@ from telespine.visits import HoursError, local_label, parse_spans
 from telespine.visits.schedule import WEEKDAYS, zone
 from telespine.web import policy
 from telespine.web.deps import CsrfDep, DbDep, RequiredUser, WebSessionDep
+from telespine.web.pages.render import render as _render
 from telespine.web.policy import ClinicianUser, JoinableBooking, PatientCase
 from telespine.web.sessions import WebSession
 
@@ -30,13 +30,6 @@ DAY_NAMES = dict(
     zip(WEEKDAYS, ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"), strict=True)
 )
 MODES = {"video": "Video visit", "phone": "Phone call-back"}
-
-
-def _render(request: Request, ws: WebSession, name: str, ctx: dict[str, Any], status: int = 200) -> Response:
-    templates: Jinja2Templates = request.app.state.templates
-    return templates.TemplateResponse(
-        request, name, {"user": ws.user, "csrf_token": ws.csrf_token, **ctx}, status_code=status
-    )
 
 
 def _error(request: Request, ws: WebSession, status: int, message: str) -> Response:
