@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -17,6 +18,7 @@ from telespine.care.screening.terms import NearMatcher, NumberMatcher, correct_s
 
 _GROUP = "telespine_targets"
 EVERYDAY = "telespine_everyday"  # spans of everyday idioms (ScreeningRules.everyday_phrases)
+EXPLAINED = "telespine_explained"  # spans of explanations (ScreeningRules.explanations), label: index
 # Characters that end a sentence (spaCy's sentencizer); a line break ends one too (see below)
 _SENTENCE_ENDS = [".", "!", "?", "\u2026", ";", "\u3002", "\uff01", "\uff1f"]
 
@@ -154,6 +156,36 @@ def build_pipeline(rules: ScreeningRules) -> Pipeline:
         Language.component(everyday_name, func=add_everyday)
         nlp.add_pipe(everyday_name, after="medspacy_target_matcher")
 
+    # Explanations later in a sentence ("then fine once I walked about", "36.8"): their own span
+    # group, labelled with the explanation's index, read after ConText (screen.py)
+    if rules.explanations:
+        from spacy.matcher import PhraseMatcher
+
+        explained = PhraseMatcher(nlp.vocab, attr="NORM")
+        ranges: list[tuple[str, float, float]] = []
+        for n, explanation in enumerate(rules.explanations):
+            if explanation.phrases:
+                explained.add(str(n), [nlp.make_doc(p.lower()) for p in explanation.phrases])
+            if explanation.numbers is not None:
+                ranges.append((str(n), explanation.numbers[0], explanation.numbers[1]))
+
+        def add_explained(doc: Any) -> Any:
+            from spacy.tokens import Span
+
+            spans = [Span(doc, a, b, label=m) for m, a, b in explained(doc)]
+            for token in doc if ranges else ():
+                if _FIGURE.match(token.text):
+                    value = float(token.text.replace(",", "."))
+                    spans += [
+                        Span(doc, token.i, token.i + 1, label=n) for n, lo, hi in ranges if lo <= value <= hi
+                    ]
+            doc.spans[EXPLAINED] = spans
+            return doc
+
+        explained_name = f"telespine_explained_{id(rules)}"
+        Language.component(explained_name, func=add_explained)
+        nlp.add_pipe(explained_name, after="medspacy_target_matcher")
+
     # Near rules and numbers add their spans to the same group, before ConText reads it.
     near, numbers = NearMatcher(rules, nlp), NumberMatcher(rules, nlp)
     safety = frozenset(c.id for c in rules.concepts if c.safety)
@@ -246,6 +278,7 @@ def _accept_nt(pattern: Any) -> None:
 
 
 _PLAIN_ATTRS = ("LOWER", "NORM", "ORTH", "TEXT")
+_FIGURE = re.compile(r"^\d{2,3}[.,]\d{1,2}$")  # a figure with a decimal point: "36.8", "98,6"
 
 
 def _wordings(pattern: Any, limit: int = 5000) -> list[str] | None:

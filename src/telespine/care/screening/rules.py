@@ -6,10 +6,10 @@ from functools import cache
 from importlib import resources
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from telespine.care.findings_merge import load_merge_order
+from telespine.datafile import load_yaml_text
 from telespine.triage.types import Audience
 
 Category = Literal["NEGATED_EXISTENCE", "POSSIBLE_EXISTENCE", "HYPOTHETICAL", "HISTORICAL", "FAMILY"]
@@ -178,10 +178,50 @@ class Spelling(_Strict):
         return self
 
 
+class Explanation(_Strict):
+    """Words later in the same sentence that explain mentions of some concepts away (rules 2.2.0).
+
+    ConText ends every scope at a comma, so "numb bum from the bleachers, then fine once I walked
+    about" kept the numbness. An explanation reaches across commas to the end of the sentence,
+    but only for the concepts it names, never past a blocker ("but", "now", "still" ...), and
+    only forward from the mention unless `direction` is "either". It marks a mention `negated`.
+    """
+
+    id: str
+    concepts: list[str] = Field(min_length=1)
+    sources: list[str] = Field(min_length=1)
+    phrases: list[str] = []
+    # A figure with a decimal point in this range ("36.8", "98.4"): a normal temperature. It
+    # explains only mentions without a figure of their own ("no fever, 36.8" but never "38.5").
+    numbers: list[float] | None = Field(default=None, min_length=2, max_length=2)
+    # Only mentions whose words include one of these (lower case): tired legs "like jelly after
+    # the hill walk", never "legs gave way after the walk".
+    mention_words: list[str] | None = None
+    direction: Literal["after", "either"] = "after"
+
+    @model_validator(mode="after")
+    def _has_matchers(self) -> Explanation:
+        if not (self.phrases or self.numbers):
+            raise ValueError(f"explanation {self.id!r} has no phrases or numbers")
+        return self
+
+
+class ConditionalQuestions(_Strict):
+    """A question that supposes a symptom: it starts with one of `starts`, ends with "?" and
+    holds one of `needs` ("If his legs got weak would that be an emergency?", "If he ever got a
+    fever, do we come in?"). Its mentions are hypothetical. A plain "if" report ("if I walk far
+    my legs give way, is that normal?") has none of `needs` and still counts."""
+
+    starts: list[str] = Field(min_length=1)
+    needs: list[str] = Field(min_length=1)
+
+
 class ScreeningRules(_Strict):
     """The whole screening rule file (data/screening.yaml)."""
 
     version: str
+    # when a clinician last reviewed the phrase tables (ISO date)
+    reviewed: str = Field(pattern=r"^\d{4}-\d{2}-\d{2}$")
     sources: list[str] = Field(min_length=1)
     spellings: list[Spelling] = []
     language_check: LanguageCheck
@@ -200,12 +240,20 @@ class ScreeningRules(_Strict):
     # crash of a week", "collapsed into bed"): a mention that overlaps one is ignored as negated.
     # ConText cannot do this (a trigger that overlaps a mention is dropped).
     everyday_phrases: list[str] = []
+    explanations: list[Explanation] = []
+    # words between a mention and an explanation that stop it ("fine after, but now ...")
+    explanation_blockers: list[str] = []
+    conditional_questions: ConditionalQuestions | None = None
 
     @model_validator(mode="after")
     def _check(self) -> ScreeningRules:
         ids = [c.id for c in self.concepts]
         if len(ids) != len(set(ids)):
             raise ValueError("concept ids must be unique")
+        for explanation in self.explanations:
+            unknown = set(explanation.concepts) - set(ids)
+            if unknown:
+                raise ValueError(f"explanation {explanation.id!r}: no concept {sorted(unknown)}")
         for spec in self.context:
             unknown = set(spec.allowed_types or ()) - set(ids)
             if unknown:
@@ -231,4 +279,4 @@ class ScreeningRules(_Strict):
 def load_screening_rules() -> ScreeningRules:
     """The packaged screening rules (cached); raises on any unknown key or bad value."""
     text = resources.files("telespine.care").joinpath("data/screening.yaml").read_text(encoding="utf-8")
-    return ScreeningRules.model_validate(yaml.safe_load(text))
+    return ScreeningRules.model_validate(load_yaml_text(text, "screening.yaml"))

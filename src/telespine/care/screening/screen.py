@@ -11,6 +11,7 @@ from telespine.care.screening.matching import (
     _ABSENT,
     _GROUP,
     EVERYDAY,
+    EXPLAINED,
     Pipeline,
     _distinct,
     _run_lock,
@@ -18,10 +19,59 @@ from telespine.care.screening.matching import (
 )
 from telespine.care.screening.normalise import normalise_text
 from telespine.care.screening.result import IgnoredMention, Mention, Screening
-from telespine.care.screening.rules import IgnoreReason
+from telespine.care.screening.rules import IgnoreReason, ScreeningRules
+from telespine.care.screening.terms import lemma
 from telespine.triage.types import Audience
 
 _Read = tuple[Any, bool, Any, list[IgnoreReason], bool]
+
+
+def _explained(ent: Any, doc: Any, rules: ScreeningRules) -> bool:
+    """True when an explanation in the mention's sentence explains it away (rules 2.2.0):
+    "numb bum from the bleachers, then fine once I walked about", "no fever, I checked: 36.8"."""
+    spans = doc.spans.get(EXPLAINED, [])
+    if not len(spans):
+        return False
+    concept = ent.label_.removesuffix(_ABSENT)
+    sentence = doc[_last_sentence_start(ent)].sent
+    blockers = frozenset(rules.explanation_blockers)
+    words = {t.lower_ for t in ent} | {lemma(t.lower_) for t in ent if t.is_alpha}
+    has_figure = any(t.like_num or t.text[:1].isdigit() for t in ent)
+    for span in spans:
+        explanation = rules.explanations[int(span.label_)]
+        if concept not in explanation.concepts or not (sentence.start <= span.start < sentence.end):
+            continue
+        if explanation.mention_words is not None and not words & set(explanation.mention_words):
+            continue
+        if explanation.numbers is not None and has_figure:
+            continue
+        # no blocker between the two, nor after them in the sentence ("then fine, but it keeps ...")
+        if span.start >= ent.end:
+            between = [*doc[ent.end : span.start], *doc[span.end : sentence.end]]
+        elif explanation.direction == "either" and span.end <= ent.start:
+            between = [*doc[span.end : ent.start], *doc[ent.end : sentence.end]]
+        else:
+            continue
+        if not any(t.norm_ in blockers or t.lower_ in blockers for t in between):
+            return True
+    return False
+
+
+def _conditional_question(ent: Any, doc: Any, rules: ScreeningRules) -> bool:
+    """True when the mention is in a question that supposes it ("If his legs got weak would
+    that be an emergency?"); see ConditionalQuestions."""
+    check = rules.conditional_questions
+    if check is None:
+        return False
+    sentence = doc[_last_sentence_start(ent)].sent
+    tokens = [t for t in sentence if not t.is_space]
+    if not tokens or tokens[-1].text != "?":
+        return False
+    text = " ".join(t.lower_ for t in tokens[:3])
+    if not any(text == start or text.startswith(start + " ") for start in check.starts):
+        return False
+    needs = frozenset(check.needs)
+    return any(t.lower_ in needs for t in tokens)
 
 
 def _read_all(doc: Any, pipe: Pipeline, audience: Audience) -> list[_Read]:
@@ -36,6 +86,10 @@ def _read_all(doc: Any, pipe: Pipeline, audience: Audience) -> list[_Read]:
         reasons, uncertain = _ignore_reasons(ent, audience, absent)
         if not absent and "negated" not in reasons and any(a < ent.end and ent.start < b for a, b in idioms):
             reasons = [*reasons, "negated"]  # "weak at the knees for this new physio"
+        if not absent and "negated" not in reasons and _explained(ent, doc, pipe.rules):
+            reasons = [*reasons, "negated"]  # "legs went numb with the cold, fine after"
+        if "hypothetical" not in reasons and _conditional_question(ent, doc, pipe.rules):
+            reasons = [*reasons, "hypothetical"]  # "if he ever got a fever, do we come in?"
         out.append((ent, absent, concept, reasons, uncertain))
     return out
 
