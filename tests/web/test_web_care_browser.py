@@ -9,11 +9,7 @@ no sideways scroll, screenshots in test-artifacts/.
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,63 +17,26 @@ from typing import Any
 import pytest
 
 from telespine.store.demo import demo_password
-from telespine.web.testing import make_test_settings
+from telespine.web.testing import LiveServer, make_test_settings, seeded_sqlite_url
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = os.environ.get("TELESPINE_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    import uvicorn
-
-    from telespine.services.demo import seed_demo
-    from telespine.store.db import make_engine, make_sessionmaker, session_scope, upgrade
+    """The shared live server (web/testing.py) with a seeded temporary SQLite database."""
     from telespine.web.app import create_app
-    from telespine.web.clinical import run_triage
 
-    url = f"sqlite:///{tmp_path_factory.mktemp('care-browser') / 'care.sqlite3'}"
-    upgrade(url)
-    engine = make_engine(url)
-    with session_scope(make_sessionmaker(engine)) as db:
-        seed_demo(db, triage=run_triage)
-    engine.dispose()
-    port = _free_port()
-    srv = uvicorn.Server(
-        uvicorn.Config(create_app(make_test_settings(url)), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not srv.started:
-        if time.monotonic() > deadline:
-            pytest.fail("uvicorn did not start")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(timeout=10)
+    url = seeded_sqlite_url(tmp_path_factory.mktemp("care-browser"))
+    with LiveServer(create_app(make_test_settings(url))) as live:
+        yield live.url
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"no Chromium at {CHROMIUM}")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-background-networking"]
-        )
-        yield b
-        b.close()
+def browser(chromium: Any) -> Any:
+    return chromium
 
 
 def _page(browser: Any) -> tuple[Any, list[str]]:
