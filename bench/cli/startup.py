@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -18,11 +19,19 @@ import tempfile
 import time
 from pathlib import Path
 
+CPU: dict[tuple[str, ...], list[float]] = {}
+
 
 def _time(cmd: list[str]) -> float:
+    """Wall time of one run; its CPU time (user + system of the child) goes to CPU[cmd]."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
-    return time.perf_counter() - start
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    CPU.setdefault(tuple(cmd), []).append(cpu)
+    return wall
 
 
 def main() -> None:
@@ -52,6 +61,13 @@ def main() -> None:
           f"best {min(cli) / min(base):.1f}x (aim <= 15x)")
     print(f"ratio (text): median {statistics.median(text) / statistics.median(base):.1f}x, "
           f"best {min(text) / min(base):.1f}x")
+    # CPU time (user + system) of each process: what the command costs, less swayed by the
+    # other processes that share the machine than wall time is
+    cpu = {name: statistics.median(CPU[tuple(cmd)]) for name, cmd in
+           (("base", base_cmd), ("json", cli_cmd), ("text", text_cmd))}
+    print(f"CPU time: python -c pass {cpu['base'] * 1e3:.0f} ms, json {cpu['json'] * 1e3:.0f} ms, "
+          f"text {cpu['text'] * 1e3:.0f} ms; ratio (json) {cpu['json'] / cpu['base']:.1f}x, "
+          f"(text) {cpu['text'] / cpu['base']:.1f}x (medians)")
 
 
 if __name__ == "__main__":

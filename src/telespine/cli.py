@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import importlib
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import typer
+if TYPE_CHECKING:  # typer loads only when a command goes through it (not triage's fast path)
+    import typer
 
 HELP = "Telemedicine care for back pain: guides, triage, assessment, the web app and its database."
 
@@ -21,6 +22,8 @@ COMMAND_MODULES = ["guide", "triage", "assess", "plan", "serve", "db", "demo", "
 
 def new_app() -> typer.Typer:
     """An empty `telespine` app; a callback keeps it a group even with a single command."""
+    import typer
+
     root = typer.Typer(
         name="telespine",
         help=HELP,
@@ -77,6 +80,16 @@ def __getattr__(name: str) -> Any:
 
 def main() -> None:
     name = command_of(sys.argv[1:])
+    if name == "triage":
+        # the common `triage --findings X --format json` without typer (issue 16: start-up time)
+        from telespine.commands import triage
+
+        plain = triage.fast_arguments(sys.argv[2:])
+        if plain is not None:
+            code = triage.run_fast(*plain)
+            if code:
+                sys.exit(code)
+            return
     build_app(None if name is None else [name])()
 
 

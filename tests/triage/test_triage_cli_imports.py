@@ -38,7 +38,9 @@ NEVER = (
     "telespine.content",
     "jinja2",
     "rich",
-)  # JSON output: no guide renderers, no Rich
+    "typer",
+    "click",
+)  # JSON output: no guide renderers, no Rich, no typer (cli.main's fast path)
 
 
 def _run(tmp_path: Path, *args: str) -> tuple[int, set[str], str]:
@@ -82,3 +84,49 @@ def test_help_still_lists_every_command(tmp_path: Path) -> None:
     assert code in (0, None)
     for name in ("guide", "triage", "assess", "plan", "serve", "db", "demo", "worker"):
         assert f" {name} " in out
+
+
+def test_the_fast_path_reads_only_plain_command_lines() -> None:
+    from telespine.commands.triage import OutputFormat, fast_arguments
+
+    json_ = OutputFormat.json
+    assert fast_arguments(["--findings", "a.json", "--format", "json"]) == ("a.json", json_)
+    assert fast_arguments(["--format=json", "-f", "-"]) == ("-", json_)
+    assert fast_arguments(["--findings=a.json"]) == ("a.json", OutputFormat.text)
+    for typer_decides in (
+        [],
+        ["--help"],
+        ["-f", "a.json", "--help"],
+        ["-f", "a.json", "-f", "b.json"],
+        ["-f", "--format", "json"],
+        ["-f"],
+        ["-f=a.json"],
+        ["-f", "a.json", "--format", "yaml"],
+        ["a.json"],
+        ["--findings", "a.json", "--verbose"],
+    ):
+        assert fast_arguments(typer_decides) is None, typer_decides
+
+
+def test_the_fast_path_answers_as_the_typer_command(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from telespine.cli import app
+
+    good = tmp_path / "good.json"
+    good.write_text('{"age_years": 8, "fever": "unknown", "night_pain": true}')
+    lines = tmp_path / "lines.jsonl"
+    lines.write_text('{"id": 1, "findings": {"age_years": 70}}\n{"age_years": 40, "saddle_numbness": true}\n')
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"age_years": 40, "fevr": true}')
+    missing = tmp_path / "missing.json"
+    runner = CliRunner()
+    for path in (good, lines, bad, missing):
+        for fmt in ("json", "text"):
+            args = ["triage", "--findings", str(path), "--format", fmt]
+            proc = subprocess.run(
+                [sys.executable, "-m", "telespine.cli", *args], capture_output=True, text=True, timeout=120
+            )
+            typed = runner.invoke(app, args)
+            assert (proc.returncode, proc.stdout) == (typed.exit_code, typed.stdout), (path.name, fmt)
+            assert proc.stderr.strip() == typed.stderr.strip(), (path.name, fmt)

@@ -10,8 +10,6 @@ from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
-import typer
-
 from telespine.triage.emergency import DEFAULT_EMERGENCY_NUMBER, EMERGENCY_NUMBER_ENV
 from telespine.triage.engine import evaluate, safety_net, safety_net_message
 from telespine.triage.findings import FindingsError, loads_findings, validate_findings
@@ -19,6 +17,7 @@ from telespine.triage.rules import RuleSet, load_ruleset
 from telespine.triage.types import Audience, Disposition, TriageResult
 
 if TYPE_CHECKING:  # rich is imported only for text output (JSON output starts faster without it)
+    import typer  # only for the typer command (register binds it); run_fast never loads it
     from rich.console import Console
 
 EXIT_INVALID = 2
@@ -185,7 +184,7 @@ def run_triage(text: str, fmt: OutputFormat, console: Console | None = None) -> 
     try:
         return _run_triage(text, fmt, console)
     except Exception as exc:  # an unexpected crash anywhere: safety net, never silence (POLICY.md 4)
-        typer.echo(f"Error: triage failed: {type(exc).__name__}: {exc}", err=True)
+        _error(f"Error: triage failed: {type(exc).__name__}: {exc}")
         result = safety_net(f"{type(exc).__name__}: {exc}")
         if fmt is OutputFormat.json:
             sys.stdout.write(json.dumps(result_json(result)) + "\n")
@@ -213,13 +212,13 @@ def _run_triage(text: str, fmt: OutputFormat, console: Console | None) -> int:
         if problems:
             raise InputError("\n".join(problems))
     except InputError as exc:
-        typer.echo(f"Error: {exc}\nNo triage result was given.", err=True)
+        _error(f"Error: {exc}\nNo triage result was given.")
         return EXIT_INVALID
     ruleset: RuleSet | None = None
     try:
         ruleset = load_ruleset()
     except Exception as exc:  # corrupt rules: everyone gets the emergency safety net
-        typer.echo(f"Error: the triage rules could not be loaded: {exc}", err=True)
+        _error(f"Error: the triage rules could not be loaded: {exc}")
     code = 0
     out = sys.stdout
     for item, findings in valid:
@@ -265,6 +264,52 @@ def triage_command(
         raise typer.Exit(code)
 
 
+def _error(message: str) -> None:
+    """A message on stderr (as typer.echo(err=True), without importing typer)."""
+    sys.stderr.write(message + "\n")
+    sys.stderr.flush()
+
+
+def fast_arguments(argv: list[str]) -> tuple[str, OutputFormat] | None:
+    """(findings, format) of a plain `triage --findings X [--format json|text]` command line
+    (also `-f X`, `--findings=X`, `--format=X`), else None (typer then parses it, with its help
+    and error messages)."""
+    values: dict[str, str] = {}
+    rest = list(argv)
+    while rest:
+        arg = rest.pop(0)
+        name, eq, value = arg.partition("=")
+        if name in ("--findings", "-f") and not (eq and name == "-f"):
+            key = "findings"
+        elif name == "--format":
+            key = "format"
+        else:
+            return None
+        if not eq:
+            if not rest:
+                return None
+            value = rest.pop(0)
+        if key in values or (value.startswith("-") and value != "-"):
+            return None
+        values[key] = value
+    if "findings" not in values or values.get("format", "text") not in ("json", "text"):
+        return None
+    return values["findings"], OutputFormat(values.get("format", "text"))
+
+
+def run_fast(findings: str, fmt: OutputFormat) -> int:
+    """`telespine triage` without typer (cli.main's fast path): the exit code of triage_command."""
+    try:
+        text = _read(findings)
+    except InputError as exc:
+        _error(f"Error: {exc}")
+        return EXIT_INVALID
+    return run_triage(text, fmt)
+
+
 def register(app: typer.Typer) -> None:
     """Add `telespine triage` to the command line."""
+    global typer  # the command's annotations and body name typer: bound here, not at import
+    import typer
+
     app.command("triage")(triage_command)
