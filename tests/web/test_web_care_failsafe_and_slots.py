@@ -1,7 +1,8 @@
-"""Audit fixes of the care parts (control characters: test_web_text_safety.py): a failed save of a
-message or diary entry ends on the safety net with the case raised, the patient sees a more
-urgent override, bookings on a slot grid within a year, diary days in range with known keys, and
-the queue's waiting-time order. Every test runs on SQLite and PostgreSQL (db_url)."""
+"""Care writes that fail safe and the visit slot grid (control characters:
+test_web_text_safety.py): a failed save of a message or diary entry ends on the safety net with
+the case raised, the patient sees a more urgent override, bookings on a slot grid within a year,
+diary days in range with known keys, and the queue's waiting-time order. Every test runs on
+SQLite and PostgreSQL (db_url)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Fixes of the audit (issue 4): strict JSON bodies, no 500s, the 422 errors list, tele-visits (S4)."""
+"""Strict JSON bodies (from the audit of issue 4), no 500s, the 422 errors list, tele-visits (S4)."""
 
 from __future__ import annotations
 

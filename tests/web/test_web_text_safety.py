@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
-from test_web_care_fixes import case_ids, dave_web, diary_doc, session
+from test_web_care_failsafe_and_slots import case_ids, dave_web, diary_doc, session
 
 from telespine.store.db import session_scope
 from telespine.store.models_care import CareCase, DiaryRecord
