@@ -146,7 +146,11 @@ def assessment_bundle(db: Session, assessment: Assessment, now: dt.datetime | No
         actors[owner.id] = b.add(parent)
     elif owner is not None:
         actors[owner.id] = patient_ref
-    author = _user_ref(db.get(User, version.created_by_id), actors)
+    author = (
+        _user_ref(db.get(User, version.created_by_id), actors)
+        if version.created_by_id is not None
+        else Reference(display=f"{ENGINE} (automatic re-triage: {version.trigger or 'follow-up rules'})")
+    )
     made_by_person: list[Reference] = []
 
     # ---- answers

@@ -269,11 +269,6 @@ def sign_levels(report: MedicineReport) -> dict[str, str]:
     return out
 
 
-def _bot(case: CareCase) -> User:
-    """Who a new version is attributed to when the system re-triages: the profile's owner."""
-    return case.assessment.profile.owner
-
-
 def run_followup(
     db: Session, case: CareCase, now: dt.datetime, by: User | None = None, source: str | None = None
 ) -> Followup:
@@ -339,12 +334,26 @@ def run_followup(
             if not new:
                 cases.raise_case(db, case, "New red flag for a case already reviewed today.", now)
                 raised_now = True
-            repo.add_version(
+            # Made by the system, not the person whose entry set it off: by None, with the trigger.
+            fired = sorted({e.rule_id for e in report.escalations if e.action == "retriage"})
+            origin = source or next((RULE_SOURCE[r.rule_id] for r in new_red), "message")
+            trigger = f"{origin}:{','.join(fired)}"
+            made = repo.add_version(
                 db,
                 assessment=case.assessment,
-                by=by or _bot(case),
+                by=None,
                 findings=done.findings_after,
                 result=done.result,
+                trigger=trigger,
+            )
+            repo.audit(
+                db,
+                actor=None,
+                action="retriage",
+                object_type="assessment_version",
+                object_id=case.assessment_id,
+                profile_id=case.profile_id,
+                detail=f"by the system; version {made.version}; trigger {made.trigger}",
             )
             result = done.result
         level = done.result.disposition.value

@@ -153,7 +153,10 @@ class AssessmentVersion(Base):
     safety_net: Mapped[bool] = mapped_column(Boolean, default=False)
     ruleset_version: Mapped[str] = mapped_column(String(64))
     ruleset_sha256: Mapped[str] = mapped_column(String(64))
-    created_by_id: Mapped[str] = mapped_column(ForeignKey("users.id"))
+    # Who made the version; None: the system (an automatic re-triage by the follow-up rules),
+    # with what set it off in `trigger` ("<source>:<rule ids>", e.g. "diary:care.diary_red_flag").
+    created_by_id: Mapped[str | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    trigger: Mapped[str | None] = mapped_column(String(64), nullable=True, default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     assessment: Mapped[Assessment] = relationship(back_populates="versions")

@@ -99,8 +99,9 @@ def _version_row(
     number: int | ColumnElement[int],
     findings: dict[str, Any],
     result: TriageResult,
-    by: User,
+    by: User | None,
     answers: dict[str, Any] | None = None,
+    trigger: str | None = None,
 ) -> AssessmentVersion:
     return AssessmentVersion(
         assessment_id=assessment.id,
@@ -112,7 +113,8 @@ def _version_row(
         safety_net=result.safety_net,
         ruleset_version=result.ruleset.version,
         ruleset_sha256=result.ruleset.sha256,
-        created_by_id=by.id,
+        created_by_id=by.id if by is not None else None,
+        trigger=trigger[:64] if trigger else None,
     )
 
 
@@ -150,9 +152,16 @@ def save_assessment(
 
 
 def add_version(
-    db: Session, *, assessment: Assessment, by: User, findings: dict[str, Any], result: TriageResult
+    db: Session,
+    *,
+    assessment: Assessment,
+    by: User | None,
+    findings: dict[str, Any],
+    result: TriageResult,
+    trigger: str | None = None,
 ) -> AssessmentVersion:
-    """A change to an assessment: always a new version, never an UPDATE of a saved one.
+    """A change to an assessment: always a new version, never an UPDATE of a saved one. `by` None
+    is the system (an automatic re-triage), with what set it off in `trigger`.
 
     Concurrent changes of one assessment get consecutive numbers: PostgreSQL locks the assessment
     row until commit, and the number is computed inside the INSERT itself, which SQLite (where
@@ -165,7 +174,7 @@ def add_version(
         .where(AssessmentVersion.assessment_id == assessment.id)
         .scalar_subquery()
     )
-    row = _version_row(assessment, next_number, findings, result, by)
+    row = _version_row(assessment, next_number, findings, result, by, trigger=trigger)
     db.add(row)
     db.flush()
     db.refresh(row, ["version"])

@@ -97,7 +97,9 @@ class VersionRead(BaseModel):
     ruleset_version: str
     ruleset_sha256: str
     created_at: datetime
-    created_by_id: str
+    # None: made by the system (an automatic re-triage), with what set it off in `trigger`.
+    created_by_id: str | None
+    trigger: str | None = None
 
     @classmethod
     def of(cls, v: AssessmentVersion) -> VersionRead:
@@ -112,6 +114,7 @@ class VersionRead(BaseModel):
             ruleset_sha256=v.ruleset_sha256,
             created_at=v.created_at,
             created_by_id=v.created_by_id,
+            trigger=v.trigger,
         )
 
 
