@@ -25,7 +25,7 @@ from telespine.store.models_care import CareCase
 from telespine.triage.types import Disposition, TriageResult
 from telespine.web import clinical
 from telespine.web.deps import CsrfDep, DbDep, RequiredUser, WebSessionDep
-from telespine.web.pages import queue_live
+from telespine.web.pages import chart_glance, queue_live
 from telespine.web.pages.render import emergency_number as _number
 from telespine.web.pages.render import redirect as _redirect
 from telespine.web.pages.render import render as _render
@@ -282,6 +282,7 @@ def case_page(
         "bookings": repo_care.bookings_for_case(db, case),
         "requests": repo_care.visit_requests_for_case(db, case),
         "scores": scores,
+        "score_text": chart_glance.score_text,
         "chart": score_chart(scores),
         "flash": FLASHES.get(flash),
         "save_failed": alert == "failed",
@@ -302,6 +303,7 @@ def case_page(
             versions=case.assessment.versions,
             slot_minutes=request.app.state.settings.visit_slot_minutes,
             patient_disposition=levels.patient,
+            **chart_glance.context(db, case, version, ctx["messages"]),
         )
         return _render(request, ws, "care_chart.html", ctx)
     contact = repo_care.contact_of(db, user.id)
@@ -507,6 +509,7 @@ def visit_page(
             "clinician": clinician,
             "diary": records.diary_entries(db, case, user, last=7) if clinician else [],
             "scores": scores,
+            "score_text": chart_glance.score_text,
             "flash": FLASHES.get(flash),
             "audience": _audience(case),
         },
