@@ -24,6 +24,7 @@ from telespine.care.screening.terms import lemma
 from telespine.triage.types import Audience
 
 _Read = tuple[Any, bool, Any, list[IgnoreReason], bool]
+_EXPLAINED_MENTIONS = "telespine_explained_mentions"  # doc.user_data: mentions an explanation reads
 
 
 def _explained(ent: Any, doc: Any, rules: ScreeningRules) -> bool:
@@ -86,8 +87,12 @@ def _read_all(doc: Any, pipe: Pipeline, audience: Audience) -> list[_Read]:
         reasons, uncertain = _ignore_reasons(ent, audience, absent)
         if not absent and "negated" not in reasons and any(a < ent.end and ent.start < b for a, b in idioms):
             reasons = [*reasons, "negated"]  # "weak at the knees for this new physio"
-        if not absent and "negated" not in reasons and _explained(ent, doc, pipe.rules):
-            reasons = [*reasons, "negated"]  # "legs went numb with the cold, fine after"
+        if not absent and _explained(ent, doc, pipe.rules):
+            # "legs went numb with the cold, fine after"; a hedge does not undo it ("36.5 so I
+            # don't think it's a fever")
+            doc.user_data.setdefault(_EXPLAINED_MENTIONS, set()).add((ent.start, ent.end, ent.label_))
+            if "negated" not in reasons:
+                reasons = [*reasons, "negated"]
         if "hypothetical" not in reasons and _conditional_question(ent, doc, pipe.rules):
             reasons = [*reasons, "hypothetical"]  # "if he ever got a fever, do we come in?"
         out.append((ent, absent, concept, reasons, uncertain))
@@ -225,7 +230,11 @@ def screen_message(text: str, audience: Audience = "adult", pipeline: Pipeline |
                 else:
                     # "I can feel my groin fine" says the symptom is not there.
                     reasons = [*reasons, "negated"] if "negated" not in reasons else reasons
-            elif uncertain and "negated" in reasons:
+            elif (
+                uncertain
+                and "negated" in reasons
+                and (ent.start, ent.end, ent.label_) not in doc.user_data.get(_EXPLAINED_MENTIONS, ())
+            ):
                 # "I don't think I have a fever": a hedge is never a no (POLICY.md rule 3).
                 reasons = [r for r in reasons if r != "negated"]
             if uncertain:

@@ -1,0 +1,132 @@
+"""Screening rules 2.2.0: explanations across commas, conditional questions, new review words,
+the rule file's schema and its strict loading."""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from telespine.care.screening import load_screening_rules, screen_message
+from telespine.care.screening.schema import SCHEMA_FILE, schema_text
+from telespine.datafile import load_yaml_text
+
+
+def test_the_rule_file_schema_is_fresh_and_the_file_follows_it() -> None:
+    assert SCHEMA_FILE.read_text(encoding="utf-8") == schema_text(), (
+        "screening.schema.json is stale: run python -m telespine.care.screening.schema"
+    )
+    text = resources.files("telespine.care").joinpath("data/screening.yaml").read_text(encoding="utf-8")
+    jsonschema.validate(load_yaml_text(text, "screening.yaml"), json.loads(schema_text()))
+
+
+def test_the_rules_carry_their_version_and_review_date() -> None:
+    rules = load_screening_rules()
+    assert rules.version == "2.2.0"
+    assert screen_message("my back is a bit sore").rules_version == "2.2.0"
+    assert rules.reviewed[:4].isdigit()
+
+
+def test_every_explanation_cites_known_sources_and_names_real_concepts() -> None:
+    import yaml
+
+    sources = Path(__file__).parents[2] / "src" / "telespine" / "content" / "sources.yaml"
+    known = set(yaml.safe_load(sources.read_text(encoding="utf-8"))["sources"])
+    rules = load_screening_rules()
+    ids = {c.id for c in rules.concepts}
+    assert rules.explanations
+    for explanation in rules.explanations:
+        assert set(explanation.sources) <= known, explanation.id
+        assert set(explanation.concepts) <= ids, explanation.id
+
+
+@pytest.mark.parametrize(
+    ("text", "audience"),
+    [
+        # a numbness that went at once, told after a comma
+        ("Numb bum from the bleachers at the match, then fine once I walked about.", "adult"),
+        ("My hands went numb holding the steering wheel on the long drive, fine after a shake.", "adult"),
+        # an illness that has passed, a normal temperature figure, cold and heat from outside
+        ("He had a temperature last week with a cold but he's fine now.", "pediatric"),
+        ("Thermometer says 36.5 so I don't think it's a fever, just a warm room.", "adult"),
+        ("Felt shivery waiting in the rain, warmed up once I got home.", "adult"),
+        ("The heating is on full and I'm roasting.", "adult"),
+        # a short steroid course, tired legs after exercise
+        ("I was on steroids for about two weeks last year for a chest infection, that's all.", "adult"),
+        ("legs like jelly after the hill walk on saturday, back was grand", "adult"),
+        # questions that suppose a symptom, programmes, reported questions, other people
+        ("If his legs ever got weak would that be an emergency?", "pediatric"),
+        ("Watched a documentary about cauda equina, scary stuff.", "adult"),
+        ("The GP asked about weight loss and night sweats and I said no to both.", "adult"),
+        ("Someone on the forum said their legs gave way, that's not happening to me.", "adult"),
+        # everyday phrases that share body words
+        ("I can't stand sitting at my desk all day.", "adult"),
+        ("I was bursting for a wee on the bus but made it.", "adult"),
+        ("I've gone a bit numb to the whole thing, honestly.", "adult"),
+        ("Got a dead arm from my brother messing about.", "pediatric"),
+        ("Back didn't come up at all today. Went to Brownies.", "pediatric"),
+        ("Stiff for ten minutes first thing, then fine.", "adult"),
+        ("Bus seats are the worst. Stood the whole way home.", "adult"),
+        ("I don't smoke and never have.", "adult"),
+    ],
+)
+def test_everyday_texts_are_not_flagged(text: str, audience: str) -> None:
+    result = screen_message(text, audience)  # type: ignore[arg-type]
+    assert result.status == "ok"
+    assert not result.needs_review, [(m.concept, m.text) for m in [*result.flags, *result.review]]
+
+
+@pytest.mark.parametrize(
+    ("text", "audience"),
+    [
+        # an explanation never reaches past a blocker, nor a figure of the mention's own
+        ("My leg went numb, then fine, but now it keeps coming back.", "adult"),
+        ("temp 38.6 this morning even though it was 36.9 last night", "adult"),
+        # exercise explains tired legs, never legs giving way; a cause never explains the saddle area
+        ("My legs gave way after the gym and I fell.", "adult"),
+        ("My bum went numb on the long drive and it's still numb now.", "adult"),
+        # a plain "if" report still counts
+        ("If I walk far my legs give way, is that normal?", "adult"),
+        # new wording
+        ("I can't tell if the shower water is hot or cold on my backside.", "adult"),
+        ("I don't get the feeling that I need to go, I only find out I've gone because I'm wet.", "adult"),
+        ("ive pooed a bit without feeling it coming", "adult"),
+        ("Things aren't working downstairs since my back went.", "adult"),
+        ("Honestly some days I don't see the point in going on.", "adult"),
+        ("Lying in the bath I saw a drumbeat above my navel.", "adult"),
+        ("everything from the waist down feels like it's fizzing", "adult"),
+        ("My wife thinks my bowels might not be right since this started.", "adult"),
+    ],
+)
+def test_red_flags_raise_the_net(text: str, audience: str) -> None:
+    result = screen_message(text, audience)  # type: ignore[arg-type]
+    assert result.safety_net, [(m.concept, m.reasons) for m in result.ignored]
+
+
+@pytest.mark.parametrize(
+    ("text", "audience", "concept"),
+    [
+        ("I've smoked 20 a day since I was 15 and the pain wakes me at night.", "adult", "smoking"),
+        ("Sixteen weeks of the programme, every session, and the back is exactly where it was.", "adult",
+         "no_improvement_on_treatment"),
+        ("Took 16 co-codamol yesterday because nothing else was touching it.", "adult", "painkiller_count"),
+        ("Still got the ache between my shoulder blades.", "adult", "thoracic_pain_long"),
+        ("Up three times last night with his back, poor lad.", "pediatric", "night_pain"),
+        ("It takes him over an hour every morning to loosen up.", "pediatric", "morning_stiffness"),
+        ("At the pool I noticed one shoulder blade sticks out and her waist looks uneven.", "pediatric",
+         "spinal_curvature"),
+        ("A 9 today. Couldn't get to work.", "adult", "severe_pain_score"),
+    ],
+)
+def test_review_words_send_the_text_to_a_person(text: str, audience: str, concept: str) -> None:
+    result = screen_message(text, audience)  # type: ignore[arg-type]
+    assert result.needs_review
+    assert concept in {m.concept for m in [*result.review, *result.modifiers, *result.flags]}
+
+
+def test_a_painkiller_count_within_a_days_dose_is_not_read() -> None:
+    result = screen_message("Took 2 paracetamol at lunch, helped.", "adult")
+    assert not result.needs_review
