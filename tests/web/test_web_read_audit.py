@@ -194,3 +194,33 @@ def test_progress_chart_is_a_read_of_diary_entries(
 def test_an_unknown_kind_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown record kind"):
         records.audit_read(None, None, "phone_number", None, 0)  # type: ignore[arg-type]
+
+
+def test_fhir_export_and_data_download_are_reads_by_kind(
+    make_client: Any, seeded_url: str, case_and_visit: tuple[str, str]
+) -> None:
+    """The FHIR Bundle carries the case's messages; the data download messages and diary."""
+    case_id, _ = case_and_visit
+    engine = make_engine(seeded_url)
+    try:
+        with make_sessionmaker(engine)() as db:
+            case = repo_care.get_case(db, case_id)
+            assert case is not None
+            assessment_id = case.assessment_id
+    finally:
+        engine.dispose()
+    dave = _api_client(seeded_url, "dr_dave")
+    since = _last_id(seeded_url)
+    bundle = dave.get(f"/api/v1/assessments/{assessment_id}/fhir")
+    assert bundle.status_code == 200
+    sent = sum(1 for e in bundle.json()["entry"] if e["resource"]["resourceType"] == "Communication")
+    events = _reads(seeded_url, since)
+    assert _kinds(events) == [("dr_dave", "read", records.MESSAGE, case_id)]
+    assert sent > 0 and events[0].detail == f"{sent} items"
+    alice = login(make_client, seeded_url, "alice")
+    since = _last_id(seeded_url)
+    assert alice.get("/account/data.json").status_code == 200
+    kinds = _kinds(_reads(seeded_url, since))
+    assert ("alice", "read", records.MESSAGE, case_id) in kinds
+    assert ("alice", "read", records.DIARY_ENTRY, case_id) in kinds
+    _no_content(seeded_url)

@@ -163,6 +163,7 @@ def admin_reset_two_factor(
 
 def export_own_data(db: Session, user: User) -> dict[str, Any]:
     """Everything telespine keeps about the account and the profiles it owns, as JSON-able data."""
+    from telespine.services import records
     from telespine.store import repo_program
     from telespine.store.models_care import CareCase, CareMessage, ContactAddress, DiaryRecord
 
@@ -188,6 +189,9 @@ def export_own_data(db: Session, user: User) -> dict[str, Any]:
                 if case
                 else []
             )
+            if case is not None:  # the download is a read of them too, audited by kind
+                records.audit_read(db, user, records.MESSAGE, case, len(messages))
+                records.audit_read(db, user, records.DIARY_ENTRY, case, len(diary))
             visits = list(db.scalars(select(VisitRequest).where(VisitRequest.assessment_id == a.id)).all())
             items.append(
                 {

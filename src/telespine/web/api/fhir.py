@@ -21,9 +21,10 @@ from telespine.fhir.questionnaires import (
     instrument_questionnaire,
     to_json,
 )
-from telespine.services import assessments
+from telespine.services import assessments, records
+from telespine.store import repo_care
 from telespine.web import clinical
-from telespine.web.deps import DbDep, OptionalUser, SettingsDep, WebSessionDep, csrf_protect
+from telespine.web.deps import DbDep, OptionalUser, RequiredUser, SettingsDep, WebSessionDep, csrf_protect
 from telespine.web.policy import ReadableAssessment, can_save_assessments, load_profile_for_write
 
 log = logging.getLogger("telespine.web")
@@ -48,9 +49,15 @@ def outcome(status: int, code: str, text: str, where: str | None = None) -> Resp
     responses={200: {"content": {FHIR_JSON: {}}, "description": "A FHIR R4 transaction Bundle"}},
     response_class=Response,
 )
-def export_assessment(assessment: ReadableAssessment, db: DbDep) -> Response:
+def export_assessment(assessment: ReadableAssessment, user: RequiredUser, db: DbDep) -> Response:
     """The assessment as one FHIR R4 transaction Bundle (the same readers as the assessment)."""
-    return fhir_response(assessment_bundle(db, assessment))
+    bundle = assessment_bundle(db, assessment)
+    # The case's messages go into the Bundle (Communication): a read of messages, audited by kind.
+    case = repo_care.case_for_assessment(db, assessment.id)
+    if case is not None:
+        kinds = [e.resource.get_resource_type() for e in bundle.entry or [] if e.resource is not None]
+        records.audit_read(db, user, records.MESSAGE, case, kinds.count("Communication"))
+    return fhir_response(bundle)
 
 
 @router.get("/fhir/Questionnaire/{questionnaire_id}", include_in_schema=False)
