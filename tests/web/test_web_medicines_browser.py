@@ -76,7 +76,7 @@ def test_a_patient_records_a_warning_sign_and_sees_the_emergency_result(site: st
     assert page.locator("h1").inner_text() == "This may be an emergency. Get help now."
     result = page.locator("#medicine-result").inner_text()
     assert "Vomiting blood can mean bleeding in the stomach" in result and "Stop taking" in result
-    assert page.locator("a.big-call").get_attribute("href", timeout=2000).startswith("tel:")  # type: ignore[union-attr]
+    assert page.locator("a.big-call").get_attribute("href", timeout=2000).startswith("tel:")
     _axe(page, "medicine-result")
     # The case page now shows the emergency advice and keeps it (an escalation floor).
     page.goto(case_url)
