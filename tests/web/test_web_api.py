@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from telespine.store.demo import demo_password
-from telespine.web import clinical
+from telespine.triage import guarded
 
 Client = Any
 
@@ -80,7 +80,7 @@ def test_engine_crash_gives_the_emergency_safety_net(api: Client, monkeypatch: p
     def broken(doc: object) -> Any:
         raise RuntimeError("rules exploded")
 
-    monkeypatch.setattr(clinical, "_engine_triage", broken)
+    monkeypatch.setattr(guarded, "_engine_triage", broken)
     r = api.post("/api/v1/triage", json={"age_years": 30})
     assert r.status_code == 200
     body = r.json()
@@ -163,7 +163,7 @@ def test_no_health_data_in_application_logs(
     def broken(doc: object) -> Any:
         raise ValueError(f"cannot read {doc!r}")
 
-    monkeypatch.setattr(clinical, "_engine_triage", broken)
+    monkeypatch.setattr(guarded, "_engine_triage", broken)
     api.post("/api/v1/triage", json={"age_years": 45, "pain_score": 9.25})
     assert "triage raised ValueError" in caplog.text
     for secret in ("saddle", "9.25", "marker-value-xyz"):

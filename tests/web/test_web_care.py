@@ -318,7 +318,7 @@ def test_failures_raise_the_case_and_never_reassure(
     make_client: Callable[..., Client], seeded_url: str, dave: Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import telespine.care
-    from telespine.web import clinical
+    from telespine.care import diary_form
 
     def broken(*_: object, **__: object) -> None:
         raise RuntimeError("pipeline down")
@@ -345,7 +345,7 @@ def test_failures_raise_the_case_and_never_reassure(
     assert api.post(f"/api/v1/cases/{case}/diary", json=entry).status_code == 201
     assert "Follow-up rules could not run" in dave.get(f"/care/cases/{case}").text
     monkeypatch.undo()
-    monkeypatch.setattr(clinical, "diary_questions", broken)
+    monkeypatch.setattr(diary_form, "diary_questions", broken)
     r = bob.post(
         f"/care/cases/{case}/diary",
         data={"pain": "2", "function": "8", "medicine_use": "none", "csrf_token": token},

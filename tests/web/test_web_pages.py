@@ -11,6 +11,7 @@ import pytest
 
 import telespine.triage.questionnaire as questionnaire
 from telespine.store.demo import demo_password
+from telespine.triage import guarded
 from telespine.web import clinical
 from telespine.web.testing import csrf_from
 
@@ -129,7 +130,7 @@ def test_engine_crash_shows_the_safety_net_never_a_result(
     def broken(doc: object) -> Any:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(clinical, "_engine_triage", broken)
+    monkeypatch.setattr(guarded, "_engine_triage", broken)
     r = answer_all(client, "self", {})
     assert "We could not finish the check" in r.text and 'href="tel:911"' in r.text
     assert "disposition telemedicine" not in r.text

@@ -53,6 +53,7 @@ from telespine.store.models_care import (
     EscalationRecord,
     RedFlagCheckRecord,
 )
+from telespine.triage.emergency import builtin_signs
 from telespine.triage.types import Audience, Disposition, TriageResult
 
 log = logging.getLogger("telespine.care")
@@ -122,11 +123,7 @@ def emergency_signs(audience: str, emergency_number: str) -> list[str]:
         )
     except Exception as exc:
         log.error("emergency advice unavailable: %s", type(exc).__name__)
-        return [
-            "New numbness around the groin or bottom",
-            "New trouble passing urine, or wetting or soiling without meaning to",
-            "New weakness in the legs, or legs giving way",
-        ]
+        return builtin_signs(audience)  # the one built-in emergency text, in the audience's voice
 
 
 # --- screening ----------------------------------------------------------------------------

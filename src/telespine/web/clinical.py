@@ -5,6 +5,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from telespine.care.diary_form import DiaryProblem as DiaryProblem
+from telespine.care.diary_form import diary_entry as diary_entry
+from telespine.care.diary_form import diary_questions as diary_questions
 from telespine.errors import ClinicalFailure as ClinicalFailure
 from telespine.program.guarded import InvalidPlanAnswers as InvalidPlanAnswers
 from telespine.program.guarded import gets_program as gets_program
@@ -15,49 +18,19 @@ from telespine.program.guarded import plan_instruments as plan_instruments
 from telespine.program.guarded import score_instrument as score_instrument
 from telespine.program.guarded import written_plan_pdf as written_plan_pdf
 from telespine.triage.emergency import builtin_line, builtin_signs
+from telespine.triage.guarded import InvalidFindings as InvalidFindings
+from telespine.triage.guarded import audience_for_answers as _audience
+from telespine.triage.guarded import audience_of as audience_of
+from telespine.triage.guarded import result_from_answers as result_from_answers
+from telespine.triage.guarded import run_triage as run_triage
 from telespine.triage.safety import safety_net_result as safety_net_result
-from telespine.triage.types import Disposition, RulesetRef, TriageResult
+from telespine.triage.types import Disposition, RulesetRef
 
 log = logging.getLogger("telespine.web")
 
 # Data texts name the emergency number only through this placeholder (the S7 decision); the web
 # fills in settings.emergency_number.
 EMERGENCY_PLACEHOLDER = "{emergency_number}"
-
-
-class InvalidFindings(ValueError):
-    """Findings that fail validation: the caller shows the problem and no disposition."""
-
-    def __init__(self, field: str, problem: str) -> None:
-        super().__init__(f"{field}: {problem}")
-        self.field = field
-        self.problem = problem
-
-
-def _engine_triage(doc: object) -> TriageResult:
-    """Indirection so tests can make the engine raise."""
-    from telespine.triage import triage
-
-    return triage(doc)
-
-
-def run_triage(doc: object) -> TriageResult:
-    """Validate and evaluate findings. Invalid findings raise InvalidFindings; anything else safety-nets."""
-    try:
-        from telespine.triage import FindingsError
-    except Exception as exc:
-        log.error("triage package unavailable: %s", type(exc).__name__)
-        return safety_net_result(f"triage unavailable: {type(exc).__name__}")
-    try:
-        result = _engine_triage(doc)
-    except FindingsError as exc:
-        raise InvalidFindings(str(getattr(exc, "field", "")), str(getattr(exc, "problem", exc))) from None
-    except Exception as exc:  # never a reassuring answer after a crash (POLICY.md property 4)
-        log.error("triage raised %s; showing the safety net", type(exc).__name__)
-        return safety_net_result(f"{type(exc).__name__}")
-    if not isinstance(result, TriageResult):
-        return safety_net_result("triage returned no result")
-    return result
 
 
 def parse_findings_json(raw: bytes) -> object:
@@ -225,13 +198,6 @@ def _view(question: Any, audience: str) -> QuestionView:
     )
 
 
-def _audience(answers: dict[str, Any], hint: str | None) -> str:
-    from telespine.triage import questionnaire as q
-
-    known = q.audience_for(answers)
-    return known or (hint if hint in ("adult", "pediatric") else "adult")
-
-
 def next_step(answers: dict[str, Any], audience_hint: str | None = None) -> Step:
     """The next thing to show; any exception becomes the safety net (kind "failed")."""
     try:
@@ -240,8 +206,8 @@ def next_step(answers: dict[str, Any], audience_hint: str | None = None) -> Step
         audience = _audience(answers, audience_hint)
         if q.emergency_certain(answers):
             return Step("emergency")
-        question = q.next_question(answers, audience=audience)  # type: ignore[arg-type]
-        done, total = q.progress(answers, audience=audience)  # type: ignore[arg-type]
+        question = q.next_question(answers, audience=audience)
+        done, total = q.progress(answers, audience=audience)
         if question is None:
             return Step("done", progress=(done, total))
         return Step("question", _view(question, audience), (done, total))
@@ -278,28 +244,6 @@ def parse_answer(question_id: str, raw: str) -> tuple[object | None, str | None]
     except Exception as exc:  # a broken questionnaire, not a wrong answer: the caller safety-nets
         log.error("parse_answer failed: %s", type(exc).__name__)
         raise ClinicalFailure(type(exc).__name__) from None
-
-
-def audience_of(answers: dict[str, Any], hint: str | None = None) -> str:
-    try:
-        return _audience(answers, hint)
-    except Exception:
-        return hint or "adult"
-
-
-def result_from_answers(answers: dict[str, Any]) -> tuple[dict[str, Any] | None, TriageResult]:
-    """(findings, result) for the answers; any failure gives (None, the emergency safety net)."""
-    try:
-        from telespine.triage import questionnaire as q
-
-        findings = q.findings_from_answers(answers)
-    except Exception as exc:
-        log.error("answers could not become findings: %s", type(exc).__name__)
-        return None, safety_net_result(type(exc).__name__)
-    try:
-        return findings, run_triage(findings)
-    except InvalidFindings:
-        return None, safety_net_result("findings invalid")
 
 
 def guide_for(audience: str, emergency_number: str | None = None) -> Any | None:
@@ -397,7 +341,7 @@ def medicine_questions(audience: str) -> list[dict[str, Any]]:
     ]
 
 
-# --- follow-up (telespine.care): diary questions, entries, emergency signs --------------------
+# --- the safety-net panel (telespine.content) ---------------------------------------------
 
 
 def emergency_signs(audience: str, emergency_number: str) -> dict[str, Any]:
@@ -412,39 +356,3 @@ def emergency_signs(audience: str, emergency_number: str) -> dict[str, Any]:
     except Exception as exc:
         log.error("emergency advice unavailable: %s", type(exc).__name__)
         return {"line": builtin_line(audience, emergency_number), "signs": builtin_signs(audience)}
-
-
-def diary_questions(audience: str) -> list[dict[str, str]]:
-    """The short red-flag check of the diary (id, text) in the audience's wording."""
-    from telespine.care import load_escalation_rules
-
-    rules = load_escalation_rules()
-    return [
-        {"id": q.id, "text": q.text_pediatric if audience == "pediatric" else q.text}
-        for q in rules.red_flag_check
-    ]
-
-
-class DiaryProblem(ValueError):
-    """A diary entry that does not fit the model: the form shows the problem."""
-
-
-def diary_entry(doc: dict[str, Any]) -> Any:
-    """A validated telespine.care.DiaryEntry; unanswered red-flag questions count as "unknown"."""
-    from pydantic import ValidationError
-
-    from telespine.care import DiaryEntry
-
-    try:
-        asked = [q["id"] for q in diary_questions("adult")]
-    except Exception as exc:
-        raise ClinicalFailure(type(exc).__name__) from None
-    answers = doc.get("red_flag_check") or {}
-    check = {
-        qid: answers.get(qid) if answers.get(qid) in ("yes", "no", "unknown") else "unknown" for qid in asked
-    }
-    try:
-        return DiaryEntry.model_validate({**doc, "red_flag_check": check}, strict=False)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        raise DiaryProblem(f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}") from None
