@@ -12,6 +12,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from telespine.care.checks import CheckAnswerError
 from telespine.services import assessments, followup, records
+from telespine.services import cases as case_work
 from telespine.store import lists, repo, repo_care
 from telespine.store.models_care import CareCase
 from telespine.triage.types import Disposition
@@ -245,11 +246,7 @@ def read_case(case: ReadableCase, user: RequiredUser, db: DbDep) -> CaseRead:
 
 @router.post("/cases/{case_id}/claim", response_model=ClaimOut, dependencies=[CsrfDep])
 def claim(case: ClinicianCase, user: RequiredUser, db: DbDep) -> ClaimOut:
-    won = repo_care.claim_case(db, case, user)
-    repo.audit(
-        db, actor=user, action="claim", object_type="case", object_id=case.id, profile_id=case.profile_id
-    )
-    db.commit()
+    won = case_work.claim(db, case, user)
     if not won:
         raise HTTPException(status_code=409, detail="Another clinician claimed this case first.")
     return ClaimOut(claimed=True, claimed_by=user.username)

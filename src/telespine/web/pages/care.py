@@ -19,6 +19,7 @@ from starlette.concurrency import run_in_threadpool
 
 from telespine.care.checks import CheckAnswerError
 from telespine.services import assessments, followup, records
+from telespine.services import cases as case_work
 from telespine.store import lists, repo, repo_care
 from telespine.store.models import AuditEvent, User
 from telespine.store.models_care import CareCase
@@ -227,9 +228,7 @@ def queue_live_fragment(
 
 @router.post("/care/cases/{case_id}/claim", dependencies=[CsrfDep])
 def claim(case: ClinicianCase, user: RequiredUser, db: DbDep) -> Response:
-    won = repo_care.claim_case(db, case, user)
-    _audit(db, user, "claim", "case", case.id, case)
-    db.commit()
+    won = case_work.claim(db, case, user)
     return _redirect(f"/care/cases/{case.id}?flash={'claimed' if won else 'taken'}")
 
 
@@ -373,17 +372,13 @@ def clear_escalation(
 
 @router.post("/care/cases/{case_id}/acknowledge", dependencies=[CsrfDep])
 def acknowledge(case: ClinicianCase, user: RequiredUser, db: DbDep) -> Response:
-    repo_care.acknowledge(db, case, _local_today(case))
-    _audit(db, user, "acknowledge", "case", case.id, case)
-    db.commit()
+    case_work.acknowledge(db, case, user)
     return _redirect(f"/care/cases/{case.id}?flash=ack")
 
 
 @router.post("/care/cases/{case_id}/close", dependencies=[CsrfDep])
 def close(case: ClinicianCase, user: RequiredUser, db: DbDep) -> Response:
-    repo_care.close_case(db, case)
-    _audit(db, user, "close", "case", case.id, case)
-    db.commit()
+    case_work.close(db, case, user)
     return _redirect(f"/care/cases/{case.id}?flash=closed")
 
 
