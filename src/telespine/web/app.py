@@ -341,6 +341,10 @@ def create_app(settings: Settings | None = None, *, warm_up: bool = False) -> Fa
 
     idempotent: Any = IdempotencyMiddleware  # innermost: sees the body as the routes do
     app.add_middleware(idempotent, factory=app.state.sessionmaker)
+    from telespine.web.write_slots import FollowupSlotsMiddleware
+
+    slots: Any = FollowupSlotsMiddleware  # message/diary posts: a few at once, others wait or 503
+    app.add_middleware(slots)
     json_checks: Any = JsonBodyMiddleware
     app.add_middleware(json_checks)
     wrapped: Any = BodyLimitMiddleware
