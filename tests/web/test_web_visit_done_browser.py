@@ -83,6 +83,19 @@ def _signed_in(browser: Any, base: str, name: str) -> tuple[Any, list[str]]:
     return page, errors
 
 
+def _axe(page: Any) -> None:
+    """axe-core: no serious or critical violation."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page)
+    bad = [
+        (v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3])
+        for v in results.response["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+    assert bad == [], bad
+
+
 def test_book_join_connect_exam_changed_plan_and_the_patient_downloads_it(
     media_chromium: Any, live: tuple[str, str]
 ) -> None:
@@ -99,6 +112,8 @@ def test_book_join_connect_exam_changed_plan_and_the_patient_downloads_it(
 
         # the patient books the first free time from her saved result page (video)
         patient.goto(f"{base}/assessments/{assessment}")
+        _axe(patient)  # the result page with its booking offer, at 390 px
+        assert patient.evaluate("document.documentElement.scrollWidth") <= 390
         offer = patient.locator("#book-visit")
         first = offer.locator('input[name="slot"]').first
         first.check()
