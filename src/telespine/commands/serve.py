@@ -46,6 +46,33 @@ def address(host: str, port: int) -> str:
     return url
 
 
+def _nodelay_listening_socket() -> None:
+    """TCP_NODELAY on the socket uvicorn binds for several workers (issue 16).
+
+    With one worker asyncio makes the listening socket and turns Nagle off on every connection;
+    with several, uvicorn binds the socket itself (protocol number 0), asyncio then leaves Nagle
+    on, and small responses waited for the client's delayed ACK (about 40 ms each: two workers
+    served a fifth of one worker's pings). Linux gives accepted connections the listening
+    socket's TCP_NODELAY, so it is set there, once, before the workers start.
+    """
+    import socket
+
+    import uvicorn.config
+
+    original = uvicorn.config.Config.bind_socket
+    if getattr(original, "telespine_nodelay", False):
+        return
+
+    def bind_socket(self: uvicorn.config.Config) -> socket.socket:
+        sock = original(self)
+        if sock.family in (socket.AF_INET, socket.AF_INET6):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return sock
+
+    bind_socket.telespine_nodelay = True  # type: ignore[attr-defined]
+    uvicorn.config.Config.bind_socket = bind_socket  # type: ignore[method-assign]
+
+
 def register(app: typer.Typer) -> None:
     @app.command()
     def serve(
@@ -107,6 +134,7 @@ def register(app: typer.Typer) -> None:
             get_settings.cache_clear()  # the app (in this process with one worker) reads it again
         if workers > 1:
             _metrics_dir(settings)
+            _nodelay_listening_socket()
         proxies = ",".join(settings.trusted_proxies)
         uvicorn.run(
             "telespine.web.asgi:app",
