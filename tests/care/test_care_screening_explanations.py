@@ -130,3 +130,12 @@ def test_review_words_send_the_text_to_a_person(text: str, audience: str, concep
 def test_a_painkiller_count_within_a_days_dose_is_not_read() -> None:
     result = screen_message("Took 2 paracetamol at lunch, helped.", "adult")
     assert not result.needs_review
+
+
+def test_exercise_never_explains_away_weak_or_numb_legs() -> None:
+    for text in (
+        "My legs went heavy and weak after the walk.",
+        "legs like jelly and weak after the hill walk",
+    ):
+        assert screen_message(text, "adult").safety_net, text
+    assert not screen_message("My legs are heavy and tired after the hike.", "adult").needs_review

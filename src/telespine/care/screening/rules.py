@@ -197,6 +197,8 @@ class Explanation(_Strict):
     # Only mentions whose words include one of these (lower case): tired legs "like jelly after
     # the hill walk", never "legs gave way after the walk".
     mention_words: list[str] | None = None
+    # Never mentions whose words include one of these ("my legs went heavy and weak after the walk")
+    unless_words: list[str] = []
     direction: Literal["after", "either"] = "after"
 
     @model_validator(mode="after")

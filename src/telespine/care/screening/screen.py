@@ -44,6 +44,8 @@ def _explained(ent: Any, doc: Any, rules: ScreeningRules) -> bool:
             continue
         if explanation.mention_words is not None and not words & set(explanation.mention_words):
             continue
+        if words & set(explanation.unless_words):
+            continue
         if explanation.numbers is not None and has_figure:
             continue
         # no blocker between the two, nor after them in the sentence ("then fine, but it keeps ...")
