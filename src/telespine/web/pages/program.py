@@ -9,7 +9,7 @@ Routes hold no clinical logic: every domain call goes through telespine.web.clin
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
@@ -21,13 +21,13 @@ from telespine.store.models import Assessment, User
 from telespine.triage.types import TriageResult
 from telespine.web import clinical, sessions
 from telespine.web.deps import CsrfDep, DbDep, RequiredUser, SettingsDep, WebSessionDep, remember
+from telespine.web.pages.draft import DRAFT, AssessmentDraft, PlanDraft
 from telespine.web.pages.render import redirect as _redirect
 from telespine.web.pages.render import render as _render
 from telespine.web.policy import ReadableAssessment, can_write_profile, load_profile_for_write
 from telespine.web.sessions import WebSession
 
 router = APIRouter(include_in_schema=False)
-DRAFT = "assess"  # the assessment draft of pages/routes.py; the plan answers live in draft["plan"]
 
 WORK_OR_SCHOOL = {
     "adult": [
@@ -47,12 +47,12 @@ SMOKES = [("no", "No"), ("yes", "Yes"), ("unknown", "Not sure, or I would rather
 # --- the draft ----------------------------------------------------------------------------
 
 
-def _draft(ws: WebSession) -> dict[str, Any]:
+def _draft(ws: WebSession) -> AssessmentDraft:
     draft = ws.data.get(DRAFT)
-    return draft if isinstance(draft, dict) else {}
+    return cast(AssessmentDraft, draft) if isinstance(draft, dict) else {}
 
 
-def _plan_draft(draft: dict[str, Any]) -> dict[str, Any]:
+def _plan_draft(draft: AssessmentDraft) -> PlanDraft:
     plan = draft.get("plan")
     if not isinstance(plan, dict):
         plan = {}
@@ -62,12 +62,12 @@ def _plan_draft(draft: dict[str, Any]) -> dict[str, Any]:
     return plan
 
 
-def _store(db: DbDep, ws: WebSession, draft: dict[str, Any], plan: dict[str, Any]) -> None:
+def _store(db: DbDep, ws: WebSession, draft: AssessmentDraft, plan: PlanDraft) -> None:
     plan["saved_for"] = None  # changed answers are not saved yet
     sessions.save_data(db, ws, {**ws.data, DRAFT: {**draft, "plan": plan}})
 
 
-def plan_answers_doc(plan: dict[str, Any], asked: list[str]) -> dict[str, Any]:
+def plan_answers_doc(plan: PlanDraft, asked: list[str]) -> dict[str, Any]:
     """The draft as a PlanAnswers document (medicines, questionnaires with their times, choices).
 
     Only questionnaires still asked count: after a changed age (a child now) or a switched-off
@@ -87,7 +87,7 @@ def plan_answers_doc(plan: dict[str, Any], asked: list[str]) -> dict[str, Any]:
 class _Context:
     """The assessment the plan belongs to: answers, findings, result and audience."""
 
-    def __init__(self, draft: dict[str, Any]) -> None:
+    def __init__(self, draft: AssessmentDraft) -> None:
         self.draft = draft
         answers = draft.get("answers") if isinstance(draft.get("answers"), dict) else {}
         self.answers: dict[str, Any] = answers or {}
@@ -488,7 +488,7 @@ class PlanSaveFailed(RuntimeError):
     """The draft's plan answers could not be checked or scored: show the emergency safety net."""
 
 
-def draft_plan(request: Request, draft: dict[str, Any]) -> DraftPlan | None:
+def draft_plan(request: Request, draft: AssessmentDraft) -> DraftPlan | None:
     """The plan part of a draft, checked and scored (the one save step of the result page's "Save"
     and of the program page); None when there is none to save: the result gets no program, or no
     plan question was answered. PlanSaveFailed when the answers cannot be checked."""
@@ -512,7 +512,7 @@ def draft_plan(request: Request, draft: dict[str, Any]) -> DraftPlan | None:
     return DraftPlan(answers, records)
 
 
-def mark_plan_saved(draft: dict[str, Any], assessment_id: str) -> dict[str, Any]:
+def mark_plan_saved(draft: AssessmentDraft, assessment_id: str) -> AssessmentDraft:
     """The draft after a save: it points at the saved assessment, and its plan at what was stored."""
     plan = _plan_draft(draft)
     plan["saved_for"] = assessment_id

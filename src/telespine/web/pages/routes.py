@@ -6,7 +6,7 @@ which wraps the domain packages so that any failure shows the emergency safety n
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 from urllib.parse import urlencode, urlsplit
 
 from fastapi import APIRouter, Form, HTTPException, Query, Request
@@ -19,6 +19,7 @@ from telespine.triage.types import Disposition, TriageResult
 from telespine.web import clinical, sessions
 from telespine.web.auth import LoginRefused, authenticate
 from telespine.web.deps import CsrfDep, DbDep, RequiredUser, SettingsDep, WebSessionDep, remember
+from telespine.web.pages.draft import DRAFT, AssessmentDraft
 from telespine.web.pages.program import PlanSaveFailed, draft_plan, mark_plan_saved, saved_program_download
 from telespine.web.pages.render import emergency_number as _emergency_number
 from telespine.web.pages.render import redirect as _redirect
@@ -46,7 +47,6 @@ from telespine.web.policy import (
 from telespine.web.sessions import WebSession
 
 router = APIRouter(include_in_schema=False)
-DRAFT = "assess"
 USERNAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789._-")
 
 
@@ -60,7 +60,7 @@ def _safe_next(value: str | None, default: str = "/account") -> str:
     return value
 
 
-def _draft(ws: WebSession) -> dict[str, Any]:
+def _draft(ws: WebSession) -> AssessmentDraft:
     draft = ws.data.get(DRAFT)
     if not isinstance(draft, dict):
         return {"answers": {}, "who": "self", "history": [], "saved_id": None}
@@ -68,14 +68,14 @@ def _draft(ws: WebSession) -> dict[str, Any]:
     draft.setdefault("history", [])
     draft.setdefault("who", "self")
     draft.setdefault("saved_id", None)
-    return draft
+    return cast(AssessmentDraft, draft)
 
 
-def _hint(draft: dict[str, Any]) -> str:
+def _hint(draft: AssessmentDraft) -> str:
     return "pediatric" if draft.get("who") == "child" else "adult"
 
 
-def _store_draft(db: DbDep, ws: WebSession, draft: dict[str, Any]) -> None:
+def _store_draft(db: DbDep, ws: WebSession, draft: AssessmentDraft) -> None:
     sessions.save_data(db, ws, {**ws.data, DRAFT: draft})
 
 
@@ -101,7 +101,7 @@ def assess_start(request: Request, db: DbDep, settings: SettingsDep, ws: WebSess
 @router.post("/assess/start", dependencies=[CsrfDep])
 def assess_begin(db: DbDep, ws: WebSessionDep, who: Annotated[str, Form(max_length=10)] = "self") -> Response:
     who = "child" if who == "child" else "self"
-    draft: dict[str, Any] = {"answers": {}, "who": who, "history": [], "saved_id": None}
+    draft: AssessmentDraft = {"answers": {}, "who": who, "history": [], "saved_id": None}
     _store_draft(db, ws, draft)
     return _redirect("/assess/q")
 
@@ -194,7 +194,7 @@ def assess_answer(
 
 
 def _emergency_page(
-    request: Request, ws: WebSession, draft: dict[str, Any], result: TriageResult | None
+    request: Request, ws: WebSession, draft: AssessmentDraft, result: TriageResult | None
 ) -> Response:
     audience = clinical.audience_of(draft["answers"], _hint(draft))
     last = draft["history"][-1] if draft["history"] else ""
@@ -270,7 +270,7 @@ def assess_result(request: Request, db: DbDep, ws: WebSessionDep) -> Response:
     )
 
 
-def _earlier_assessments(db: DbDep, ws: WebSession, draft: dict[str, Any]) -> list[Any]:
+def _earlier_assessments(db: DbDep, ws: WebSession, draft: AssessmentDraft) -> list[Any]:
     """Saved assessments the person may add these answers to as a new version (answered again)."""
     if ws.user is None or not can_save_assessments(ws.user) or draft.get("saved_id"):
         return []
