@@ -45,21 +45,9 @@ def ids(seeded_url: str) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def clients(seeded_url: str) -> dict[str, Client]:
     """A signed-in API client (bearer token) for each named user, plus 'anon'."""
-    from fastapi.testclient import TestClient
+    from telespine.web.testing import bearer_clients
 
-    from telespine.web.app import create_app
-    from telespine.web.testing import make_test_settings
-
-    app = create_app(make_test_settings(seeded_url))
-    out: dict[str, Client] = {"anon": TestClient(app)}
-    for name in USERS:
-        client = TestClient(app)
-        r = client.post("/api/v1/auth/login", json={"username": name, "password": demo_password(name)})
-        assert r.status_code == 200, r.text
-        client.headers["Authorization"] = f"Bearer {r.json()['token']}"
-        client.cookies.clear()  # bearer only: no cookie, so no CSRF token needed
-        out[name] = client
-    return out
+    return bearer_clients(seeded_url, USERS)
 
 
 READ = {"alice": 200, "bob": 404, "carol": 404, "dr_dave": 200, "dr_erin": 404, "admin": 404, "anon": 401}

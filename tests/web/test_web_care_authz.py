@@ -15,9 +15,7 @@ from sqlalchemy import select
 
 from telespine.store import repo_care
 from telespine.store.db import make_engine, make_sessionmaker
-from telespine.store.demo import demo_password
 from telespine.store.models import Assessment, Profile, User
-from telespine.web.testing import make_test_settings
 
 Client = Any
 USERS = ["alice", "bob", "carol", "dr_dave", "dr_erin", "admin"]
@@ -61,20 +59,9 @@ def ids(seeded_url: str) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def clients(seeded_url: str) -> dict[str, Client]:
-    from fastapi.testclient import TestClient
+    from telespine.web.testing import bearer_clients
 
-    from telespine.web.app import create_app
-
-    app = create_app(make_test_settings(seeded_url))
-    out: dict[str, Client] = {"anon": TestClient(app, follow_redirects=False)}
-    for name in USERS:
-        client = TestClient(app, follow_redirects=False)
-        r = client.post("/api/v1/auth/login", json={"username": name, "password": demo_password(name)})
-        assert r.status_code == 200, r.text
-        client.headers["Authorization"] = f"Bearer {r.json()['token']}"
-        client.cookies.clear()
-        out[name] = client
-    return out
+    return bearer_clients(seeded_url, USERS, follow_redirects=False)
 
 
 def _day(days: int) -> str:

@@ -51,6 +51,26 @@ def bearer(make_client: Callable[[str], Any], url: str, name: str) -> Any:
     return client
 
 
+def bearer_clients(url: str, users: list[str], follow_redirects: bool = True) -> dict[str, Any]:
+    """The authorization walk's clients: one app, a bearer-token API client per named demo user
+    (no cookie, so no CSRF token is needed) and "anon", signed in to nothing."""
+    from fastapi.testclient import TestClient
+
+    from telespine.store.demo import demo_password
+    from telespine.web.app import create_app
+
+    app = create_app(make_test_settings(url))
+    out: dict[str, Any] = {"anon": TestClient(app, follow_redirects=follow_redirects)}
+    for name in users:
+        client = TestClient(app, follow_redirects=follow_redirects)
+        r = client.post("/api/v1/auth/login", json={"username": name, "password": demo_password(name)})
+        assert r.status_code == 200, r.text
+        client.headers["Authorization"] = f"Bearer {r.json()['token']}"
+        client.cookies.clear()  # bearer only
+        out[name] = client
+    return out
+
+
 # ---- live servers and Chromium, for browser and end-to-end tests -----------------------------
 
 CHROMIUM_ENV = "TELESPINE_CHROMIUM"
