@@ -272,4 +272,41 @@ def test_other_side_effects_in_own_words_are_screened(db: Session) -> None:
     out = service.record_medicines(db, case, user, worrying, emergency_number="911", now=_at(2, 13))
     assert out.raised and out.safety_net and out.signs
     db.refresh(case)
-    assert case.raised_reason is not None and "side effects" in case.raised_reason
+    # the text red-flag rule of messages and diary notes raised it (it re-triaged the case)
+    assert case.raised_reason == "Red flag in a message or diary note"
+    assert "care.text_red_flag" in out.escalations
+
+
+def test_a_red_flag_in_other_side_effects_re_triages_and_holds_the_case_like_a_message(db: Session) -> None:
+    """The diary's free text goes through the text red-flag rule of messages and diary notes: a
+    new version made by the system (audited), a floor at its level, the case raised to the top
+    of the queue; every view (shown level, visit gate) follows."""
+    from telespine.web.policy import call_allowed
+
+    user, case = _case(db)
+    assert call_allowed(case)
+    entry = service.parse_entry(
+        {
+            "day": "2026-03-04",
+            "warning_signs": NONE,
+            "other_effects": "I can't feel my bum when I wipe and I wet myself without noticing",
+        }
+    )
+    out = service.record_medicines(db, case, user, entry, emergency_number="911", now=_at(2, 13))
+    assert out.shown == "emergency" and out.emergency and out.safety_net and out.signs
+    assert "care.text_red_flag" in out.escalations
+    levels = cases.case_levels(db, case)
+    assert levels.patient == "emergency" and levels.clinician == "emergency"
+    assert levels.floor is not None and levels.floor.level == "emergency" and levels.floor.source == "diary"
+    version = db.scalars(
+        select(AssessmentVersion)
+        .where(AssessmentVersion.assessment_id == case.assessment_id)
+        .order_by(AssessmentVersion.version.desc())
+    ).first()
+    assert version is not None and version.version == 2 and version.created_by_id is None
+    assert version.disposition == "emergency" and version.trigger == "diary:care.text_red_flag"
+    assert _count(db, AuditEvent, AuditEvent.action == "retriage") == 1
+    db.expire_all()
+    fresh = db.get(CareCase, case.id)
+    assert fresh is not None and fresh.raised_at is not None and fresh.queue_level == 1
+    assert not call_allowed(fresh)

@@ -267,9 +267,18 @@ def sign_levels(report: MedicineReport) -> dict[str, str]:
 
 
 def run_followup(
-    db: Session, case: CareCase, now: dt.datetime, by: User | None = None, source: str | None = None
+    db: Session,
+    case: CareCase,
+    now: dt.datetime,
+    by: User | None = None,
+    source: str | None = None,
+    screened: Sequence[ScreenedText] = (),
 ) -> Followup:
     """Run telespine.care.evaluate_case and act on new escalations, once per key.
+
+    screened: texts screened by the caller that are not stored as a message or diary note (the
+    medicine diary's "other side effects"); they go through the same text red-flag rule as the
+    case's flagged messages and notes (re-triage, a floor, the case raised).
 
     retriage: a new assessment version when the findings change, the case is raised, and a red
     flag that leaves a red-flag level (emergency, urgent, prompt) sets an escalation floor;
@@ -284,7 +293,7 @@ def run_followup(
             _diary_for_rules(diary.diary_for_case(db, case), cleared),
             cases.scores_for_case(db, case),
             now,
-            screened=_screened(db, case, cleared),
+            screened=[*_screened(db, case, cleared), *screened],
         )
     except Exception as exc:
         log.error("evaluate_case failed: %s", type(exc).__name__)

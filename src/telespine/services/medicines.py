@@ -24,6 +24,7 @@ from typing import Any
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
+from telespine.care import ScreenedText, Screening
 from telespine.care.auto_reply import shows_safety_net
 from telespine.care.levels import is_red_flag_level, level_of
 from telespine.care.medicine_diary import (
@@ -204,7 +205,18 @@ def record_medicines(
     try:
         if own is None:
             raise RuntimeError("medicine diary rules unavailable")
-        follow = followup.run_followup(db, case, now, by=by, source="diary")
+        screened: Screening | None = None
+        texts: list[ScreenedText] = []
+        has_text = bool(entry.other_effects and entry.other_effects.strip())
+        if has_text and entry.other_effects is not None:
+            # Side effects in the person's words are screened like a message or diary note (CPU
+            # work: callers are sync routes or run this in the threadpool) and go through the same
+            # text red-flag rule: re-triage, a floor at the new level, the case raised.
+            _, screened = followup.screen(entry.other_effects, audience)
+            if screened is not None:
+                day = diary.local_today(case, now)  # written now, whatever day the entry is for
+                texts.append(ScreenedText(ref=row.id, day=day, source="diary_note", screening=screened))
+        follow = followup.run_followup(db, case, now, by=by, source="diary", screened=texts)
         raised = follow.raised
         if level is not None and is_red_flag_level(level):
             _hold(db, case, level, row.id, by, now)
@@ -213,15 +225,12 @@ def record_medicines(
             cases.raise_case(db, case, "Warning sign (or not sure) in the medicine diary.", now)
             raised = True
         text_net = False
-        if entry.other_effects and entry.other_effects.strip():
-            # Side effects in the person's words are screened like a message (CPU work: callers
-            # are sync routes or run this in the threadpool); a person must read a flagged one.
-            _, screened = followup.screen(entry.other_effects, audience)
-            if screened is None or screened.needs_review:
-                if not raised:
-                    cases.raise_case(db, case, "Other side effects in the medicine diary need review.", now)
-                    raised = True
-                text_net = screened is None or shows_safety_net(screened)
+        if has_text and (screened is None or screened.needs_review):
+            # A person must read a flagged (or unscreenable) text, also when nothing was re-triaged.
+            if not raised:
+                cases.raise_case(db, case, "Other side effects in the medicine diary need review.", now)
+                raised = True
+            text_net = screened is None or shows_safety_net(screened)
         tell = list(own.tell)
         if any(e.rule_id == NSAID_DAYS_RULE for e in follow.escalations):
             tell.append(load_medicine_diary_rules().limits.nsaid_days.tell.for_(audience))
