@@ -19,6 +19,7 @@ import pytest
 from pypdf import PdfReader
 
 from telespine.web.testing import LiveServer, make_test_settings, seeded_sqlite_url
+from telespine.web.testing import check_page as shared_check_page
 
 pytestmark = pytest.mark.browser
 
@@ -77,20 +78,8 @@ def page(browser: Any) -> Iterator[Any]:
 
 
 def check_page(page: Any, name: str) -> None:
-    """axe-core finds no serious or critical violation; no sideways scroll at 390px; screenshot saved."""
-    from axe_playwright_python.sync_playwright import Axe
-
-    results = Axe().run(page)
-    bad = [
-        (v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3])
-        for v in results.response["violations"]
-        if v["impact"] in ("serious", "critical")
-    ]
-    assert bad == [], f"{name}: {bad}"
-    width = page.evaluate("document.documentElement.scrollWidth")
-    assert width <= 390, f"{name} scrolls sideways: {width}px"
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+    """axe, no sideways scroll at 390px, a screenshot (web/testing.py check_page)."""
+    shared_check_page(page, name, ARTIFACTS)
 
 
 def assess(page: Any, server: str, who: str = "self", age: str = "35") -> None:

@@ -149,6 +149,24 @@ class LiveServer:
         self._thread.join(timeout=10)
 
 
+def check_page(page: Any, name: str, artifacts: Any) -> None:
+    """axe-core finds no serious or critical violation; no sideways scroll at 390px; a full-page
+    screenshot saved as artifacts/<name>.png."""
+    from axe_playwright_python.sync_playwright import Axe  # type: ignore[import-untyped]
+
+    results = Axe().run(page)
+    bad = [
+        (v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3])
+        for v in results.response["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+    assert bad == [], f"{name}: {bad}"
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, f"{name} scrolls sideways: {width}px"
+    artifacts.mkdir(exist_ok=True)
+    page.screenshot(path=str(artifacts / f"{name}.png"), full_page=True)
+
+
 # ---- WebRTC in Chromium (tests/web/test_web_visits_browser.py, test_web_visit_done_browser.py) ----
 
 # A fake camera and microphone, and no permission prompt.
