@@ -95,34 +95,22 @@ def store(clean_db: str) -> Iterator[Store]:
             repo_program.add_scores(db, profile=profile, by=users["alice"], records=records, assessment=adult)
             case = db.scalar(select(CareCase).where(CareCase.assessment_id == adult.id))
             assert case is not None
-            db.add(
-                CareMessage(
-                    case_id=case.id,
-                    author_id=users["alice"].id,
-                    from_patient=True,
-                    body="Stiff in the morning.",
-                    flagged=False,
+            # the patient's message, the clinician's answer and an automatic reply
+            for author, from_patient, automatic, body in (
+                (users["alice"].id, True, False, "Stiff in the morning."),
+                (users["dr_dave"].id, False, False, "Keep the walks going."),
+                (None, False, True, "We got your message."),
+            ):
+                db.add(
+                    CareMessage(
+                        case_id=case.id,
+                        author_id=author,
+                        from_patient=from_patient,
+                        automatic=automatic,
+                        body=body,
+                        flagged=False,
+                    )
                 )
-            )
-            db.add(
-                CareMessage(
-                    case_id=case.id,
-                    author_id=users["dr_dave"].id,
-                    from_patient=False,
-                    body="Keep the walks going.",
-                    flagged=False,
-                )
-            )
-            db.add(
-                CareMessage(
-                    case_id=case.id,
-                    author_id=None,
-                    from_patient=False,
-                    automatic=True,
-                    body="We got your message.",
-                    flagged=False,
-                )
-            )
             db.add(
                 VisitBooking(
                     case_id=case.id,
