@@ -399,11 +399,11 @@ def render_html(plan: Plan) -> str:
 
 
 def render_pdf(plan: Plan) -> bytes:
-    """The plan as PDF, made by WeasyPrint from the HTML."""
-    from weasyprint import HTML  # imported here: WeasyPrint loads slowly and only PDFs need it
+    """The plan as PDF, made by WeasyPrint from the HTML (in a recycled helper process when the
+    served app uses one: program/pdf_pool.py)."""
+    from telespine.program.pdf_pool import html_to_pdf
 
-    pdf: bytes = HTML(string=render_html(plan)).write_pdf()
-    return pdf
+    return html_to_pdf(render_html(plan))
 
 
 def render_exercise_sheet(program: Program) -> Markup:

@@ -137,6 +137,9 @@ def create_app(settings: Settings | None = None, *, warm_up: bool = False) -> Fa
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         if warm_up:
             readiness.start()
+            from telespine.program.pdf_pool import use_helper_process
+
+            use_helper_process()  # plan PDFs in a recycled helper process: flat worker memory
         yield
 
     app = FastAPI(
