@@ -160,7 +160,7 @@ def queue_page(
         claimed=claimed if claimed in ("claimed", "unclaimed") else None,
         mine=mine == "1",
     )
-    # One page at a time, ordered and filtered in SQL (store/lists.py: the order of repo_care.queue).
+    # One page at a time: one range of the stored queue key's index (store/lists.py, queue_order.py).
     try:
         items, cursor = lists.queue_page(
             db, user, disposition=f.disposition, claimed=f.claimed, mine=f.mine, after=after or None
