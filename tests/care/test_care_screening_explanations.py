@@ -139,3 +139,21 @@ def test_exercise_never_explains_away_weak_or_numb_legs() -> None:
     ):
         assert screen_message(text, "adult").safety_net, text
     assert not screen_message("My legs are heavy and tired after the hike.", "adult").needs_review
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I hit my head when I fell and I've been sick twice",
+        "Someone drove into the back of me at the lights",
+        "It's like my bottom is made of rubber",
+        "I keep going dizzy and my vision goes grey",
+    ],
+)
+def test_head_injury_shunts_and_lay_sensations_raise_the_net(text: str) -> None:
+    assert screen_message(text, "adult").safety_net
+
+
+def test_a_racing_heart_goes_to_a_person_at_normal_priority() -> None:
+    result = screen_message("My heart is going like the clappers and my back is killing me", "adult")
+    assert result.needs_review and "safety_wellbeing" in {m.concept for m in result.review}

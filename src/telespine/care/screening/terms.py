@@ -106,7 +106,8 @@ def correct_spelling(doc: Any, spelling: Spelling, cache_: dict[str, str | None]
 # Irregular forms people use for the safety layer's words (the suffix rules below cannot undo them)
 _IRREGULAR = {
     "fell": "fall", "fallen": "fall", "falls": "fall", "gave": "give", "given": "give", "went": "go",
-    "gone": "go", "felt": "feel", "lost": "lose", "came": "come", "threw": "throw", "thrown": "throw",
+    "gone": "go", "goes": "go", "going": "go", "does": "do", "doing": "do", "did": "do",
+    "felt": "feel", "lost": "lose", "came": "come", "threw": "throw", "thrown": "throw",
     "hit": "hit", "woke": "wake", "took": "take", "taken": "take", "buzzy": "buzz",
     "fizzy": "fizz", "feet": "foot", "teeth": "tooth", "wet": "wet", "wetted": "wet",
     "peed": "pee", "weed": "wee", "pooed": "poo", "pooped": "poop", "pissed": "piss", "shat": "shit",
