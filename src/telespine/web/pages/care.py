@@ -144,6 +144,17 @@ def score_chart(scores: list[Any], width: int = 340, height: int = 160) -> dict[
 # --- the queue --------------------------------------------------------------------------------
 
 
+def _queue_filter(disposition: str, claimed: str, mine: str) -> tuple[repo_care.QueueFilter, dict[str, str]]:
+    """The queue's filter from the query (unknown values are no filter) and the query to keep in links."""
+    f = repo_care.QueueFilter(
+        disposition=disposition if disposition in {d.value for d in Disposition} else None,
+        claimed=claimed if claimed in ("claimed", "unclaimed") else None,
+        mine=mine == "1",
+    )
+    kept = {"disposition": f.disposition or "", "claimed": f.claimed or "", "mine": "1" if f.mine else ""}
+    return f, {k: v for k, v in kept.items() if v}
+
+
 @router.get("/clinic/queue", response_class=HTMLResponse)
 def queue_page(
     request: Request,
@@ -155,11 +166,7 @@ def queue_page(
     mine: Annotated[str, Query(max_length=4)] = "",
     after: Annotated[str, Query(max_length=200)] = "",
 ) -> Response:
-    f = repo_care.QueueFilter(
-        disposition=disposition if disposition in {d.value for d in Disposition} else None,
-        claimed=claimed if claimed in ("claimed", "unclaimed") else None,
-        mine=mine == "1",
-    )
+    f, kept = _queue_filter(disposition, claimed, mine)
     # One page at a time: one range of the stored queue key's index (store/lists.py, queue_order.py).
     try:
         items, cursor = lists.queue_page(
@@ -169,8 +176,6 @@ def queue_page(
         raise HTTPException(status_code=400, detail="This queue page link is out of date.") from None
     repo.audit(db, actor=user, action="list", object_type="case", detail=f"{len(items)} items")
     db.commit()
-    kept = {"disposition": f.disposition or "", "claimed": f.claimed or "", "mine": "1" if f.mine else ""}
-    kept = {k: v for k, v in kept.items() if v}
     return _render(
         request,
         ws,
@@ -199,19 +204,13 @@ def queue_live_fragment(
     since: Annotated[str, Query(max_length=40)] = "",
 ) -> Response:
     """The first queue page's list, polled by htmx, with the news since the last poll (issue 11)."""
-    f = repo_care.QueueFilter(
-        disposition=disposition if disposition in {d.value for d in Disposition} else None,
-        claimed=claimed if claimed in ("claimed", "unclaimed") else None,
-        mine=mine == "1",
-    )
+    f, kept = _queue_filter(disposition, claimed, mine)
     items, cursor = lists.queue_page(db, user, disposition=f.disposition, claimed=f.claimed, mine=f.mine)
     now = dt.datetime.now(dt.UTC)
     news = queue_live.news_since(db, user, items, queue_live.parse_since(since, now))
     if news:  # a poll that shows nobody new reads what the audited page read already
         repo.audit(db, actor=user, action="list", object_type="case", detail=f"{len(items)} items, live")
         db.commit()
-    kept = {"disposition": f.disposition or "", "claimed": f.claimed or "", "mine": "1" if f.mine else ""}
-    kept = {k: v for k, v in kept.items() if v}
     return _render(
         request,
         ws,
