@@ -25,16 +25,28 @@ from telespine.triage.types import Audience
 
 _Read = tuple[Any, bool, Any, list[IgnoreReason], bool]
 _EXPLAINED_MENTIONS = "telespine_explained_mentions"  # doc.user_data: mentions an explanation reads
+_EXPLAINED_BY_SENTENCE = "telespine_explained_by_sentence"  # doc.user_data: sentence start -> spans
 
 
 def _explained(ent: Any, doc: Any, rules: ScreeningRules) -> bool:
     """True when an explanation in the mention's sentence explains it away (rules 2.2.0):
     "numb bum from the bleachers, then fine once I walked about", "no fever, I checked: 36.8"."""
-    spans = doc.spans.get(EXPLAINED, [])
-    if not len(spans):
+    found = doc.spans.get(EXPLAINED, [])
+    if not len(found):
         return False
     concept = ent.label_.removesuffix(_ABSENT)
+    if not any(concept in e.concepts for e in rules.explanations):
+        return False
     sentence = doc[_last_sentence_start(ent)].sent
+    by_sentence = doc.user_data.get(_EXPLAINED_BY_SENTENCE)
+    if by_sentence is None:  # the explanation spans of each sentence, found once per message
+        by_sentence = {}
+        for span in found:
+            by_sentence.setdefault(doc[span.start].sent.start, []).append(span)
+        doc.user_data[_EXPLAINED_BY_SENTENCE] = by_sentence
+    spans = by_sentence.get(sentence.start, [])
+    if not spans:
+        return False
     blockers = frozenset(rules.explanation_blockers)
     words = {t.lower_ for t in ent} | {lemma(t.lower_) for t in ent if t.is_alpha}
     has_figure = any(t.like_num or t.text[:1].isdigit() for t in ent)

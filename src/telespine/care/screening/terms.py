@@ -187,7 +187,9 @@ class NearMatcher:
                         words = tuple(t.norm_ for t in nlp.make_doc(term.lower()))
                         if near.lemma:
                             words = tuple(lemma(w) for w in words)
-                        table.setdefault(words[0], []).append(_Term(words, index, g))
+                        # keyed by the first two words of a longer term: a common first word
+                        # ("not", "i", "the") then costs one look-up, not a comparison per term
+                        table.setdefault(" ".join(words[:2]), []).append(_Term(words, index, g))
         self.breaks = frozenset(t.norm_ for b in rules.near_breaks for t in nlp.make_doc(b.lower()))
 
     def __call__(self, doc: Any) -> list[tuple[str, int, int]]:
@@ -196,10 +198,16 @@ class NearMatcher:
         for words, first in ((norms, self.first), (self._lemmas(norms), self.first_lemma)):
             if not first:
                 continue
+            last = len(words) - 1
             for i, word in enumerate(words):
-                for term in first.get(word, ()):
+                terms = first.get(word, ())
+                if i < last:
+                    longer = first.get(f"{word} {words[i + 1]}")
+                    if longer is not None:
+                        terms = [*terms, *longer]
+                for term in terms:
                     n = len(term.words)
-                    if tuple(words[i : i + n]) == term.words:
+                    if n == 1 or tuple(words[i : i + n]) == term.words:
                         found.setdefault(term.rule, []).append((term.group, i, i + n))
         if not found:
             return []
