@@ -7,19 +7,21 @@ Pages and the API call these; callers authorize (telespine.web.policy) and commi
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy.orm import Session
 
 from telespine.errors import ClinicalFailure
 from telespine.instruments import ScoreRecord
+from telespine.program.exercises import Progress
 from telespine.program.guarded import InvalidPlanAnswers, make_plan, parse_plan_answers
 from telespine.program.plan import Plan, PlanAnswers
 from telespine.services import program_week
-from telespine.store import repo, repo_program
+from telespine.store import cases, repo, repo_program
 from telespine.store.models import Assessment, Profile, User
 from telespine.store.models_program import ScoreRow
 from telespine.triage.safety import safety_net_result
-from telespine.triage.types import Audience, TriageResult
+from telespine.triage.types import Audience, Disposition, TriageResult
 
 
 @dataclass
@@ -73,15 +75,68 @@ def audience_of(assessment: Assessment) -> Audience:
 
 def saved_plan(db: Session, assessment: Assessment, enabled: frozenset[str] | None) -> tuple[Plan, bool]:
     """(plan, ok) of a saved assessment from its stored findings, result and latest plan answers
-    (the parent version for a child); the safety-net plan when they no longer make a plan."""
+    (the parent version for a child); the safety-net plan when they no longer make a plan.
+
+    The plan is made for the level the patient is shown (store.cases.patient_disposition: never
+    below an escalation floor or a clinician's override), not only the engine's latest result: a
+    case held at a level that needs care in person gets no program and no medicine advice, only
+    what that level calls for (see _held_plan)."""
     latest = assessment.latest
     audience = audience_of(assessment)
     result = TriageResult.model_validate(latest.result)
     findings = latest.findings if "age_years" in latest.findings else None
     stored = repo_program.latest_plan_answers(db, assessment.id)
     week, progress = program_week.week_and_progress(db, assessment)  # from the check-ins (issue 14)
+    shown = _shown_level(db, assessment)
     try:
         answers = parse_plan_answers(stored.answers if stored is not None else {})
+        if shown is not None and shown.level < result.disposition.level:
+            return _held_plan(findings, result, shown, answers, audience, enabled, week, progress)
         return make_plan(findings, result, answers, audience, enabled, week=week, progress=progress)
     except (InvalidPlanAnswers, ClinicalFailure):
         return make_plan(None, safety_net_result("plan"), None, audience, None)
+
+
+def _shown_level(db: Session, assessment: Assessment) -> Disposition | None:
+    """The level the patient is shown (None: no case, the engine's result is all there is)."""
+    case = cases.case_for_assessment(db, assessment.id)
+    if case is None:
+        return None
+    shown = cases.patient_disposition(db, case)
+    try:
+        return Disposition(shown)
+    except ValueError:  # an unknown stored level counts as the most urgent
+        return Disposition.EMERGENCY
+
+
+def _held_plan(
+    findings: dict[str, Any] | None,
+    result: TriageResult,
+    shown: Disposition,
+    answers: PlanAnswers,
+    audience: Audience,
+    enabled: frozenset[str] | None,
+    week: int,
+    progress: Progress,
+) -> tuple[Plan, bool]:
+    """The plan of a case held above the engine's result (a floor or a clinician's override).
+
+    A level where telemedicine still helps (routine) is planned as that level. Emergency gets the
+    emergency safety-net plan (only emergency things: no summary, scores, program or follow-up;
+    ok False, like an emergency that could not be planned). Urgent and prompt get the plan of
+    that level (what to do, no program, no medicine advice: build_plan gives neither below
+    routine), marked safety_net so the warning signs lead and no "no warning signs" is said.
+    """
+    held = result.model_copy(update={"disposition": shown})
+    if shown.allows_telemedicine:
+        return make_plan(findings, held, answers, audience, enabled, week=week, progress=progress)
+    if shown is Disposition.EMERGENCY or findings is None:
+        plan, _ = make_plan(None, safety_net_result("plan"), None, audience, None)
+        return plan, False
+    plan, ok = make_plan(findings, held, answers, audience, enabled, week=week, progress=progress)
+    if not ok:  # the program code failed: the emergency safety-net plan
+        return plan, ok
+    held_plan = plan.model_copy(
+        update={"safety_net": True, "program": None, "medicines": None, "medicine_stop": None}
+    )
+    return held_plan, True

@@ -1,0 +1,126 @@
+"""The written plan and the message reply follow the level the patient is shown (a floor or a
+clinician's override), not only the engine's latest result, on SQLite and PostgreSQL.
+
+A case held at emergency (a medicine diary warning sign the triage policy does not cover, so the
+engine's result stays telemedicine) gets the emergency plan on the plan page, its PDF and the
+API's PDF: no self-care program, no medicine advice. A red-flag message's reply says the level
+the case read then shows the patient.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from pypdf import PdfReader
+
+from telespine.web.testing import bearer, login
+
+Client = TestClient
+CALM = {"age_years": 40, "location": "low_back", "onset": "gradual", "duration_days": 5, "pain_score": 3}
+EMERGENCY_HEADLINE = "Go to an emergency department now"
+URGENT_HEADLINE = "You need to be seen in person today"
+PROGRAM = "Your week-by-week activity plan"  # the plan page
+PDF_PROGRAM = "Step-by-step activity plan"  # the written plan (PDF, HTML)
+
+
+def pdf_text(data: bytes) -> str:
+    assert data.startswith(b"%PDF")
+    reader = PdfReader(io.BytesIO(data))
+    return re.sub(r"\s+", " ", " ".join(page.extract_text() or "" for page in reader.pages))
+
+
+@pytest.fixture
+def dave(make_client: Callable[..., Client], seeded_url: str) -> Client:
+    client: Client = bearer(make_client, seeded_url, "dr_dave")
+    return client
+
+
+@pytest.fixture
+def alice(make_client: Callable[..., Client], seeded_url: str) -> Client:
+    client: Client = bearer(make_client, seeded_url, "alice")
+    return client
+
+
+def new_case(patient: Client, dave: Client, findings: dict[str, Any] | None = None) -> tuple[str, str]:
+    r = patient.post("/api/v1/assessments", json={"findings": findings or CALM})
+    assert r.status_code == 201, r.text
+    assessment = r.json()["id"]
+    assert r.json()["latest"]["disposition"] == "telemedicine"
+    case = next(c["id"] for c in dave.get("/api/v1/queue").json() if c["assessment_id"] == assessment)
+    return assessment, case
+
+
+def medicine_entry(web: Client, case: str, **signs: str) -> dict[str, Any]:
+    page = web.get(f"/care/cases/{case}/medicines").text
+    day = re.search(r'name="day" required value="([\d-]+)"', page)
+    assert day is not None
+    answers = {**dict.fromkeys(re.findall(r'name="ws_(\w+)"', page), "no"), **signs}
+    return {"day": day.group(1), "taken": [], "warning_signs": answers}
+
+
+def test_a_case_held_at_emergency_gets_the_emergency_plan_on_the_page_and_both_pdfs(
+    alice: Client, dave: Client, make_client: Callable[..., Client], seeded_url: str
+) -> None:
+    web = login(make_client, seeded_url, "alice")
+    assessment, case = new_case(alice, dave)
+    before = web.get(f"/assessments/{assessment}/program")
+    assert before.status_code == 200 and PROGRAM in before.text  # telemedicine: the program
+    assert PDF_PROGRAM in pdf_text(alice.get(f"/api/v1/assessments/{assessment}/plan.pdf").content)
+
+    r = alice.post(f"/api/v1/cases/{case}/medicines", json=medicine_entry(web, case, vomiting_blood="yes"))
+    assert r.status_code == 201, r.text
+    read = alice.get(f"/api/v1/cases/{case}").json()
+    assert read["patient_disposition"] == "emergency" and read["engine_disposition"] == "telemedicine"
+
+    page = web.get(f"/assessments/{assessment}/program")
+    assert page.status_code == 200 and PROGRAM not in page.text and "Medicines for pain" not in page.text
+    assert "emergency" in page.text.lower()
+    for pdf in (
+        alice.get(f"/api/v1/assessments/{assessment}/plan.pdf").content,
+        web.get(f"/assessments/{assessment}/program.pdf").content,
+    ):
+        text = pdf_text(pdf)
+        assert EMERGENCY_HEADLINE in text
+        assert PDF_PROGRAM not in text and "Exercises" not in text and "ibuprofen" not in text.lower()
+    html = web.get(f"/assessments/{assessment}/program.html").text
+    assert EMERGENCY_HEADLINE in html and PDF_PROGRAM not in html
+
+
+def test_a_clinicians_urgent_override_gives_the_urgent_plan_without_a_program(
+    alice: Client, dave: Client, make_client: Callable[..., Client], seeded_url: str
+) -> None:
+    web = login(make_client, seeded_url, "alice")
+    assessment, case = new_case(alice, dave)
+    change = {"disposition": "urgent", "reason": "Seen the scan."}
+    r = dave.post(f"/api/v1/cases/{case}/overrides", json=change)
+    assert r.status_code in (200, 201), r.text
+    assert alice.get(f"/api/v1/cases/{case}").json()["patient_disposition"] == "urgent"
+    text = pdf_text(alice.get(f"/api/v1/assessments/{assessment}/plan.pdf").content)
+    assert URGENT_HEADLINE in text and EMERGENCY_HEADLINE not in text.split("Warning signs")[0]
+    assert PDF_PROGRAM not in text and "Exercises" not in text
+    page = web.get(f"/assessments/{assessment}/program").text
+    assert URGENT_HEADLINE in page and PROGRAM not in page and "no warning signs" not in page
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "I can't feel my bum when I wipe and I wet myself without noticing",
+        "Since this morning I wet myself and I can't feel my groin.",
+    ],
+)
+def test_a_red_flag_messages_reply_says_the_level_the_case_then_shows(
+    alice: Client, dave: Client, body: str
+) -> None:
+    _, case = new_case(alice, dave)
+    sent = alice.post(f"/api/v1/cases/{case}/messages", json={"body": body})
+    assert sent.status_code == 201, sent.text
+    reply = sent.json()
+    read = alice.get(f"/api/v1/cases/{case}").json()
+    assert reply["disposition"] == read["patient_disposition"] == read["disposition"] == "emergency"
+    assert reply["emergency"] and reply["safety_net"]
