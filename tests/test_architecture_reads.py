@@ -1,5 +1,5 @@
-"""Pages and the API read messages, diary entries, visit notes and addenda only through
-telespine.services.records, which audits each read by kind (issue 13)."""
+"""Pages and the API read messages, diary entries, medicine diary entries, visit notes and
+addenda only through telespine.services.records, which audits each read by kind (issue 13)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 WEB = Path(__file__).resolve().parents[1] / "src" / "telespine" / "web"
 # The unaudited readers of these records (store and services use them for rules and writes).
-UNAUDITED = {"messages_for_case", "diary_for_case", "addenda_of"}
+UNAUDITED = {"messages_for_case", "diary_for_case", "addenda_of", "medicine_rows", "diary_lines"}
 
 
 def _calls(path: Path, root: Path = WEB) -> list[str]:

@@ -224,3 +224,47 @@ def test_fhir_export_and_data_download_are_reads_by_kind(
     assert ("alice", "read", records.MESSAGE, case_id) in kinds
     assert ("alice", "read", records.DIARY_ENTRY, case_id) in kinds
     _no_content(seeded_url)
+
+
+def test_medicine_diary_reads_are_audited_by_kind_from_the_api_and_the_pages(
+    make_client: Any, seeded_url: str, case_and_visit: tuple[str, str]
+) -> None:
+    import re
+
+    case_id, _ = case_and_visit
+    alice_web = login(make_client, seeded_url, "alice")
+    alice = _api_client(seeded_url, "alice")
+    form = alice_web.get(f"/care/cases/{case_id}/medicines").text
+    day = re.search(r'name="day" required value="([\d-]+)"', form)
+    assert day is not None
+    entry: dict[str, Any] = {
+        "day": day.group(1),
+        "taken": [],
+        "warning_signs": dict.fromkeys(re.findall(r'name="ws_(\w+)"', form), "no"),
+        "other_effects": "zqxmedicine a bit sleepy",
+    }
+    posted = alice.post(f"/api/v1/cases/{case_id}/medicines", json=entry)
+    assert posted.status_code == 201, posted.text
+    dave = _api_client(seeded_url, "dr_dave")
+    since = _last_id(seeded_url)
+    listed = dave.get(f"/api/v1/cases/{case_id}/medicines")
+    assert listed.status_code == 200 and listed.json()
+    events = _reads(seeded_url, since)
+    assert _kinds(events) == [("dr_dave", "read", records.MEDICINE_DIARY_ENTRY, case_id)]
+    assert events[0].detail == f"{len(listed.json())} items"
+    dave_web = login(make_client, seeded_url, "dr_dave")
+    since = _last_id(seeded_url)
+    frag = dave_web.get(f"/care/cases/{case_id}/medicines", headers={"HX-Request": "true"})
+    assert frag.status_code == 200 and "zqxmedicine" in frag.text
+    assert alice_web.get(f"/care/cases/{case_id}/medicines/{posted.json()['id']}").status_code == 200
+    events = _reads(seeded_url, since)
+    assert _kinds(events) == [
+        ("dr_dave", "read", records.MEDICINE_DIARY_ENTRY, case_id),
+        ("alice", "read", records.MEDICINE_DIARY_ENTRY, case_id),
+    ]
+    assert events[1].detail == "1 items"
+    # Someone who may not read the case reads nothing, and no read is audited for them.
+    since = _last_id(seeded_url)
+    assert _api_client(seeded_url, "dr_erin").get(f"/api/v1/cases/{case_id}/medicines").status_code == 404
+    assert _reads(seeded_url, since) == []
+    _no_content(seeded_url)

@@ -308,12 +308,13 @@ class DiaryLine:
     signs: list[tuple[str, str]]  # (sign question, answer) for every yes or unknown
 
 
-def diary_lines(db: Session, case: CareCase, audience: Audience) -> list[DiaryLine]:
-    """The case's medicine diary, newest first, with labels."""
+def diary_lines(rows: Sequence[MedicineDiaryRecord], audience: Audience) -> list[DiaryLine]:
+    """Stored entries (oldest first, as store.medicine_rows gives them) as lines with labels,
+    newest first. Pages read them through services.records.medicine_lines (audited)."""
     rules = load_medicine_diary_rules()
     questions = {s.id: s.question.for_(audience) for s in rules.warning_signs}
     out = []
-    for row in reversed(medicines.medicine_rows(db, case)):
+    for row in reversed(rows):
         taken = [
             {
                 "label": rules.medicines[t["medicine"]].label

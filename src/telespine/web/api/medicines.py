@@ -12,7 +12,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from telespine.services import lessons as lesson_service
 from telespine.services import medicines as service
-from telespine.store import medicines as store
+from telespine.services import records
 from telespine.web.api.schemas import ErrorOut
 from telespine.web.deps import CsrfDep, DbDep, InvalidInput, RequiredUser, SettingsDep
 from telespine.web.pages.checkin import NowDep
@@ -121,7 +121,7 @@ def add_medicine_entry(
 
 
 @router.get("/cases/{case_id}/medicines", response_model=list[MedicineEntryRead])
-def list_medicine_entries(case: ReadableCase, db: DbDep) -> list[MedicineEntryRead]:
+def list_medicine_entries(case: ReadableCase, user: RequiredUser, db: DbDep) -> list[MedicineEntryRead]:
     return [
         MedicineEntryRead(
             id=r.id,
@@ -132,7 +132,7 @@ def list_medicine_entries(case: ReadableCase, db: DbDep) -> list[MedicineEntryRe
             level=r.level,
             created_at=r.created_at,
         )
-        for r in store.medicine_rows(db, case)
+        for r in records.medicine_entries(db, case, user)  # audited as a read of medicine diary entries
     ]
 
 

@@ -12,7 +12,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from telespine.services import followup
+from telespine.services import followup, records
 from telespine.services import medicines as service
 from telespine.store import cases, diary
 from telespine.store.models import User
@@ -44,7 +44,7 @@ def _view(db: DbDep, case: CareCase, user: User, now: dt.datetime) -> dict[str, 
         "choices": service.medicine_choices(audience),
         "questions": service.warning_questions(audience),
         "aspirin_warning": service.aspirin_warning(audience) if audience == "pediatric" else None,
-        "lines": service.diary_lines(db, case, audience),
+        "lines": records.medicine_lines(db, case, user, audience),  # an audited read
         "plan": service.reduce_plan(db, case),
         "can_write": can_write_profile(user, case.assessment.profile),
         "rows": range(1, ROWS + 1),
@@ -135,6 +135,6 @@ def medicine_entry_page(
         "emergency": shown == "emergency" or level == "emergency",
         "advice": clinical.advice_for(audience, _number(request)),
         "signs": followup.emergency_signs(audience, _number(request)) if urgent else [],
-        "lines": service.diary_lines(db, case, audience)[:1],
+        "lines": records.medicine_lines(db, case, user, audience, last=1),  # an audited read
     }
     return _render(request, ws, "medicine_done.html", ctx)
