@@ -12,9 +12,9 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from telespine.services.plans import DraftPlan, store_plan
-from telespine.store import repo, repo_care
+from telespine.store import cases, repo, repo_care
 from telespine.store.models import Assessment, Profile, User, VisitRequest
-from telespine.triage.types import TriageResult
+from telespine.triage.types import Disposition, TriageResult
 
 
 def save_assessment(
@@ -55,11 +55,32 @@ def save_assessment(
     return assessment
 
 
+class VisitNotAllowed(Exception):
+    """The level the patient is shown needs care in person: no tele-visit (routes answer 409)."""
+
+
+def visit_allowed(db: Session, assessment: Assessment) -> bool:
+    """The visit gate: the level the patient is shown (never below an escalation floor or a
+    clinician's override) still fits a tele-visit (telemedicine or routine), and the latest
+    result is not the safety net. The same rule as web.policy.visit_fits on that level."""
+    latest = assessment.latest
+    if latest.safety_net:
+        return False
+    shown = cases.patient_disposition_for_assessment(db, assessment.id) or latest.disposition
+    try:
+        return Disposition(shown).allows_telemedicine
+    except ValueError:  # an unknown stored level: no visit
+        return False
+
+
 def request_visit(
     db: Session, assessment: Assessment, by: User, mode: str | None = None, preferred_times: str = ""
 ) -> VisitRequest:
     """A tele-visit request for the assessment (asking twice gives the open request), with the kind
-    of visit and preferred times when given (the case page's form), audited."""
+    of visit and preferred times when given (the case page's form), audited. Raises
+    VisitNotAllowed, before any write, when the level the patient is shown needs care in person."""
+    if not visit_allowed(db, assessment):
+        raise VisitNotAllowed(assessment.id)
     if mode is None:
         visit = repo.request_visit(db, assessment=assessment, by=by)
     else:

@@ -15,6 +15,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from telespine.care import retriage
+from telespine.services.assessments import VisitNotAllowed as VisitNotAllowed
+from telespine.services.assessments import visit_allowed
 from telespine.store import repo, repo_care
 from telespine.store import visits as visit_store
 from telespine.store.models import User, VisitRequest, utcnow
@@ -51,9 +53,11 @@ def book_slot(
 ) -> VisitBooking:
     """The patient's or parent's booking of a free slot: the booking (UNIQUE clinician and start
     decides races), its history, the confirmation and reminder e-mails, the audit row; an open
-    visit request of the assessment becomes booked. Commits. Raises SlotGone before any write.
-
-    The caller has checked the visit gate (policy.call_allowed: the level the patient is shown)."""
+    visit request of the assessment becomes booked. Commits. Raises SlotGone before any write, and
+    VisitNotAllowed when the level the patient is shown needs care in person (the visit gate,
+    services.assessments.visit_allowed; routes may check policy.call_allowed first)."""
+    if not visit_allowed(db, case.assessment):
+        raise VisitNotAllowed(case.id)
     clinician = db.get(User, clinician_id[:64])
     if (
         clinician is None

@@ -20,6 +20,7 @@ from telespine.web import clinical
 from telespine.web.api.schemas import ErrorOut
 from telespine.web.deps import CsrfDep, DbDep, RequiredUser, SettingsDep
 from telespine.web.policy import (
+    VISIT_REFUSED,
     ClinicianCase,
     ClinicianUser,
     FeedbackReader,
@@ -304,7 +305,7 @@ def book(
     """Book a slot on the grid; 409 when the clinician already has that slot, 422 off the grid,
     409 for a result that needs care in person (the same gate as the patient's side)."""
     from telespine.store import visits as visit_store
-    from telespine.web.policy import VISIT_REFUSED, clinician_may_book
+    from telespine.web.policy import clinician_may_book
 
     if not clinician_may_book(case, body.mode):
         raise HTTPException(status_code=409, detail=VISIT_REFUSED)
@@ -457,9 +458,12 @@ def visit_request(body: VisitRequestIn, case: PatientCase, user: RequiredUser, d
     """Ask for a video, phone or message visit with preferred times (409 for a result that needs
     care in person: only telemedicine and routine results, as in policy.visit_fits)."""
     ensure_visit_allowed(user, case.assessment)
-    visit = assessments.request_visit(
-        db, case.assessment, user, mode=body.mode, preferred_times=body.preferred_times
-    )
+    try:
+        visit = assessments.request_visit(
+            db, case.assessment, user, mode=body.mode, preferred_times=body.preferred_times
+        )
+    except assessments.VisitNotAllowed:
+        raise HTTPException(status_code=409, detail=VISIT_REFUSED) from None
     return VisitRequestOut(
         id=visit.id, status=visit.status, mode=body.mode, preferred_times=body.preferred_times
     )

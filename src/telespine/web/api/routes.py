@@ -40,6 +40,7 @@ from telespine.web.deps import (
     remember,
 )
 from telespine.web.policy import (
+    VISIT_REFUSED,
     AdminUser,
     ReadableAssessment,
     ReadableVisit,
@@ -239,7 +240,10 @@ def add_version(
 def request_visit(assessment: WritableAssessment, user: RequiredUser, db: DbDep) -> VisitRead:
     """Ask for a tele-visit; 409 unless the latest result is telemedicine or routine."""
     ensure_visit_allowed(user, assessment)
-    return VisitRead.of(assessments.request_visit(db, assessment, user))
+    try:
+        return VisitRead.of(assessments.request_visit(db, assessment, user))
+    except assessments.VisitNotAllowed:
+        raise HTTPException(status_code=409, detail=VISIT_REFUSED) from None
 
 
 @router.get("/visit-requests/{visit_id}", response_model=VisitRead, tags=["visits"])

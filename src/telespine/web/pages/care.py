@@ -31,6 +31,7 @@ from telespine.web.pages.render import emergency_number as _number
 from telespine.web.pages.render import redirect as _redirect
 from telespine.web.pages.render import render as _render
 from telespine.web.policy import (
+    VISIT_REFUSED,
     ClinicianCase,
     ClinicianUser,
     FeedbackReader,
@@ -404,7 +405,10 @@ def visit_request(
     if mode not in repo_care.VISIT_MODES:
         raise HTTPException(status_code=422, detail="Choose video, phone or message.")
     ensure_visit_allowed(user, case.assessment)  # never for a result that needs care in person
-    assessments.request_visit(db, case.assessment, user, mode=mode, preferred_times=preferred_times)
+    try:
+        assessments.request_visit(db, case.assessment, user, mode=mode, preferred_times=preferred_times)
+    except assessments.VisitNotAllowed:
+        raise HTTPException(status_code=409, detail=VISIT_REFUSED) from None
     return _redirect(f"/care/cases/{case.id}?flash=visit")
 
 
@@ -422,7 +426,7 @@ def book(
     if mode not in repo_care.VISIT_MODES:
         raise HTTPException(status_code=422, detail="Choose video, phone or message.")
     from telespine.store import visits as visit_store
-    from telespine.web.policy import VISIT_REFUSED, clinician_may_book
+    from telespine.web.policy import clinician_may_book
 
     if not clinician_may_book(case, mode):  # never a video visit for a result needing care in person
         return _render(request, ws, "error.html", {"status": 409, "message": VISIT_REFUSED}, 409)

@@ -351,7 +351,10 @@ def assess_save(
         saved = repo.get_assessment(db, assessment_id)
         if saved is not None and can_write_profile(user, saved.profile):
             ensure_visit_allowed(user, saved)
-            assessments.request_visit(db, saved, user)
+            try:
+                assessments.request_visit(db, saved, user)
+            except assessments.VisitNotAllowed:
+                raise HTTPException(status_code=409, detail=VISIT_REFUSED) from None
         return _redirect(f"/assessments/{assessment_id}?flash=visit")
     if then == "book":  # back to the result page, which now offers the free times
         return _redirect("/assess/result#book-visit")
@@ -436,7 +439,10 @@ def assessment_version(
 @router.post("/assessments/{assessment_id}/visit", dependencies=[CsrfDep])
 def assessment_visit(assessment: WritableAssessment, user: RequiredUser, db: DbDep) -> Response:
     ensure_visit_allowed(user, assessment)
-    assessments.request_visit(db, assessment, user)
+    try:
+        assessments.request_visit(db, assessment, user)
+    except assessments.VisitNotAllowed:
+        raise HTTPException(status_code=409, detail=VISIT_REFUSED) from None
     return _redirect(f"/assessments/{assessment.id}?flash=visit")
 
 

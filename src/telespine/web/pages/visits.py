@@ -170,6 +170,8 @@ def book(
             slot_minutes=_slot_minutes(request),
             link_base=_link_base(request),
         )
+    except visit_service.VisitNotAllowed:
+        return _error(request, ws, 409, policy.VISIT_REFUSED)
     except visit_service.SlotGone:
         return _error(request, ws, 409, "That time is no longer free. Go back and choose another time.")
     return RedirectResponse(f"/care/visits/{booking.id}?flash=booked", status_code=303)
