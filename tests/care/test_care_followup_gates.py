@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy.orm import Session
 
+from telespine.services import followup
 from telespine.store import cases, repo, repo_care
 from telespine.store.db import make_engine, make_sessionmaker
 from telespine.store.models_care import CareCase
@@ -41,6 +42,30 @@ def _case(
     case.timezone = timezone
     db.commit()
     return user, doc, case
+
+
+@pytest.mark.parametrize(
+    ("timezone", "now"),
+    [
+        # 21:30 in New York is already the next day in UTC
+        ("America/New_York", dt.datetime(2026, 3, 11, 2, 30, tzinfo=dt.UTC)),
+        # 08:00 in Auckland is still the day before in UTC, after a clinician's review this morning
+        ("Pacific/Auckland", dt.datetime(2026, 3, 10, 19, 0, tzinfo=dt.UTC)),
+    ],
+)
+def test_a_red_flag_message_counts_on_the_patients_own_day(
+    db: Session, timezone: str, now: dt.datetime
+) -> None:
+    user, _, case = _case(db, timezone)
+    # A clinician reviewed the case earlier on the patient's day (services.cases.acknowledge):
+    # red flags up to the patient's yesterday are handled.
+    cases.acknowledge(db, case, cases.case_state(case).local_date(now))
+    db.commit()
+    out = followup.post_message(db, case, user, RED_FLAG, emergency_number="911", now=now)
+    assert out.flagged and "care.text_red_flag" in out.escalations
+    assert out.shown == "emergency" == cases.patient_disposition(db, case)
+    floor = cases.case_levels(db, case).floor
+    assert floor is not None and floor.level == "emergency"
 
 
 def _escalate(db: Session, case: CareCase, user: Any) -> None:

@@ -189,7 +189,8 @@ def _diary_for_rules(rows: Sequence[DiaryRecord], cleared: dt.datetime | None) -
 
 
 def _screened(db: Session, case: CareCase, cleared: dt.datetime | None) -> list[ScreenedText]:
-    """Flagged patient messages and diary notes for evaluate_case (not those a clinician cleared)."""
+    """Flagged patient messages and diary notes for evaluate_case (not those a clinician cleared),
+    each on the patient's local day it was written."""
     out: list[ScreenedText] = []
     audience = audience_of(case)
     handled = _aware(cleared) if cleared is not None else None
@@ -205,7 +206,8 @@ def _screened(db: Session, case: CareCase, cleared: dt.datetime | None) -> list[
         except Exception as exc:  # an unreadable stored screening: the note was flagged anyway
             log.error("stored note screening unreadable: %s", type(exc).__name__)
             continue
-        out.append(ScreenedText(ref=r.id, day=r.day, source="diary_note", screening=note_screening))
+        written = diary.local_today(case, _aware(r.created_at))  # the note is new that day
+        out.append(ScreenedText(ref=r.id, day=written, source="diary_note", screening=note_screening))
     for m in messages.messages_for_case(db, case):
         if not m.from_patient or not m.flagged or m.screening is None:
             continue
@@ -216,7 +218,11 @@ def _screened(db: Session, case: CareCase, cleared: dt.datetime | None) -> list[
         except Exception as exc:  # an unreadable stored screening: the message was flagged anyway
             log.error("stored message screening unreadable: %s", type(exc).__name__)
             continue
-        out.append(ScreenedText(ref=m.id, day=m.created_at.date(), source="message", screening=screening))
+        # The patient's calendar day it was written (the rules count days in the case's zone; the
+        # UTC date skipped a red flag sent in the evening west of UTC as "tomorrow", and one sent
+        # in the morning east of it, after a review that day, as "already reviewed").
+        day = diary.local_today(case, _aware(m.created_at))
+        out.append(ScreenedText(ref=m.id, day=day, source="message", screening=screening))
     return out
 
 
