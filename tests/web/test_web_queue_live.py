@@ -108,3 +108,49 @@ def test_only_clinicians_poll_and_a_bad_time_shows_no_news(
     # a time long ago shows news (the demo cases), at most five lines
     r = dave.get("/clinic/queue/live", params={"since": "2000-01-01T00:00:00+00:00"})
     assert 0 < _news(r.text).count("<li") <= 5
+
+
+def test_a_poll_is_audited_when_the_set_of_cases_shown_changes(
+    make_client: Callable[..., Client], seeded_url: str
+) -> None:
+    """A poll showing the same cases writes no audit row; one whose set of cases changed without
+    news (a case closed: it leaves the queue) is a read of a new list and is audited."""
+    from sqlalchemy import func, select
+
+    from telespine.store.db import make_engine, make_sessionmaker
+    from telespine.store.models import AuditEvent
+
+    def live_reads() -> int:
+        engine = make_engine(seeded_url)
+        try:
+            with make_sessionmaker(engine)() as db:
+                query = select(func.count()).where(
+                    AuditEvent.actor_username == "dr_dave",
+                    AuditEvent.action == "list",
+                    AuditEvent.object_type == "case",
+                    AuditEvent.detail.like("%live"),
+                )
+                return int(db.scalar(query) or 0)
+        finally:
+            engine.dispose()
+
+    dave = login(make_client, seeded_url, "dr_dave")
+    dave_api = bearer(make_client, seeded_url, "dr_dave")
+    case = _new_case(bearer(make_client, seeded_url, "alice"), dave_api)
+    page = dave.get("/clinic/queue").text
+    assert f'id="case-{case}"' in page
+    first = _live_url(page)
+    before = live_reads()
+    again = dave.get(first)
+    assert again.status_code == 200 and _news(again.text) == ""
+    assert live_reads() == before  # the same cases as the audited page: no row
+    chart = dave.get(f"/care/cases/{case}").text
+    closed = dave.post(
+        f"/care/cases/{case}/close", data={"csrf_token": csrf_from(chart)}, follow_redirects=False
+    )
+    assert closed.status_code == 303
+    r = dave.get(_live_url(again.text))
+    assert r.status_code == 200 and f'id="case-{case}"' not in r.text and _news(r.text) == ""
+    assert live_reads() == before + 1  # a changed set of cases shown: audited
+    dave.get(_live_url(r.text))
+    assert live_reads() == before + 1  # and not again while it stays the same

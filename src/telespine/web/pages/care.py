@@ -203,13 +203,16 @@ def queue_live_fragment(
     claimed: Annotated[str, Query(max_length=16)] = "",
     mine: Annotated[str, Query(max_length=4)] = "",
     since: Annotated[str, Query(max_length=40)] = "",
+    shown: Annotated[str, Query(max_length=64)] = "",
 ) -> Response:
-    """The first queue page's list, polled by htmx, with the news since the last poll (issue 11)."""
+    """The first queue page's list, polled by htmx, with the news since the last poll (issue 11).
+    Audited when there is news or the set of cases shown changed (web/pages/queue_live.py)."""
     f, kept = _queue_filter(disposition, claimed, mine)
     items, cursor = lists.queue_page(db, user, disposition=f.disposition, claimed=f.claimed, mine=f.mine)
     now = dt.datetime.now(dt.UTC)
     news = queue_live.news_since(db, user, items, queue_live.parse_since(since, now))
-    if news:  # a poll that shows nobody new reads what the audited page read already
+    changed = bool(items) and shown != queue_live.shown_digest(items)
+    if news or changed:  # the same people again read what the audited page or poll read already
         repo.audit(db, actor=user, action="list", object_type="case", detail=f"{len(items)} items, live")
         db.commit()
     return _render(

@@ -5,11 +5,18 @@ query (store.lists.queue_page, unchanged) and adds, for the cases of that page, 
 booked visit (so "tele-visit requested" becomes the booked time) and the news since the time the
 browser last rendered: cases raised by a red flag, people newly waiting, visits booked, moved or
 cancelled. The page shows the news in a polite live region (no sound).
+
+Audit: the queue page's own read is audited (a "list" of cases). A poll is audited as a read
+too when it has news, or when the set of cases it shows differs from the set the browser showed
+before (the page or the previous poll): each fragment carries `shown`, a digest of its case ids
+(`shown_digest`; ids only), in the next poll's URL. A poll showing the same people again reads
+nothing new and writes no row; a changed set always does (a forged `shown` can only add rows).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -80,8 +87,15 @@ def news_since(db: Session, user: User, items: list[Any], since: dt.datetime) ->
     return [*raised, *waiting, *visits][:NEWS_LIMIT]
 
 
-def live_url(kept: dict[str, str], since: dt.datetime) -> str:
-    return f"/clinic/queue/live?{urlencode({**kept, 'since': since.isoformat()})}"
+def shown_digest(items: list[Any]) -> str:
+    """A short digest of the set of case ids a queue page shows ("" for none)."""
+    ids = sorted(i.case.id for i in items)
+    return hashlib.sha256("\n".join(ids).encode()).hexdigest()[:16] if ids else ""
+
+
+def live_url(kept: dict[str, str], since: dt.datetime, shown: str = "") -> str:
+    query = {**kept, "since": since.isoformat(), **({"shown": shown} if shown else {})}
+    return f"/clinic/queue/live?{urlencode(query)}"
 
 
 def context(
@@ -91,6 +105,6 @@ def context(
     a moment, with their own cursor)."""
     return {
         "booked": booked_labels(db, user, items, now),
-        "live_url": live_url(kept, now) if not after else None,
+        "live_url": live_url(kept, now, shown_digest(items)) if not after else None,
         "poll_seconds": POLL_SECONDS,
     }
