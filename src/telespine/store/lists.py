@@ -259,21 +259,32 @@ def queue_page(
 
     The order is the key stored on the case (store/queue_order.py, the only definition of it),
     so a page is one range of the index ix_care_cases_queue, whatever the number of cases.
+
+    A case whose stored key is missing (queue_level NULL: a row written past the flush hook)
+    never vanishes: it counts as the most urgent level (1) and comes first on the first page
+    (one more lookup on the same index, normally empty), also under the emergency filter.
     """
     limit = max(1, min(limit, MAX_LIMIT))
     if clinician.clinic_id is None:
         return [], None
     c = CareCase
     key = (c.queue_level, c.queue_held, c.queue_since, c.id)
-    query = select(*key).where(c.clinic_id == clinician.clinic_id, c.queue_level.is_not(None))
+    where: list[ColumnElement[bool]] = [c.clinic_id == clinician.clinic_id]
     if not include_closed:
-        query = query.where(c.status == "open")
+        where.append(c.status == "open")
     if claimed == "claimed":
-        query = query.where(c.claimed_by_id.is_not(None))
+        where.append(c.claimed_by_id.is_not(None))
     elif claimed == "unclaimed":
-        query = query.where(c.claimed_by_id.is_(None))
+        where.append(c.claimed_by_id.is_(None))
     if mine:
-        query = query.where(c.claimed_by_id == clinician.id)
+        where.append(c.claimed_by_id == clinician.id)
+    unkeyed: list[str] = []
+    if after is None and (disposition is None or _LEVEL_SQL.get(disposition, 1) == 1):
+        unkeyed = list(
+            db.scalars(select(c.id).where(*where, c.queue_level.is_(None)).order_by(c.id).limit(limit)).all()
+        )
+        limit = max(1, limit - len(unkeyed))  # at least one keyed row, so the next cursor exists
+    query = select(*key).where(*where, c.queue_level.is_not(None))
     if disposition is not None:
         query = query.where(c.queue_level == _LEVEL_SQL.get(disposition, 1))
     if after is not None:
@@ -291,7 +302,7 @@ def queue_page(
         if more and last_row is not None
         else None
     )
-    return _queue_items(db, [r[3] for r in rows]), cursor
+    return _queue_items(db, [*unkeyed, *(r[3] for r in rows)]), cursor
 
 
 def _since_param(when: dt.datetime) -> Any:
