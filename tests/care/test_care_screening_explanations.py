@@ -25,8 +25,8 @@ def test_the_rule_file_schema_is_fresh_and_the_file_follows_it() -> None:
 
 def test_the_rules_carry_their_version_and_review_date() -> None:
     rules = load_screening_rules()
-    assert rules.version == "2.2.0"
-    assert screen_message("my back is a bit sore").rules_version == "2.2.0"
+    assert rules.version == "2.2.1"
+    assert screen_message("my back is a bit sore").rules_version == "2.2.1"
     assert rules.reviewed[:4].isdigit()
 
 
@@ -47,21 +47,20 @@ def test_every_explanation_cites_known_sources_and_names_real_concepts() -> None
     ("text", "audience"),
     [
         # a numbness that went at once, told after a comma
-        ("Numb bum from the bleachers at the match, then fine once I walked about.", "adult"),
-        ("My hands went numb holding the steering wheel on the long drive, fine after a shake.", "adult"),
+        # (rules 2.2.1: the safety layer still reads explained numbness: see
+        # test_an_explanation_never_cancels_the_safety_layer)
+        ("My leg went a bit tingly sitting on it, then fine.", "adult"),
         # an illness that has passed, a normal temperature figure, cold and heat from outside
-        ("He had a temperature last week with a cold but he's fine now.", "pediatric"),
+        ("He had a temperature last week with a cold, all gone now.", "pediatric"),
         ("Thermometer says 36.5 so I don't think it's a fever, just a warm room.", "adult"),
         ("Felt shivery waiting in the rain, warmed up once I got home.", "adult"),
         ("The heating is on full and I'm roasting.", "adult"),
-        # a short steroid course, tired legs after exercise
+        # a short steroid course
         ("I was on steroids for about two weeks last year for a chest infection, that's all.", "adult"),
-        ("legs like jelly after the hill walk on saturday, back was grand", "adult"),
         # questions that suppose a symptom, programmes, reported questions, other people
         ("If his legs ever got weak would that be an emergency?", "pediatric"),
         ("Watched a documentary about cauda equina, scary stuff.", "adult"),
         ("The GP asked about weight loss and night sweats and I said no to both.", "adult"),
-        ("Someone on the forum said their legs gave way, that's not happening to me.", "adult"),
         # everyday phrases that share body words
         ("I can't stand sitting at my desk all day.", "adult"),
         ("I was bursting for a wee on the bus but made it.", "adult"),
@@ -138,7 +137,10 @@ def test_exercise_never_explains_away_weak_or_numb_legs() -> None:
         "legs like jelly and weak after the hill walk",
     ):
         assert screen_message(text, "adult").safety_net, text
-    assert not screen_message("My legs are heavy and tired after the hike.", "adult").needs_review
+    # tired legs after a hike take the net off, but the safety layer still sends them to a person
+    # (rules 2.2.1)
+    tired = screen_message("My legs are heavy and tired after the hike.", "adult")
+    assert tired.needs_review and not tired.safety_net
 
 
 @pytest.mark.parametrize(
@@ -157,3 +159,91 @@ def test_head_injury_shunts_and_lay_sensations_raise_the_net(text: str) -> None:
 def test_a_racing_heart_goes_to_a_person_at_normal_priority() -> None:
     result = screen_message("My heart is going like the clappers and my back is killing me", "adult")
     assert result.needs_review and "safety_wellbeing" in {m.concept for m in result.review}
+
+
+# Rules 2.2.1: the safety regressions of 2.2.0 a reviewer found, each with paraphrases of its class
+
+
+@pytest.mark.parametrize(
+    ("text", "audience"),
+    [
+        # a report about another person never hides the writer's (or the child's) own emergency
+        ("Someone at work noticed I can't feel my bum and I've wet myself", "adult"),
+        (
+            "I was on the bus with people on their phones and I wet myself without noticing"
+            " and can't feel my bum",
+            "adult",
+        ),
+        ("Someone at school saw him wet himself and he can't feel his bottom", "pediatric"),
+        ("I read on the forum that I should tell you I can't feel my bum", "adult"),
+        ("Someone on the train said I looked pale and now I can't feel my bum", "adult"),
+        ("Someone i know said my legs look weak and they are both numb", "adult"),
+        ("People online told me to write in, I can't feel my bottom and I've wet the bed", "adult"),
+        ("Someone at nursery noticed she can't feel her bottom and she's wet herself", "pediatric"),
+        # "but he's fine now" never explains away a fever with a febrile reading, nor one that
+        # medicine brought down
+        ("He's got a temperature of 39.5 and his back really hurts but he's fine now", "pediatric"),
+        ("He has a fever of 39 and his back hurts, but he's fine now he's had calpol", "pediatric"),
+        ("I've got a fever of 39 but I'm fine now", "adult"),
+        ("She had a temperature of 38.5 but she's fine now", "pediatric"),
+        ("My temperature was 101 but I'm fine now after paracetamol", "adult"),
+        ("He's got a fever, but it went down with calpol", "pediatric"),
+        ("Temp of 38.9 last night, all gone now", "adult"),
+        ("Boiling hot with a temperature of 39, the heating is on", "adult"),
+        # numbness that lasted a while did not go at once
+        ("Both legs numb from the waist down, fine after a while", "adult"),
+        ("Both legs went dead, once i shook them they were ok", "adult"),
+        ("My legs went numb from the waist down, back after a while", "adult"),
+        ("Both my legs went numb, after a shake they were ok", "adult"),
+        ("I can't feel my bum, fine once I stood up after a while", "adult"),
+        # a hedged mention keeps its flag when a phrase would explain it ("maybe" is never a no)
+        ("I don't think I have a fever, but I'm fine now", "adult"),
+        ("I might have a fever, I think, but he's fine now", "pediatric"),
+        ("Maybe both legs are numb, fine after a while", "adult"),
+        ("Maybe both legs are numb, then fine", "adult"),
+        ("I think both my legs are numb, back to normal", "adult"),
+        ("Not sure if he has a fever, all gone now", "pediatric"),
+    ],
+)
+def test_the_regressions_of_2_2_0_raise_the_net_again(text: str, audience: str) -> None:
+    result = screen_message(text, audience)  # type: ignore[arg-type]
+    assert result.needs_review and result.safety_net, (
+        [(m.concept, m.reasons) for m in result.ignored],
+        [m.concept for m in result.review],
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "concept"),
+    [
+        ("Numb bum from the bleachers at the match, then fine once I walked about.", "safety_saddle"),
+        ("My hands went numb holding the wheel on the long drive, fine after a shake.", "safety_arms"),
+        ("My legs went numb under the cat, then it's fine when she moves.", "safety_legs"),
+        ("legs like jelly after the hill walk on saturday, back was grand", "safety_legs"),
+    ],
+)
+def test_an_explanation_never_cancels_the_safety_layer(text: str, concept: str) -> None:
+    """The safety_* concepts are a backstop: an explanation takes the emergency net off a
+    numbness that went at once, but a person still reads it (normal priority)."""
+    result = screen_message(text, "adult")
+    assert result.needs_review and not result.safety_net
+    assert concept in {m.concept for m in result.review}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Someone on the forum said their legs gave way, that's not happening to me.",
+        "People online say you can't feel your bum with cauda equina.",
+    ],
+)
+def test_a_strangers_story_goes_to_a_person(text: str) -> None:
+    """A stranger's story is FAMILY again (not hypothetical): the safety layer still reads it."""
+    result = screen_message(text, "adult")
+    assert result.needs_review
+    assert {m.concept for m in result.review} & {"safety_legs", "safety_saddle"}
+
+
+def test_a_normal_reading_still_explains_a_hedged_fever_and_a_phrase_still_explains_a_plain_one() -> None:
+    assert not screen_message("Thermometer says 36.5 so I don't think it's a fever.", "adult").needs_review
+    assert not screen_message("He had a fever last week, all gone now", "pediatric").needs_review

@@ -199,12 +199,20 @@ class Explanation(_Strict):
     mention_words: list[str] | None = None
     # Never mentions whose words include one of these ("my legs went heavy and weak after the walk")
     unless_words: list[str] = []
+    # Never in a sentence holding a figure in one of these ranges (rules 2.2.1): a febrile
+    # reading ("a temperature of 39.5 ... but he's fine now") is never explained away
+    unless_figures: list[list[float]] = []
+    # Never in a sentence holding one of these words anywhere (rules 2.2.1): a fever brought down
+    # by medicine ("fine now he's had calpol") has not passed
+    unless_sentence_words: list[str] = []
     direction: Literal["after", "either"] = "after"
 
     @model_validator(mode="after")
     def _has_matchers(self) -> Explanation:
         if not (self.phrases or self.numbers):
             raise ValueError(f"explanation {self.id!r} has no phrases or numbers")
+        if any(len(r) != 2 or r[0] > r[1] for r in self.unless_figures):
+            raise ValueError(f"explanation {self.id!r}: each unless_figures range is [low, high]")
         return self
 
 

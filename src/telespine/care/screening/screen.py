@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
 
 from telespine.care.findings_merge import load_merge_order
@@ -24,19 +25,34 @@ from telespine.care.screening.terms import lemma
 from telespine.triage.types import Audience
 
 _Read = tuple[Any, bool, Any, list[IgnoreReason], bool]
-_EXPLAINED_MENTIONS = "telespine_explained_mentions"  # doc.user_data: mentions an explanation reads
+# doc.user_data: mentions a normal temperature figure explains (a hedge does not undo those)
+_EXPLAINED_MENTIONS = "telespine_explained_mentions"
+# doc.user_data: safety-layer mentions an explanation reads (a person reads them: rules 2.2.1)
+_EXPLAINED_SAFETY = "telespine_explained_safety"
+_READING = re.compile(r"^(\d{2,3}(?:[.,]\d{1,2})?)(?:°|c|f|°c|°f)?$")  # "39", "39.5", "101f", "38,6"
 _EXPLAINED_BY_SENTENCE = "telespine_explained_by_sentence"  # doc.user_data: sentence start -> spans
 
 
-def _explained(ent: Any, doc: Any, rules: ScreeningRules) -> bool:
-    """True when an explanation in the mention's sentence explains it away (rules 2.2.0):
-    "numb bum from the bleachers, then fine once I walked about", "no fever, I checked: 36.8"."""
+def _figures(sentence: Any) -> list[float]:
+    """The readings in a sentence ("39", "39.5", "101F"): whole or with one decimal point."""
+    out: list[float] = []
+    for token in sentence:
+        found = _READING.match(token.lower_)
+        if found:
+            out.append(float(found.group(1).replace(",", ".")))
+    return out
+
+
+def _explained(ent: Any, doc: Any, rules: ScreeningRules) -> Literal["phrase", "number"] | None:
+    """Which kind of explanation in the mention's sentence explains it away (rules 2.2.0), or
+    None: "numb bum from the bleachers, then fine once I walked about" (a phrase), "no fever, I
+    checked: 36.8" (a number)."""
     found = doc.spans.get(EXPLAINED, [])
     if not len(found):
-        return False
+        return None
     concept = ent.label_.removesuffix(_ABSENT)
     if not any(concept in e.concepts for e in rules.explanations):
-        return False
+        return None
     sentence = doc[_last_sentence_start(ent)].sent
     by_sentence = doc.user_data.get(_EXPLAINED_BY_SENTENCE)
     if by_sentence is None:  # the explanation spans of each sentence, found once per message
@@ -46,7 +62,9 @@ def _explained(ent: Any, doc: Any, rules: ScreeningRules) -> bool:
         doc.user_data[_EXPLAINED_BY_SENTENCE] = by_sentence
     spans = by_sentence.get(sentence.start, [])
     if not spans:
-        return False
+        return None
+    sentence_words = {t.lower_ for t in sentence} | {lemma(t.lower_) for t in sentence if t.is_alpha}
+    readings: list[float] | None = None
     blockers = frozenset(rules.explanation_blockers)
     words = {t.lower_ for t in ent} | {lemma(t.lower_) for t in ent if t.is_alpha}
     has_figure = any(t.like_num or t.text[:1].isdigit() for t in ent)
@@ -60,6 +78,12 @@ def _explained(ent: Any, doc: Any, rules: ScreeningRules) -> bool:
             continue
         if explanation.numbers is not None and has_figure:
             continue
+        if sentence_words & set(explanation.unless_sentence_words):
+            continue  # "fine now he's had calpol": medicine brought it down
+        if explanation.unless_figures:
+            readings = _figures(sentence) if readings is None else readings
+            if any(lo <= v <= hi for v in readings for lo, hi in explanation.unless_figures):
+                continue  # "a temperature of 39.5 ..., fine now": a febrile reading stays
         # no blocker between the two, nor after them in the sentence ("then fine, but it keeps ...")
         if span.start >= ent.end:
             between = [*doc[ent.end : span.start], *doc[span.end : sentence.end]]
@@ -68,8 +92,8 @@ def _explained(ent: Any, doc: Any, rules: ScreeningRules) -> bool:
         else:
             continue
         if not any(t.norm_ in blockers or t.lower_ in blockers for t in between):
-            return True
-    return False
+            return "number" if explanation.numbers is not None else "phrase"
+    return None
 
 
 def _conditional_question(ent: Any, doc: Any, rules: ScreeningRules) -> bool:
@@ -101,10 +125,17 @@ def _read_all(doc: Any, pipe: Pipeline, audience: Audience) -> list[_Read]:
         reasons, uncertain = _ignore_reasons(ent, audience, absent)
         if not absent and "negated" not in reasons and any(a < ent.end and ent.start < b for a, b in idioms):
             reasons = [*reasons, "negated"]  # "weak at the knees for this new physio"
-        if not absent and _explained(ent, doc, pipe.rules):
-            # "legs went numb with the cold, fine after"; a hedge does not undo it ("36.5 so I
-            # don't think it's a fever")
-            doc.user_data.setdefault(_EXPLAINED_MENTIONS, set()).add((ent.start, ent.end, ent.label_))
+        how = None if absent else _explained(ent, doc, pipe.rules)
+        if how is not None and concept.safety:
+            # the safety layer is a backstop: an explanation never cancels it; a person reads it
+            # at normal priority (rules 2.2.1)
+            doc.user_data.setdefault(_EXPLAINED_SAFETY, set()).add((ent.start, ent.end, ent.label_))
+        elif how is not None:
+            # "legs went numb with the cold, fine after"; a hedge undoes a phrase ("maybe both
+            # legs are numb, then fine" still counts) but not a normal reading ("36.5 so I don't
+            # think it's a fever"): rules 2.2.1
+            if how == "number":
+                doc.user_data.setdefault(_EXPLAINED_MENTIONS, set()).add((ent.start, ent.end, ent.label_))
             if "negated" not in reasons:
                 reasons = [*reasons, "negated"]
         if "hypothetical" not in reasons and _conditional_question(ent, doc, pipe.rules):
@@ -233,7 +264,8 @@ def screen_message(text: str, audience: Audience = "adult", pipeline: Pipeline |
             if concept.safety:
                 # The safety layer reads what a relative or carer writes about someone ("my
                 # husband can't pass urine"): often the patient. A person reads it, normal priority.
-                about_someone_else = "family" in reasons
+                explained = (ent.start, ent.end, ent.label_) in doc.user_data.get(_EXPLAINED_SAFETY, ())
+                about_someone_else = "family" in reasons or explained  # explained: rules 2.2.1
                 reasons = [r for r in reasons if r != "family"]
             sets: dict[str, bool | str] = dict(concept.sets)
             if absent:
