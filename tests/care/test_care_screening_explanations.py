@@ -190,6 +190,8 @@ def test_a_racing_heart_goes_to_a_person_at_normal_priority() -> None:
         ("He's got a fever, but it went down with calpol", "pediatric"),
         ("Temp of 38.9 last night, all gone now", "adult"),
         ("Boiling hot with a temperature of 39, the heating is on", "adult"),
+        ("Fever and sweats at night, the heating's on", "adult"),
+        ("He's got a temperature and he's shivering, we were out in the cold", "pediatric"),
         # numbness that lasted a while did not go at once
         ("Both legs numb from the waist down, fine after a while", "adult"),
         ("Both legs went dead, once i shook them they were ok", "adult"),
