@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from telespine.care.medicine_diary import MedicineDiaryEntry, load_medicine_diary_rules
 from telespine.content.checks import aspirin_problems, dose_problems
 from telespine.instruments import score
-from telespine.services import followup, lessons
+from telespine.services import followup, lessons, records
 from telespine.services import medicines as service
 from telespine.store import cases, repo, repo_care, repo_program
 from telespine.store.db import make_engine, make_sessionmaker
@@ -140,7 +140,7 @@ def test_no_warning_sign_changes_nothing_but_the_diary(db: Session) -> None:
     assert out.shown == before and not out.safety_net and not out.raised and out.tell == []
     assert cases.case_levels(db, case).floor is None
     assert _count(db, CareMessage, CareMessage.case_id == case.id) == 0
-    assert service.diary_lines(db, case, "adult")[0].taken[0]["label"] == "Ibuprofen"
+    assert records.medicine_lines(db, case, user, "adult")[0].taken[0]["label"] == "Ibuprofen"
 
 
 def test_fainting_goes_through_re_triage(db: Session) -> None:
