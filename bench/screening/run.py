@@ -6,11 +6,18 @@ Usage:
     .venv/bin/python bench/screening/run.py --part test      # the held-out part: figures only
     .venv/bin/python bench/screening/run.py --part holdout   # the 20% dev hold-out: figures only
     .venv/bin/python bench/screening/run.py --part dev-all   # every dev row, hold-out included
+    .venv/bin/python bench/screening/run.py --part holdout-f # the 30% dev_f check part: figures only
+    .venv/bin/python bench/screening/run.py --show-misses --file dev_f.jsonl  # one file's rows of the part
 
 The dev hold-out (rules 2.2.0 on): a fixed 20% of the rows of dev_a to dev_d, chosen by a hash
 of each row's id with a fixed seed (`in_holdout`), is left out of `--part dev` and scored only
 with `--part holdout`, at the end of a round of tuning. dev_e (written after the split) is
 never held out.
+
+The dev_f check part (from rules 2.3.0): dev_f was a fifth writer's held-out part, scored once
+with rules 2.2.1; before anyone tuned on it, a fixed 30% of its rows (`in_holdout_f`: a hash of
+another fixed seed and the id) was set apart as a check. `--part dev` keeps only the other 70%
+of dev_f (the tuning share); `--part holdout-f` scores the 30% only, with aggregate figures.
 
 Each line of a data file: {"id", "text", "audience", "kind": "message"|"diary", "voice",
 "must_see", "level", "findings", "note"}. The figures:
@@ -48,6 +55,8 @@ DATA = HERE / "data"
 MESSAGE_CHARS = 4000
 HOLDOUT_SEED = "telespine-screening-holdout-2026-12-02"
 HOLDOUT_FILES = ("dev_a.jsonl", "dev_b.jsonl", "dev_c.jsonl", "dev_d.jsonl")  # split before dev_e
+HOLDOUT_F_SEED = "telespine-screening-dev-f-check-2026-12-02"
+HOLDOUT_F_FILE = "dev_f.jsonl"  # split 70/30 before tuning on it (rules 2.3.0)
 
 
 def in_holdout(row_id: str) -> bool:
@@ -56,9 +65,18 @@ def in_holdout(row_id: str) -> bool:
     return digest[0] % 5 == 0
 
 
-def load(part: str) -> list[dict[str, Any]]:
-    """The labelled rows of a part: dev (dev_*.jsonl less the hold-out), holdout, dev-all, test."""
+def in_holdout_f(row_id: str) -> bool:
+    """True for the fixed 30% of dev_f rows kept as a check, never tuned on (hash of seed and id)."""
+    digest = hashlib.sha256(f"{HOLDOUT_F_SEED}:{row_id}".encode()).digest()
+    return digest[0] % 10 < 3
+
+
+def load(part: str, only: str | None = None) -> list[dict[str, Any]]:
+    """The labelled rows of a part: dev (dev_*.jsonl less both hold-outs), holdout, holdout-f,
+    dev-all, test; with only, the rows of that one file."""
     files = [DATA / "test.jsonl"] if part == "test" else sorted(DATA.glob("dev_*.jsonl"))
+    if only is not None:
+        files = [f for f in files if f.name == only]
     rows: list[dict[str, Any]] = []
     for path in files:
         with path.open(encoding="utf-8") as handle:
@@ -67,7 +85,10 @@ def load(part: str) -> list[dict[str, Any]]:
                     continue
                 row = json.loads(line)
                 held = path.name in HOLDOUT_FILES and in_holdout(row["id"])
-                if (part == "dev" and held) or (part == "holdout" and not held):
+                held_f = path.name == HOLDOUT_F_FILE and in_holdout_f(row["id"])
+                if part == "dev" and (held or held_f):
+                    continue
+                if (part == "holdout" and not held) or (part == "holdout-f" and not held_f):
                     continue
                 rows.append(row)
     if not rows:
@@ -196,18 +217,25 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--part", choices=["dev", "holdout", "dev-all", "test"], default="dev")
+    parser.add_argument(
+        "--part", choices=["dev", "holdout", "holdout-f", "dev-all", "test"], default="dev"
+    )
+    parser.add_argument("--file", help="only the rows of this data file (e.g. dev_f.jsonl)")
     parser.add_argument("--show-misses", action="store_true", help="dev only: print each miss")
     parser.add_argument("--latency-n", type=int, default=200)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--no-latency", action="store_true")
     args = parser.parse_args()
-    if args.part in ("test", "holdout") and args.show_misses:
+    if args.part in ("test", "holdout", "holdout-f") and args.show_misses:
         raise SystemExit(f"the {args.part} part prints aggregate figures only")
     from telespine.care.screening import load_screening_rules
 
-    rows = load(args.part)
+    if args.part == "test" and args.file is not None:
+        raise SystemExit("the test part is scored whole")
+    rows = load(args.part, args.file)
     report: dict[str, Any] = {"part": args.part, "rules_version": load_screening_rules().version}
+    if args.file is not None:
+        report["file"] = args.file
     report.update(score(rows, show=args.show_misses and args.part in ("dev", "dev-all")))
     if not args.no_latency:
         report["latency"] = latency(rows, args.latency_n, args.seed)
