@@ -22,6 +22,7 @@ from telespine.store.db import make_engine, make_sessionmaker, session_scope
 from telespine.store.demo import demo_password
 from telespine.store.models import AssessmentVersion
 from telespine.store.models_care import CareCase
+from telespine.store.queue_order import refresh_queue_keys
 from telespine.web.testing import bearer, csrf_from, login
 
 Client = TestClient
@@ -278,6 +279,8 @@ def test_queue_orders_by_waiting_time_within_one_level(dave: Client, dave_web: C
                 .values(created_at=base + dt.timedelta(days=days))
                 .execution_options(synchronize_session=False)
             )
+            # a bulk UPDATE skips the flush hook that keeps the stored queue key (store.queue_order)
+            refresh_queue_keys(db, [case_id])
 
     def order() -> list[str]:
         rows = dave.get("/api/v1/queue", params={"disposition": "telemedicine"}).json()
