@@ -57,3 +57,63 @@ def test_each_new_class_is_read_as_its_red_flag(text: str, audience: str, concep
 def test_everyday_phrases_of_those_classes_raise_no_net(text: str) -> None:
     result = screen_message(text, "adult")
     assert not result.safety_net, (text, result.flags)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Sat in the cinema for hours, my bum went numb by the end but it was fine as soon as I stood up.",
+        "Had a numb leg when I stood up from my desk but it went in seconds.",
+    ],
+)
+def test_a_contrast_that_introduces_the_explanation_moves_numbness_to_a_person_not_lower(text: str) -> None:
+    result = screen_message(text, "adult")
+    assert not result.safety_net, (text, result.flags)
+    # the safety layer still reads it: a person sees it at normal priority
+    assert result.needs_review and any(m.concept.startswith("safety_") for m in result.review), text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # a blocker after the explanation, or a contrast that brings in someone or something else
+        "My bum went numb but it was fine as soon as I stood, now it's numb again",
+        "My bum is numb but my wife was fine as soon as she stood",
+        "My bum went numb but it was fine as soon as I stood, but it keeps coming back",
+        "Both legs went numb, but then fine, but now they are numb again",
+        # a febrile reading is never explained away
+        "He had a temperature of 39 but that's long gone",
+    ],
+)
+def test_the_contrast_never_explains_past_a_later_blocker_or_another_subject(text: str) -> None:
+    result = screen_message(text, "adult")
+    assert result.safety_net, (text, result.flags)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I am 77 years of age and I am pleased to report no deterioration.",
+        "I'm 65 and retired, walking 5 km a day. Back is a niggle, nothing more.",
+        "I smoke 20 a day, have for years. Back aches in the afternoons.",
+    ],
+)
+def test_an_age_or_smoking_alone_asks_for_no_review(text: str) -> None:
+    assert not screen_message(text, "adult").needs_review, text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I'm 74 and tripped on the kerb yesterday",
+        "I'm 82 and had a little tumble in the garden",
+        "At 88 I sat down rather heavily on the garden wall and have been sore since",
+        "I'm 77 and it came on suddenly when I coughed",
+        "I'm 62 and my back wakes me at about 3am most nights",
+        "I'm 67 and I haven't managed a drop since last night",
+        "I smoke 20 a day and the pain wakes me at night",
+        "I am 70, no falls, but I slipped on the step",
+    ],
+)
+def test_an_age_or_smoking_beside_what_it_combines_with_asks_for_review(text: str) -> None:
+    assert screen_message(text, "adult").needs_review, text

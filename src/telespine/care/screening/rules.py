@@ -62,6 +62,17 @@ class NumberRule(_Strict):
     not_before: list[str] = []
 
 
+class ReviewPairing(_Strict):
+    """A review concept that matters only beside something else (rules 2.3.0): an age of 50 or
+    more changes nothing alone (POLICY.md v2), only with a fall, a sudden onset or night pain.
+    It asks for review only when the message also holds a mention of one of `concepts` (read,
+    hedged or not; an ignored one does not count) or one of `words` (matched on the word or its
+    lemma, negated or not: "no falls" still pairs, the safe side)."""
+
+    concepts: list[str] = []
+    words: list[str] = []
+
+
 class Concept(_Strict):
     """A red flag (or a modifier finding) and the patient phrasings that express it.
 
@@ -97,6 +108,8 @@ class Concept(_Strict):
     # layer sets "unknown" findings, counts as unsure (uncertain), and about someone else
     # (family) is a review at normal priority instead of ignored.
     safety: bool = False
+    # A review concept that asks for review only beside these (rules 2.3.0); None: always
+    review_only_with: ReviewPairing | None = None
 
     @model_validator(mode="after")
     def _has_matchers(self) -> Concept:
@@ -108,6 +121,8 @@ class Concept(_Strict):
             raise ValueError(f"concept {self.id!r}: the safety layer is a red flag or a review concept")
         if self.kind == "modifier" and not self.sets:
             raise ValueError(f"concept {self.id!r}: a modifier must set a finding")
+        if self.review_only_with is not None and (self.kind != "review" or self.safety):
+            raise ValueError(f"concept {self.id!r}: only a review concept outside the safety layer is paired")
         for pattern in self.patterns:
             _check_pattern(pattern, f"concept {self.id!r}")
         return self
@@ -216,6 +231,18 @@ class Explanation(_Strict):
         return self
 
 
+class ExplanationContrast(_Strict):
+    """A contrast word that introduces the explanation itself (rules 2.3.0): "my bum went numb by
+    the end but it was fine as soon as I walked", "a temperature last month but that's long gone".
+    A blocker in `words` does not stop an explanation when only `bridge` words (a pronoun for the
+    symptom and its verb) stand between it and the explanation; every other blocker still does,
+    and so does any blocker after the explanation ("but it was fine as soon as ..., now it's back").
+    """
+
+    words: list[str] = Field(min_length=1)
+    bridge: list[str] = Field(min_length=1)
+
+
 class ConditionalQuestions(_Strict):
     """A question that supposes a symptom: it starts with one of `starts`, ends with "?" and
     holds one of `needs` ("If his legs got weak would that be an emergency?", "If he ever got a
@@ -253,6 +280,7 @@ class ScreeningRules(_Strict):
     explanations: list[Explanation] = []
     # words between a mention and an explanation that stop it ("fine after, but now ...")
     explanation_blockers: list[str] = []
+    explanation_contrast: ExplanationContrast | None = None
     conditional_questions: ConditionalQuestions | None = None
 
     @model_validator(mode="after")
@@ -264,6 +292,10 @@ class ScreeningRules(_Strict):
             unknown = set(explanation.concepts) - set(ids)
             if unknown:
                 raise ValueError(f"explanation {explanation.id!r}: no concept {sorted(unknown)}")
+        for concept in self.concepts:
+            unknown = set(concept.review_only_with.concepts if concept.review_only_with else ()) - set(ids)
+            if unknown:
+                raise ValueError(f"concept {concept.id!r}: review_only_with: no concept {sorted(unknown)}")
         for spec in self.context:
             unknown = set(spec.allowed_types or ()) - set(ids)
             if unknown:

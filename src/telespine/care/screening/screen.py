@@ -91,9 +91,48 @@ def _explained(ent: Any, doc: Any, rules: ScreeningRules) -> Literal["phrase", "
             between = [*doc[span.end : ent.start], *doc[ent.end : sentence.end]]
         else:
             continue
+        if span.start >= ent.end:
+            between = _past_contrast(between, doc[ent.end : span.start], rules)
         if not any(t.norm_ in blockers or t.lower_ in blockers for t in between):
             return "number" if explanation.numbers is not None else "phrase"
     return None
+
+
+def _past_contrast(between: list[Any], before: Any, rules: ScreeningRules) -> list[Any]:
+    """The tokens that can block an explanation, less a contrast word that introduces it ("numb
+    ... but it was fine as soon as"): one of the contrast words followed only by bridge words
+    just before the explanation, and no other blocker before it (rules 2.3.0)."""
+    contrast = rules.explanation_contrast
+    if contrast is None or not len(before):
+        return between
+    bridge = frozenset(contrast.bridge)
+    tokens = list(before)
+    k = len(tokens)
+    while k > 0 and (tokens[k - 1].lower_ in bridge or tokens[k - 1].norm_ in bridge):
+        k -= 1
+    if k == 0 or tokens[k - 1].lower_ not in contrast.words:
+        return between
+    word = tokens[k - 1]
+    return [t for t in between if t is not word and t.i != word.i]
+
+
+def _paired(review: list[Mention], others: list[Mention], doc: Any, rules: ScreeningRules) -> list[Mention]:
+    """Review mentions less those of a paired concept with nothing to pair with (rules 2.3.0):
+    "I am 77 and pleased to report no deterioration" asks for no review; "I'm 74 and tripped on
+    the kerb" does."""
+    present = {m.concept for m in [*review, *others]}
+    words: set[str] | None = None
+    kept: list[Mention] = []
+    for mention in review:
+        pairing = rules.concept(mention.concept).review_only_with
+        if pairing is None or (present - {mention.concept}) & set(pairing.concepts):
+            kept.append(mention)
+            continue
+        if words is None:
+            words = {t.lower_ for t in doc} | {lemma(t.lower_) for t in doc if t.is_alpha}
+        if words & set(pairing.words):
+            kept.append(mention)
+    return kept
 
 
 def _conditional_question(ent: Any, doc: Any, rules: ScreeningRules) -> bool:
@@ -328,6 +367,7 @@ def screen_message(text: str, audience: Audience = "adult", pipeline: Pipeline |
         # A review word inside a red flag adds nothing; inside an ignored mention it is ignored
         # with it (listed once). Beside a modifier it still asks for review.
         review = [m for m in review if not any(_overlap(m, f) and f.concept != m.concept for f in flags)]
+        review = _paired(review, [*flags, *modifiers], doc, pipe.rules)
         ignored = [
             m
             for m in ignored
