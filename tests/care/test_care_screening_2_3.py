@@ -117,3 +117,33 @@ def test_an_age_or_smoking_alone_asks_for_no_review(text: str) -> None:
 )
 def test_an_age_or_smoking_beside_what_it_combines_with_asks_for_review(text: str) -> None:
     assert screen_message(text, "adult").needs_review, text
+
+
+@pytest.mark.parametrize(
+    ("text", "audience"),
+    [
+        ("The office is at fever pitch with the merger, I'm stressed", "adult"),
+        ("I feel numb about the whole thing honestly. Back ok though.", "adult"),
+        ("I'm burning up in this heatwave, 34 degrees in the office. Back is fine.", "adult"),
+        ("He had his tonsils out 2 years ago, no other operations.", "pediatric"),
+        ("Slept on my arm and woke with a dead hand, came back in a few minutes. Back fine.", "adult"),
+    ],
+)
+def test_everyday_uses_of_symptom_words_raise_no_net(text: str, audience: str) -> None:
+    result = screen_message(text, audience)  # type: ignore[arg-type]
+    assert not result.safety_net, (text, result.flags)
+
+
+@pytest.mark.parametrize(
+    ("text", "audience"),
+    [
+        ("I'm burning up with a fever in this heatwave", "adult"),
+        ("He's 3 years old and his back hurts", "pediatric"),
+        ("My hand went numb, came back in a few minutes", "adult"),
+        ("My hand went dead again, came back in a few minutes", "adult"),
+        # "came back in" is no "back in 2019" (historical)
+        ("The numbness in my hand came back in a few minutes", "adult"),
+    ],
+)
+def test_the_same_words_about_a_real_finding_still_count(text: str, audience: str) -> None:
+    assert screen_message(text, audience).needs_review, text  # type: ignore[arg-type]
