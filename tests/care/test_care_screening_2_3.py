@@ -147,3 +147,24 @@ def test_everyday_uses_of_symptom_words_raise_no_net(text: str, audience: str) -
 )
 def test_the_same_words_about_a_real_finding_still_count(text: str, audience: str) -> None:
     assert screen_message(text, audience).needs_review, text  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("text", "audience", "concept"),
+    [
+        ("I've lost a stone in two months without dieting", "adult", "unexplained_weight_loss"),
+        ("My son's shoulders don't look level in photos and his back aches", "pediatric", "spinal_curvature"),
+        ("When I lift my arm my hand goes pale and cold", "adult", "arm_swelling_or_colour_change"),
+        ("My right arm has gone puffy and bluish", "adult", "arm_swelling_or_colour_change"),
+    ],
+)
+def test_findings_read_at_normal_priority_or_above(text: str, audience: str, concept: str) -> None:
+    result = screen_message(text, audience)  # type: ignore[arg-type]
+    assert result.needs_review, text
+    assert concept in {m.concept for m in [*result.flags, *result.modifiers, *result.review]}, text
+
+
+def test_an_arm_colour_change_sets_its_finding_without_the_emergency_net() -> None:
+    result = screen_message("My right arm has gone puffy and bluish when I hang washing", "adult")
+    assert result.findings_update().get("arm_swelling_or_color_change") is True
+    assert not result.safety_net
