@@ -8,6 +8,7 @@ CHROMIUM="${TELESPINE_CHROMIUM:-/usr/bin/chromium}"
 need_apt=()
 [ -x "$CHROMIUM" ] || need_apt+=(chromium fonts-dejavu-core)
 command -v turnserver >/dev/null 2>&1 || need_apt+=(coturn)
+[ -x /usr/sbin/nginx ] || command -v nginx >/dev/null 2>&1 || need_apt+=(nginx-light)  # the tested reverse-proxy config
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ -n "${TELESPINE_CHROMIUM:-}" ] && [ ! -x "$CHROMIUM" ]; then
     echo "TELESPINE_CHROMIUM=$CHROMIUM is not an executable browser." >&2
@@ -20,7 +21,7 @@ if [ ${#need_apt[@]} -gt 0 ]; then
     { $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}"; } \
       >.venv/log/apt.log 2>&1 || { tail -n 20 .venv/log/apt.log >&2; echo "could not install ${need_apt[*]}" >&2; exit 1; }
   else
-    echo "No apt-get here: install Chromium at /usr/bin/chromium (or set TELESPINE_CHROMIUM) and coturn." >&2
+    echo "No apt-get here: install Chromium at /usr/bin/chromium (or set TELESPINE_CHROMIUM), coturn and nginx." >&2
     exit 1
   fi
 fi
