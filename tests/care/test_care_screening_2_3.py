@@ -81,8 +81,9 @@ def test_a_contrast_that_introduces_the_explanation_moves_numbness_to_a_person_n
         "My bum is numb but my wife was fine as soon as she stood",
         "My bum went numb but it was fine as soon as I stood, but it keeps coming back",
         "Both legs went numb, but then fine, but now they are numb again",
-        # a febrile reading is never explained away
+        # a febrile reading is never explained away, and the contrast is for numbness only
         "He had a temperature of 39 but that's long gone",
+        "I've got a temperature but it's all gone now",
     ],
 )
 def test_the_contrast_never_explains_past_a_later_blocker_or_another_subject(text: str) -> None:

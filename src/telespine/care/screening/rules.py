@@ -233,7 +233,7 @@ class Explanation(_Strict):
 
 class ExplanationContrast(_Strict):
     """A contrast word that introduces the explanation itself (rules 2.3.0): "my bum went numb by
-    the end but it was fine as soon as I walked", "a temperature last month but that's long gone".
+    the end but it was fine as soon as I walked", "a numb leg ... but it went in seconds".
     A blocker in `words` does not stop an explanation when only `bridge` words (a pronoun for the
     symptom and its verb) stand between it and the explanation; every other blocker still does,
     and so does any blocker after the explanation ("but it was fine as soon as ..., now it's back").
@@ -241,6 +241,9 @@ class ExplanationContrast(_Strict):
 
     words: list[str] = Field(min_length=1)
     bridge: list[str] = Field(min_length=1)
+    # only these explanations (numbness that went at once): never a fever or an illness "but it's
+    # gone now", which 2.2.1 kept out on purpose
+    explanations: list[str] = Field(min_length=1)
 
 
 class ConditionalQuestions(_Strict):
@@ -292,6 +295,10 @@ class ScreeningRules(_Strict):
             unknown = set(explanation.concepts) - set(ids)
             if unknown:
                 raise ValueError(f"explanation {explanation.id!r}: no concept {sorted(unknown)}")
+        contrast = self.explanation_contrast
+        unknown_ids = set(contrast.explanations if contrast else ()) - {e.id for e in self.explanations}
+        if unknown_ids:
+            raise ValueError(f"explanation_contrast: no explanation {sorted(unknown_ids)}")
         for concept in self.concepts:
             unknown = set(concept.review_only_with.concepts if concept.review_only_with else ()) - set(ids)
             if unknown:

@@ -91,7 +91,8 @@ def _explained(ent: Any, doc: Any, rules: ScreeningRules) -> Literal["phrase", "
             between = [*doc[span.end : ent.start], *doc[ent.end : sentence.end]]
         else:
             continue
-        if span.start >= ent.end:
+        contrast = rules.explanation_contrast
+        if span.start >= ent.end and contrast is not None and explanation.id in contrast.explanations:
             between = _past_contrast(between, doc[ent.end : span.start], rules)
         if not any(t.norm_ in blockers or t.lower_ in blockers for t in between):
             return "number" if explanation.numbers is not None else "phrase"
