@@ -48,7 +48,10 @@ import statistics
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from telespine.triage.types import Audience
 
 HERE = Path(__file__).resolve().parent
 DATA = HERE / "data"
@@ -96,11 +99,14 @@ def load(part: str, only: str | None = None) -> list[dict[str, Any]]:
     return rows
 
 
-def long_messages(rows: list[dict[str, Any]], n: int, seed: int) -> list[tuple[str, str]]:
+_AUDIENCES: tuple[Audience, ...] = ("adult", "pediatric")
+
+
+def long_messages(rows: list[dict[str, Any]], n: int, seed: int) -> list[tuple[str, Audience]]:
     """n messages of 4,000 characters, each made of the part's texts joined in a random order."""
     rng = random.Random(seed)
     texts = [r["text"] for r in rows if r["text"].strip()]
-    out: list[tuple[str, str]] = []
+    out: list[tuple[str, Audience]] = []
     for _ in range(n):
         parts: list[str] = []
         size = 0
@@ -109,7 +115,7 @@ def long_messages(rows: list[dict[str, Any]], n: int, seed: int) -> list[tuple[s
             parts.append(text)
             size += len(text) + 1
         message = " ".join(parts)[:MESSAGE_CHARS]
-        out.append((message, rng.choice(["adult", "pediatric"])))
+        out.append((message, rng.choice(_AUDIENCES)))
     return out
 
 
