@@ -347,7 +347,7 @@ def create_app(settings: Settings | None = None, *, warm_up: bool = False) -> Fa
     from telespine.web.write_slots import FollowupSlotsMiddleware
 
     slots: Any = FollowupSlotsMiddleware  # message/diary posts: a few at once, others wait or 503
-    app.add_middleware(slots)
+    app.add_middleware(slots, emergency_number=settings.emergency_number)
     json_checks: Any = JsonBodyMiddleware
     app.add_middleware(json_checks)
     wrapped: Any = BodyLimitMiddleware
