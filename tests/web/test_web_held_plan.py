@@ -89,6 +89,11 @@ def test_a_case_held_at_emergency_gets_the_emergency_plan_on_the_page_and_both_p
         assert PDF_PROGRAM not in text and "Exercises" not in text and "ibuprofen" not in text.lower()
     html = web.get(f"/assessments/{assessment}/program.html").text
     assert EMERGENCY_HEADLINE in html and PDF_PROGRAM not in html
+    # the held plan itself (not the failure page): why, the number, only emergency things
+    assert "A sign you reported needs emergency care now" in page.text
+    assert "could not finish" not in page.text and "tel:911" in page.text
+    assert "within 1 to 3 days" not in page.text and "after 2 weeks" not in page.text
+    assert "A sign you reported needs emergency care now" in html and "could not finish" not in html
 
 
 def test_a_clinicians_urgent_override_gives_the_urgent_plan_without_a_program(

@@ -90,6 +90,18 @@ class FollowUpRules(_Strict):
     routine: list[FollowUpRule]
 
 
+class HeldTexts(_Strict):
+    """What a plan says when the case is held at a level that needs care in person."""
+
+    emergency: ByAudience
+    urgent: ByAudience
+    prompt: ByAudience
+
+    def for_level(self, level: Disposition) -> ByAudience:
+        texts = {"emergency": self.emergency, "urgent": self.urgent, "prompt": self.prompt}
+        return texts.get(level.value, self.emergency)
+
+
 class PlanTexts(_Strict):
     """The plan text file."""
 
@@ -99,6 +111,7 @@ class PlanTexts(_Strict):
     dispositions: dict[Disposition, DispositionText]
     no_program: ByAudience
     safety_net: ByAudience
+    held: HeldTexts
     red_flags: RedFlags
     seek_care: SeekCare
     followup: FollowUpRules
@@ -355,6 +368,39 @@ def safety_net_plan(now: datetime, audience: Audience = "adult") -> Plan:
         red_flags=texts.red_flags.for_(audience),
         followup=[],
         seek_care=texts.seek_care.for_(audience),
+        ruleset_version="unavailable",
+        sources=sorted(texts.sources),
+    )
+
+
+def held_emergency_plan(now: datetime, audience: Audience = "adult") -> Plan:
+    """The plan of a case held at emergency (a sign reported later, or a clinician's decision):
+    only emergency things, in the audience's voice: what to do now, why (a sign needs emergency
+    care now), the emergency warning signs; no summary, scores, program, follow-up or routine
+    advice."""
+    texts = load_plan_texts()
+    dtext = texts.dispositions[Disposition.EMERGENCY]
+    groups = texts.red_flags.for_(audience)
+    emergency = [g for g in groups if "emergency" in g.action.lower()] or groups[:1]
+    return Plan(
+        created_at=now,
+        audience=audience,
+        disposition=Disposition.EMERGENCY,
+        safety_net=True,
+        title=texts.title.for_(audience),
+        intro=texts.intro.for_(audience),
+        headline=dtext.headline.for_(audience),
+        action=dtext.action.for_(audience),
+        note=texts.held.emergency.for_(audience),
+        summary=[],
+        reasons=[],
+        unresolved=[],
+        scores=[],
+        program=None,
+        medicines=None,
+        red_flags=emergency,
+        followup=[],
+        seek_care=[],
         ruleset_version="unavailable",
         sources=sorted(texts.sources),
     )

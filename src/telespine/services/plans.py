@@ -7,15 +7,17 @@ Pages and the API call these; callers authorize (telespine.web.policy) and commi
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from telespine.errors import ClinicalFailure
 from telespine.instruments import ScoreRecord
+from telespine.program import held_emergency_plan
 from telespine.program.exercises import Progress
 from telespine.program.guarded import InvalidPlanAnswers, make_plan, parse_plan_answers
-from telespine.program.plan import Plan, PlanAnswers
+from telespine.program.plan import Plan, PlanAnswers, load_plan_texts
 from telespine.services import program_week
 from telespine.store import cases, repo, repo_program
 from telespine.store.models import Assessment, Profile, User
@@ -123,7 +125,7 @@ def _held_plan(
 
     A level where telemedicine still helps (routine) is planned as that level. Emergency gets the
     emergency safety-net plan (only emergency things: no summary, scores, program or follow-up;
-    ok False, like an emergency that could not be planned). Urgent and prompt get the plan of
+    ok True: the page shows it as the plan, with the held-at-level wording). Urgent and prompt get the plan of
     that level (what to do, no program, no medicine advice: build_plan gives neither below
     routine), marked safety_net so the warning signs lead and no "no warning signs" is said.
     """
@@ -131,12 +133,31 @@ def _held_plan(
     if shown.allows_telemedicine:
         return make_plan(findings, held, answers, audience, enabled, week=week, progress=progress)
     if shown is Disposition.EMERGENCY or findings is None:
-        plan, _ = make_plan(None, safety_net_result("plan"), None, audience, None)
-        return plan, False
+        return _held_emergency(audience)
     plan, ok = make_plan(findings, held, answers, audience, enabled, week=week, progress=progress)
     if not ok:  # the program code failed: the emergency safety-net plan
         return plan, ok
+    try:
+        note: str | None = load_plan_texts().held.for_level(shown).for_(audience)
+    except Exception:
+        note = plan.note
     held_plan = plan.model_copy(
-        update={"safety_net": True, "program": None, "medicines": None, "medicine_stop": None}
+        update={
+            "safety_net": True,
+            "program": None,
+            "medicines": None,
+            "medicine_stop": None,
+            "note": note,
+        }
     )
     return held_plan, True
+
+
+def _held_emergency(audience: Audience) -> tuple[Plan, bool]:
+    """(the held-at-emergency plan, True): the page shows it as the plan, not as a failure; the
+    emergency safety-net plan (ok False) if its texts cannot be loaded."""
+    try:
+        return held_emergency_plan(datetime.now(UTC), audience), True
+    except Exception:
+        plan, _ = make_plan(None, safety_net_result("plan"), None, audience, None)
+        return plan, False
