@@ -88,11 +88,15 @@ def test_an_unknown_answer_is_not_a_no() -> None:
     assert "leg_weakness" in report.retriage.result.unresolved
 
 
-def test_reviewed_entries_do_not_fire_again() -> None:
+def test_the_rules_skip_no_entry_by_its_day() -> None:
+    # What a clinician reviewed is decided by the time it was stored (services.followup): the
+    # pure rules take no review date, so an earlier day's red flag always fires here ...
     entries = [entry(3, 5, fever="yes"), entry(4, 5)]
     assert fired(evaluate_case(case(), entries, [], at(day(4)))) == ["care.diary_red_flag"]
-    reviewed = case(red_flags_reviewed_through=day(3))
-    report = evaluate_case(reviewed, entries, [], at(day(4)))
+    with pytest.raises(ValueError):
+        case(red_flags_reviewed_through=day(3))
+    # ... and one the caller passes as reviewed (answered "no") does not
+    report = evaluate_case(case(), [entry(3, 5), entry(4, 5)], [], at(day(4)))
     assert fired(report) == []
     assert report.retriage is None
     assert not report.needs_review
@@ -174,10 +178,11 @@ def test_a_failed_screening_asks_a_clinician_to_read_the_message() -> None:
     assert report.needs_review
 
 
-def test_reviewed_or_future_messages_do_not_fire() -> None:
-    texts = [screened("m-1", 2, FAINTED), screened("m-2", 5, FAINTED)]
-    reviewed = case(red_flags_reviewed_through=day(2))
-    assert fired(evaluate_case(reviewed, [], [], at(day(3)), screened=texts)) == []
+def test_future_messages_do_not_fire_and_earlier_days_do() -> None:
+    assert fired(evaluate_case(case(), [], [], at(day(3)), screened=[screened("m-2", 5, FAINTED)])) == []
+    # no day counts as reviewed in the rules (the caller leaves out the texts a clinician reviewed)
+    report = evaluate_case(case(), [], [], at(day(3)), screened=[screened("m-1", 2, FAINTED)])
+    assert fired(report) == ["care.text_red_flag"]
 
 
 # --- no improvement at 6 and 12 weeks -----------------------------------------------------------

@@ -59,7 +59,7 @@ def test_a_red_flag_message_counts_on_the_patients_own_day(
     user, _, case = _case(db, timezone)
     # A clinician reviewed the case earlier on the patient's day (services.cases.acknowledge):
     # red flags up to the patient's yesterday are handled.
-    cases.acknowledge(db, case, cases.case_state(case).local_date(now))
+    cases.acknowledge(db, case, now - dt.timedelta(hours=1))
     db.commit()
     out = followup.post_message(db, case, user, RED_FLAG, emergency_number="911", now=now)
     assert out.flagged and "care.text_red_flag" in out.escalations

@@ -91,9 +91,11 @@ def test_the_most_urgent_sign_wins_and_is_told_first() -> None:
     assert "Vomiting blood" in report.tell[0] and "indigestion" not in report.tell[0].lower()
 
 
-def test_reviewed_and_future_entries_do_not_fire() -> None:
-    reviewed = ADULT.model_copy(update={"red_flags_reviewed_through": TODAY})
-    assert evaluate_medicines(reviewed, [entry(black_stools="yes")], NOW).level is None
+def test_future_entries_do_not_fire_and_no_day_counts_as_reviewed() -> None:
+    # a reviewed entry is passed with its signs answered "no" by services.followup (by the time it
+    # was stored); the rules themselves take no review date
+    assert "red_flags_reviewed_through" not in type(ADULT).model_fields
+    assert evaluate_medicines(ADULT, [entry(black_stools="yes")], NOW).level is not None
     tomorrow = entry(day=TODAY + dt.timedelta(days=1), black_stools="yes")
     assert evaluate_medicines(ADULT, [tomorrow], NOW).level is None
 

@@ -173,7 +173,7 @@ def test_diary_red_flag_retriages_once(world: dict[str, Any]) -> None:
         assert again.escalations == [] and again.result is None
         assert case.assessment.latest.version == 2
         # Reviewed: nothing new fires; a different red flag later the same day still raises the case.
-        repo_care.acknowledge(db, case, now.date())
+        repo_care.acknowledge(db, case, now + dt.timedelta(hours=1, minutes=30))
         assert case.raised_at is None
         quiet = followup.run_followup(db, case, now + dt.timedelta(hours=2))
         assert quiet.escalations == [] and not quiet.raised and case.raised_at is None

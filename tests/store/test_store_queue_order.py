@@ -147,7 +147,7 @@ def test_the_stored_order_follows_escalation_override_and_clear(world: Any) -> N
     cases.raise_case(db, db.get(CareCase, a), "patient called")
     db.commit()
     assert check(db, doc).index(a) < check(db, doc).index(b)
-    cases.acknowledge(db, db.get(CareCase, a), START.date())
+    cases.acknowledge(db, db.get(CareCase, a), START)
     db.commit()
     check(db, doc)
     cases.close_case(db, db.get(CareCase, c))

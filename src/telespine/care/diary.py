@@ -35,8 +35,9 @@ class CaseState(BaseModel):
 
     findings: the case's current findings document (the latest stored triage snapshot).
     baseline_pain: pain 0-10 at the start of treatment; when None the first diary entry is used.
-    red_flags_reviewed_through: diary entries on or before this day have been handled by a
-    clinician, so their red-flag answers do not trigger again.
+
+    What a clinician has already reviewed is decided by the caller (services.followup): by the
+    time each report was stored, never by the day it is for; the rules see no review date.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -46,7 +47,6 @@ class CaseState(BaseModel):
     treatment_started_on: dt.date
     timezone: str = "UTC"
     baseline_pain: float | None = Field(default=None, ge=0, le=10)
-    red_flags_reviewed_through: dt.date | None = None
 
     @field_validator("timezone")
     @classmethod

@@ -326,17 +326,13 @@ def evaluate_case(
 
     for rule in ruleset.rules:
         if isinstance(rule, RedFlagCheckRule):
-            reviewed = case.red_flags_reviewed_through
-            for entry in known:
-                if reviewed is not None and entry.day <= reviewed:
-                    continue
+            for entry in known:  # answers a clinician reviewed come in as "no" (services.followup)
                 found, answers = _answers_to_updates(entry, ruleset.red_flag_check)
                 if found:
                     fire(rule, entry.day, f"diary of {entry.day.isoformat()}: {', '.join(answers)}", found)
         elif isinstance(rule, ScreenedTextRule):
-            reviewed = case.red_flags_reviewed_through
             for text in sorted(screened, key=lambda t: (t.day, t.ref)):
-                if text.day > today or (reviewed is not None and text.day <= reviewed):
+                if text.day > today:  # the caller leaves out texts a clinician reviewed
                     continue
                 result = text.screening
                 if result.status != "ok":  # a failure or a message in another language

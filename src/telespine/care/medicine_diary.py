@@ -213,7 +213,6 @@ def evaluate_medicines(
     today = case.local_date(now)
     age = case.findings["age_years"]
     audience = audience_for_age(age)
-    reviewed = case.red_flags_reviewed_through
     for entry in entries:
         check_entry(entry, config)
     known = sorted((e for e in entries if e.day <= today), key=lambda e: e.day)
@@ -222,9 +221,7 @@ def evaluate_medicines(
     updates: dict[str, Any] = {}
     tell: list[tuple[int, str]] = []
 
-    for entry in known:
-        if reviewed is not None and entry.day <= reviewed:
-            continue
+    for entry in known:  # signs a clinician reviewed come in as "no" (services.followup)
         for sign in config.warning_signs:
             answer: Answer = entry.warning_signs.get(sign.id, "unknown")  # unanswered is not "no"
             if answer == "no":

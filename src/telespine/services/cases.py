@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from telespine.store import cases, diary, repo
+from telespine.store import cases, repo
 from telespine.store.models import User
 from telespine.store.models_care import CareCase
 
@@ -25,8 +25,8 @@ def claim(db: Session, case: CareCase, clinician: User) -> bool:
 
 
 def acknowledge(db: Session, case: CareCase, clinician: User) -> None:
-    """The clinician has seen what raised the case: red flags before the patient's today are handled."""
-    cases.acknowledge(db, case, diary.local_today(case))
+    """The clinician has seen what raised the case: every report stored until now is handled."""
+    cases.acknowledge(db, case)
     _audit(db, clinician, "acknowledge", case)
     db.commit()
 

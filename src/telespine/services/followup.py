@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -166,40 +166,58 @@ def _safety(result: Screening | None) -> bool:
 # --- the follow-up rules -----------------------------------------------------------------
 
 
-def _last_clear(floors: Sequence[EscalationFloor]) -> dt.datetime | None:
-    times = [f.cleared_at for f in floors if f.cleared_at is not None]
-    return max(times) if times else None
-
-
 def _aware(value: dt.datetime) -> dt.datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
 
 
-def _diary_for_rules(rows: Sequence[DiaryRecord], cleared: dt.datetime | None) -> list[DiaryEntry]:
-    """Diary entries for evaluate_case; a red-flag check a clinician has cleared counts as handled."""
+def reviewed_at(case: CareCase, floors: Sequence[EscalationFloor]) -> dt.datetime | None:
+    """When a clinician last reviewed the case's red flags: the later of the last acknowledgement
+    (red_flags_reviewed_at) and the last cleared floor; None when never."""
+    times = [_aware(f.cleared_at) for f in floors if f.cleared_at is not None]
+    if case.red_flags_reviewed_at is not None:
+        times.append(_aware(case.red_flags_reviewed_at))
+    return max(times) if times else None
+
+
+def handled(
+    created_at: dt.datetime, reviewed: dt.datetime | None, ref: str, fresh: Collection[str] = ()
+) -> bool:
+    """The one rule for every kind of report (diary check answers, diary note, message, medicine
+    entry): a clinician reviewed it when it was stored at or before the review. Never by the day
+    it is for (a missed day filled in after the review, or a text after a time-zone change, is
+    new), and never the report this write has just stored (fresh: a review that came in between
+    its save and its check has not seen it)."""
+    return reviewed is not None and ref not in fresh and _aware(created_at) <= reviewed
+
+
+def _diary_for_rules(
+    rows: Sequence[DiaryRecord], reviewed: dt.datetime | None, fresh: Collection[str] = ()
+) -> list[DiaryEntry]:
+    """Diary entries for evaluate_case; a red-flag check a clinician has reviewed counts as "no"."""
     entries = diary.diary_entries(rows)
-    if cleared is None:
+    if reviewed is None:
         return entries
     out = []
     for row, entry in zip(rows, entries, strict=True):
-        if _aware(row.created_at) <= _aware(cleared):
+        if handled(row.created_at, reviewed, row.id, fresh):
             entry = entry.model_copy(update={"red_flag_check": dict.fromkeys(entry.red_flag_check, "no")})
         out.append(entry)
     return out
 
 
-def _screened(db: Session, case: CareCase, cleared: dt.datetime | None) -> list[ScreenedText]:
-    """Flagged patient messages and diary notes for evaluate_case (not those a clinician cleared),
-    each on the patient's local day it was written."""
+def _screened(
+    db: Session, case: CareCase, reviewed: dt.datetime | None, fresh: Collection[str] = ()
+) -> list[ScreenedText]:
+    """Flagged patient messages and diary notes for evaluate_case (not those a clinician reviewed:
+    handled()), each on the patient's local day it was written."""
     out: list[ScreenedText] = []
     audience = audience_of(case)
-    handled = _aware(cleared) if cleared is not None else None
     for r in diary.diary_for_case(db, case):
         if r.note_screening is None and r.note is not None and r.note.strip():
             _screen_note(db, r, audience)  # a note saved before notes were screened (migration 0006)
         if not r.note_flagged or r.note_screening is None:
             continue
-        if handled is not None and _aware(r.created_at) <= handled:
+        if handled(r.created_at, reviewed, r.id, fresh):
             continue
         try:
             note_screening = Screening.model_validate(r.note_screening)
@@ -211,7 +229,7 @@ def _screened(db: Session, case: CareCase, cleared: dt.datetime | None) -> list[
     for m in messages.messages_for_case(db, case):
         if not m.from_patient or not m.flagged or m.screening is None:
             continue
-        if handled is not None and _aware(m.created_at) <= handled:
+        if handled(m.created_at, reviewed, m.id, fresh):
             continue
         try:
             screening = Screening.model_validate(m.screening)
@@ -219,8 +237,8 @@ def _screened(db: Session, case: CareCase, cleared: dt.datetime | None) -> list[
             log.error("stored message screening unreadable: %s", type(exc).__name__)
             continue
         # The patient's calendar day it was written (the rules count days in the case's zone; the
-        # UTC date skipped a red flag sent in the evening west of UTC as "tomorrow", and one sent
-        # in the morning east of it, after a review that day, as "already reviewed").
+        # UTC date held back a red flag sent in the evening west of UTC as "tomorrow"). Whether it
+        # was reviewed is handled() above, by time: never this day.
         day = diary.local_today(case, _aware(m.created_at))
         out.append(ScreenedText(ref=m.id, day=day, source="message", screening=screening))
     return out
@@ -238,12 +256,16 @@ def _screen_note(db: Session, row: DiaryRecord, audience: Audience) -> Screening
 
 
 def medicine_report(
-    db: Session, case: CareCase, now: dt.datetime, cleared: dt.datetime | None
+    db: Session,
+    case: CareCase,
+    now: dt.datetime,
+    reviewed: dt.datetime | None,
+    fresh: Collection[str] = (),
 ) -> MedicineReport | None:
     """care.evaluate_medicines over the case's medicine diary (None when there is none).
 
-    Warning signs of entries saved before a clinician's last clear count as handled (answered
-    "no"); entries saved after it count, also on the same day (the clear's day is not skipped).
+    Warning signs of entries saved at or before a clinician's last review (handled()) count as
+    handled (answered "no"); entries saved after it count, whatever day they are for.
     Raises when the rules cannot run: the caller raises the case.
     """
     rows = medicines.medicine_rows(db, case)
@@ -253,11 +275,10 @@ def medicine_report(
     entries = []
     for row in rows:
         entry = medicines.as_entry(row)
-        if cleared is not None and _aware(row.created_at) <= _aware(cleared):
+        if handled(row.created_at, reviewed, row.id, fresh):
             entry = entry.model_copy(update={"warning_signs": dict.fromkeys(signs, "no")})
         entries.append(entry)
-    state = cases.case_state(case).model_copy(update={"red_flags_reviewed_through": None})
-    return evaluate_medicines(state, entries, now)
+    return evaluate_medicines(cases.case_state(case), entries, now)
 
 
 def sign_levels(report: MedicineReport) -> dict[str, str]:
@@ -279,8 +300,12 @@ def run_followup(
     by: User | None = None,
     source: str | None = None,
     screened: Sequence[ScreenedText] = (),
+    fresh: Collection[str] = (),
 ) -> Followup:
     """Run telespine.care.evaluate_case and act on new escalations, once per key.
+
+    A report a clinician reviewed (stored at or before reviewed_at()) is skipped; fresh: ids of
+    the diary entry, message or medicine entry this write has just stored, which always count.
 
     screened: texts screened by the caller that are not stored as a message or diary note (the
     medicine diary's "other side effects"); they go through the same text red-flag rule as the
@@ -292,21 +317,21 @@ def run_followup(
     itself raises the case for review (never silence).
     """
     all_floors = cases.floors_for_case(db, case)
-    cleared = _last_clear(all_floors)
+    reviewed = reviewed_at(case, all_floors)
     try:
         report = care_rules.evaluate_case(
             cases.case_state(case),
-            _diary_for_rules(diary.diary_for_case(db, case), cleared),
+            _diary_for_rules(diary.diary_for_case(db, case), reviewed, fresh),
             cases.scores_for_case(db, case),
             now,
-            screened=[*_screened(db, case, cleared), *screened],
+            screened=[*_screened(db, case, reviewed, fresh), *screened],
         )
     except Exception as exc:
         log.error("evaluate_case failed: %s", type(exc).__name__)
         cases.raise_case(db, case, "Follow-up rules could not run: review the diary and messages.", now)
         return Followup(escalations=[], result=None, raised=True)
     try:
-        med = medicine_report(db, case, now, cleared)
+        med = medicine_report(db, case, now, reviewed, fresh)
     except Exception as exc:
         log.error("evaluate_medicines failed: %s", type(exc).__name__)
         cases.raise_case(db, case, "Medicine diary rules could not run: review the medicine diary.", now)
@@ -455,7 +480,7 @@ def post_message(
     try:
         doc, result = screen(msg.body, audience)
         messages.set_screening(db, msg, doc, _flagged(doc, result))
-        follow = run_followup(db, case, now, by=author, source="message")
+        follow = run_followup(db, case, now, by=author, source="message", fresh=(msg.id,))
         if msg.flagged and not follow.raised:
             # evaluate_case found nothing new (or only something to read): a clinician must read it
             cases.raise_case(db, case, "A message needs review.", now)
@@ -544,7 +569,7 @@ def add_diary_entry(
     red_check = any(v != "no" for v in entry.red_flag_check.values())
     try:
         result = _screen_note(db, row, audience)
-        follow = run_followup(db, case, now, by=by, source="diary")
+        follow = run_followup(db, case, now, by=by, source="diary", fresh=(row.id,))
         if not follow.raised and red_check:
             # A warning sign (or "not sure") always puts the case in front of a clinician again.
             cases.raise_case(db, case, "Red flag (or not sure) in today's diary.", now)
@@ -765,7 +790,7 @@ def clear_escalation(
     rows = cases.clear_floors(db, case, clinician, reason, now)
     if not rows:
         raise NothingToClear
-    cases.acknowledge(db, case, diary.local_today(case, now))
+    cases.acknowledge(db, case, now)
     repo.audit(
         db,
         actor=clinician,

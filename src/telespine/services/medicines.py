@@ -122,8 +122,7 @@ def parse_entry(doc: Mapping[str, Any]) -> MedicineDiaryEntry:
 
 def _own_report(case: CareCase, entry: MedicineDiaryEntry, now: dt.datetime, number: str) -> MedicineReport:
     """The entry's own warning signs, whatever was reviewed before (a new entry always counts)."""
-    state = cases.case_state(case).model_copy(update={"red_flags_reviewed_through": None})
-    return evaluate_medicines(state, [entry], now, emergency_number=number)
+    return evaluate_medicines(cases.case_state(case), [entry], now, emergency_number=number)
 
 
 def _entry_level(report: MedicineReport) -> str | None:
@@ -216,7 +215,9 @@ def record_medicines(
             if screened is not None:
                 day = diary.local_today(case, now)  # written now, whatever day the entry is for
                 texts.append(ScreenedText(ref=row.id, day=day, source="diary_note", screening=screened))
-        follow = followup.run_followup(db, case, now, by=by, source="diary", screened=texts)
+        follow = followup.run_followup(
+            db, case, now, by=by, source="diary", screened=texts, fresh=(row.id,)
+        )
         raised = follow.raised
         if level is not None and is_red_flag_level(level):
             _hold(db, case, level, row.id, by, now)

@@ -9,6 +9,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -242,17 +243,28 @@ def raise_after_failure(db: Session, case_id: str, reason: str) -> bool:
         return False
 
 
-def acknowledge(db: Session, case: CareCase, today: dt.date) -> None:
-    """A clinician has seen what raised the case: red flags before today are handled.
+def acknowledge(db: Session, case: CareCase, now: dt.datetime | None = None) -> None:
+    """A clinician has seen what raised the case at the instant now: every report stored up to
+    then counts as handled (red_flags_reviewed_at; services.followup.run_followup skips a report
+    only by the time it was stored, never by the day it is for, so a missed day filled in later,
+    or a message after a time-zone change, still escalates).
 
-    Only up to yesterday: the rules count by day, so "through today" would hide a red flag the
-    patient reports later today. Today's entries that were seen fire no new escalation anyway
-    (their keys are stored) and change no findings that are already merged.
+    red_flags_reviewed_through (the patient's yesterday) is kept for people reading the case;
+    no rule reads it.
     """
+    now = now or utcnow()
     case.raised_at = None
     case.raised_reason = None
-    case.red_flags_reviewed_through = today - dt.timedelta(days=1)
+    case.red_flags_reviewed_at = now
+    case.red_flags_reviewed_through = _local_date(case, now) - dt.timedelta(days=1)
     db.flush()
+
+
+def _local_date(case: CareCase, now: dt.datetime) -> dt.date:
+    try:
+        return now.astimezone(ZoneInfo(case.timezone)).date()
+    except (ZoneInfoNotFoundError, ValueError):
+        return now.astimezone(dt.UTC).date()
 
 
 def close_case(db: Session, case: CareCase) -> None:
@@ -365,7 +377,6 @@ def case_state(case: CareCase) -> CaseState:
         findings=case.assessment.latest.findings,
         treatment_started_on=case.treatment_started_on,
         timezone=case.timezone,
-        red_flags_reviewed_through=case.red_flags_reviewed_through,
     )
 
 

@@ -51,6 +51,8 @@ class CareCase(Base):
     treatment_started_on: Mapped[dt.date] = mapped_column(Date)
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
     red_flags_reviewed_through: Mapped[dt.date | None] = mapped_column(Date)
+    # when a clinician last acknowledged the case (a report stored up to then counts as handled)
+    red_flags_reviewed_at: Mapped[dt.datetime | None] = mapped_column()
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     # the queue's sort key, written only by store/queue_order.py (a flush hook): the clinicians'
     # level 1-5 (None until the case has a version), 0 when raised or floor-held else 1, and
