@@ -154,3 +154,37 @@ def test_a_poll_is_audited_when_the_set_of_cases_shown_changes(
     assert live_reads() == before + 1  # a changed set of cases shown: audited
     dave.get(_live_url(r.text))
     assert live_reads() == before + 1  # and not again while it stays the same
+
+
+def test_news_from_a_write_that_committed_after_the_poll_still_shows_once(
+    make_client: Callable[..., Client], seeded_url: str
+) -> None:
+    """A write stamps raised_at when it starts and commits later; a poll that ran in between saw
+    neither the row nor a later time. The next poll still tells it (it looks back GRACE and
+    leaves out what it told), and the one after does not repeat it."""
+    import datetime as dt
+    from urllib.parse import parse_qs, urlsplit
+
+    from telespine.store import cases
+    from telespine.store.db import make_engine, make_sessionmaker, session_scope
+
+    dave = login(make_client, seeded_url, "dr_dave")
+    case = _new_case(bearer(make_client, seeded_url, "alice"), bearer(make_client, seeded_url, "dr_dave"))
+    page = dave.get("/clinic/queue").text
+    quiet = dave.get(_live_url(page))
+    assert _news(quiet.text) == ""  # the page counted the new person as told: not news again
+    polled = _live_url(quiet.text)
+    since = dt.datetime.fromisoformat(parse_qs(urlsplit(polled).query)["since"][0])
+    engine = make_engine(seeded_url)
+    try:
+        with session_scope(make_sessionmaker(engine)) as db:
+            row = cases.get_case(db, case)
+            assert row is not None
+            row.raised_at = since - dt.timedelta(seconds=5)  # stamped before the poll, stored after it
+            row.raised_reason = "Red flag in a message or diary note"
+    finally:
+        engine.dispose()
+    r = dave.get(polled)
+    assert "Raised: Alice Archer." in _news(r.text)
+    again = dave.get(_live_url(r.text))
+    assert _news(again.text) == ""  # told once

@@ -204,13 +204,18 @@ def queue_live_fragment(
     mine: Annotated[str, Query(max_length=4)] = "",
     since: Annotated[str, Query(max_length=40)] = "",
     shown: Annotated[str, Query(max_length=64)] = "",
+    seen: Annotated[str, Query(max_length=1024)] = "",
 ) -> Response:
     """The first queue page's list, polled by htmx, with the news since the last poll (issue 11).
     Audited when there is news or the set of cases shown changed (web/pages/queue_live.py)."""
     f, kept = _queue_filter(disposition, claimed, mine)
     items, cursor = lists.queue_page(db, user, disposition=f.disposition, claimed=f.claimed, mine=f.mine)
     now = dt.datetime.now(dt.UTC)
-    news = queue_live.news_since(db, user, items, queue_live.parse_since(since, now))
+    when = queue_live.parse_since(since, now)
+    window = queue_live.news_window(
+        db, user, items, when or now, queue_live.parse_seen(seen), grace=when is not None
+    )
+    news = window.news
     changed = bool(items) and shown != queue_live.shown_digest(items)
     if news or changed:  # the same people again read what the audited page or poll read already
         repo.audit(db, actor=user, action="list", object_type="case", detail=f"{len(items)} items, live")
@@ -224,7 +229,7 @@ def queue_live_fragment(
             "news": news,
             "next_url": f"/clinic/queue?{urlencode({**kept, 'after': cursor})}" if cursor else None,
             "advice": {"adult": clinical.advice_for("adult"), "pediatric": clinical.advice_for("pediatric")},
-            **queue_live.context(db, user, items, kept, "", now),
+            **queue_live.context(db, user, items, kept, "", now, window.seen),
         },
     )
 
