@@ -60,8 +60,10 @@ def test_a_rule_file_with_a_duplicate_key_is_refused(tmp_path: Path) -> None:
     adult = tmp_path / "adult.yaml"
     text = adult.read_text(encoding="utf-8")
     # the same rule given a second level: safe_load would keep the last one silently
-    adult.write_text(text.replace("    level: emergency\n", "    level: emergency\n    level: routine\n", 1),
-                     encoding="utf-8")
+    adult.write_text(
+        text.replace("    level: emergency\n", "    level: emergency\n    level: routine\n", 1),
+        encoding="utf-8",
+    )
     with pytest.raises(RuleSetError, match="given twice"):
         load_ruleset(tmp_path)
 

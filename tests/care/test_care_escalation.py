@@ -47,7 +47,10 @@ def entry(n: int, pain: int, function: int = 5, **answers: Answer) -> DiaryEntry
 
 def case(**changes: Any) -> CaseState:
     fields: dict[str, Any] = {
-        "case_id": "case-1", "findings": ADULT, "treatment_started_on": START, "baseline_pain": 6.0,
+        "case_id": "case-1",
+        "findings": ADULT,
+        "treatment_started_on": START,
+        "baseline_pain": 6.0,
     }
     return CaseState(**(fields | changes))
 
@@ -58,8 +61,14 @@ def fired(report: Any) -> list[str]:
 
 def nrs(n: int, pain: float) -> ScoreRecord:
     return ScoreRecord(
-        instrument_id="nrs", version="1.0", scores={"pain": pain}, primary_scale="pain", category=None,
-        category_label=None, responses={"pain": int(pain)}, taken_at=at(day(n), 9),
+        instrument_id="nrs",
+        version="1.0",
+        scores={"pain": pain},
+        primary_scale="pain",
+        category=None,
+        category_label=None,
+        responses={"pain": int(pain)},
+        taken_at=at(day(n), 9),
     )
 
 
@@ -127,12 +136,23 @@ def test_entries_must_answer_exactly_the_check() -> None:
 
 @pytest.mark.parametrize(
     "bad",
-    [{"pain": 11}, {"pain": "5"}, {"function": -1}, {"medicine_use": "lots"}, {"mood": 3},
-     {"red_flag_check": {"fever": "maybe"}}, {"day": "2026-01-05"}],
+    [
+        {"pain": 11},
+        {"pain": "5"},
+        {"function": -1},
+        {"medicine_use": "lots"},
+        {"mood": 3},
+        {"red_flag_check": {"fever": "maybe"}},
+        {"day": "2026-01-05"},
+    ],
 )
 def test_diary_entries_are_strict(bad: dict[str, Any]) -> None:
     fields: dict[str, Any] = {
-        "day": day(1), "pain": 3, "function": 5, "medicine_use": "none", "red_flag_check": {"fever": "no"},
+        "day": day(1),
+        "pain": 3,
+        "function": 5,
+        "medicine_use": "none",
+        "red_flag_check": {"fever": "no"},
     }
     with pytest.raises(ValidationError):
         DiaryEntry(**(fields | bad))
@@ -148,14 +168,25 @@ def test_diary_entries_accept_json_dates() -> None:
 
 def screened(ref: str, n: int, *flags: Mention, status: Literal["ok", "error"] = "ok") -> ScreenedText:
     screening = Screening(
-        status=status, audience="adult", flags=list(flags), modifiers=[], ignored=[],
-        rules_version="t", error="boom" if status == "error" else None,
+        status=status,
+        audience="adult",
+        flags=list(flags),
+        modifiers=[],
+        ignored=[],
+        rules_version="t",
+        error="boom" if status == "error" else None,
     )
     return ScreenedText(ref=ref, day=day(n), source="message", screening=screening)
 
 
-FAINTED = Mention(concept="fainting_or_collapse", kind="red_flag", sets={"fainting_or_collapse": True},
-                  text="fainted", start=2, end=9)
+FAINTED = Mention(
+    concept="fainting_or_collapse",
+    kind="red_flag",
+    sets={"fainting_or_collapse": True},
+    text="fainted",
+    start=2,
+    end=9,
+)
 
 
 def test_a_flagged_message_retriages_with_a_key_per_message() -> None:
@@ -341,7 +372,9 @@ def test_evaluation_is_deterministic() -> None:
     second = evaluate_case(case(), list(reversed(entries)), [], at(day(84)))
     assert first == second
     assert fired(first) == [
-        "care.diary_red_flag", "care.no_improvement_6_weeks", "care.no_improvement_12_weeks"
+        "care.diary_red_flag",
+        "care.no_improvement_6_weeks",
+        "care.no_improvement_12_weeks",
     ]
 
 

@@ -51,8 +51,14 @@ def entry(n: int) -> DiaryEntry:
 
 def record(instrument: str, n: int, hour: int = 10) -> ScoreRecord:
     return ScoreRecord(
-        instrument_id=instrument, version="1", scores={"total": 3.0}, primary_scale="total", category=None,
-        category_label=None, responses={}, taken_at=at(n, hour),
+        instrument_id=instrument,
+        version="1",
+        scores={"total": 3.0},
+        primary_scale="total",
+        category=None,
+        category_label=None,
+        responses={},
+        taken_at=at(n, hour),
     )
 
 
@@ -143,8 +149,12 @@ def test_now_must_carry_a_time_zone() -> None:
 
 
 def test_keys_are_unique_per_case_kind_and_day() -> None:
-    keys = {reminder_key(c, k, d) for c in ("a", "b") for k in ("daily_diary", "questionnaires")
-            for d in (day(1), day(2))}
+    keys = {
+        reminder_key(c, k, d)
+        for c in ("a", "b")
+        for k in ("daily_diary", "questionnaires")
+        for d in (day(1), day(2))
+    }
     assert len(keys) == 8
 
 

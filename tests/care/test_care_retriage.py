@@ -31,17 +31,23 @@ def test_unknown_is_above_stable_for_a_course() -> None:
         "age_years": 40,
         "leg_numbness": "unknown",
     }
-    assert merge_findings({"age_years": 40, "leg_numbness": "unknown"}, {"leg_numbness": "stable"})[
-        "leg_numbness"
-    ] == "unknown"
+    assert (
+        merge_findings({"age_years": 40, "leg_numbness": "unknown"}, {"leg_numbness": "stable"})[
+            "leg_numbness"
+        ]
+        == "unknown"
+    )
 
 
 def test_numbers_take_the_maximum() -> None:
     merged = merge_findings({"age_years": 40, "pain_score": 6}, {"pain_score": 4})
     assert merged["pain_score"] == 6
-    assert merge_findings(merged, {"weeks_on_treatment_without_improvement": 12})[
-        "weeks_on_treatment_without_improvement"
-    ] == 12
+    assert (
+        merge_findings(merged, {"weeks_on_treatment_without_improvement": 12})[
+            "weeks_on_treatment_without_improvement"
+        ]
+        == 12
+    )
 
 
 @pytest.mark.parametrize(
@@ -114,8 +120,9 @@ def test_a_negated_message_changes_nothing() -> None:
 
 
 def test_a_failed_screening_needs_review_without_changing_findings() -> None:
-    failed = Screening(status="error", audience="adult", flags=[], modifiers=[], ignored=[],
-                       rules_version="x", error="boom")
+    failed = Screening(
+        status="error", audience="adult", flags=[], modifiers=[], ignored=[], rules_version="x", error="boom"
+    )
     done = retriage_message(ADULT, failed)
     assert done.needs_review
     assert done.findings_after == ADULT

@@ -56,8 +56,14 @@ def _answers(**flags: str) -> dict[str, str]:
 
 def _diary(day: dt.date, note: str | None = None, **flags: str) -> DiaryEntry:
     return DiaryEntry.model_validate(
-        {"day": day, "pain": 5, "function": 5, "medicine_use": "none", "red_flag_check": _answers(**flags),
-         "note": note}
+        {
+            "day": day,
+            "pain": 5,
+            "function": 5,
+            "medicine_use": "none",
+            "red_flag_check": _answers(**flags),
+            "note": note,
+        }
     )
 
 

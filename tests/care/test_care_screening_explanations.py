@@ -109,14 +109,20 @@ def test_red_flags_raise_the_net(text: str, audience: str) -> None:
     ("text", "audience", "concept"),
     [
         ("I've smoked 20 a day since I was 15 and the pain wakes me at night.", "adult", "smoking"),
-        ("Sixteen weeks of the programme, every session, and the back is exactly where it was.", "adult",
-         "no_improvement_on_treatment"),
+        (
+            "Sixteen weeks of the programme, every session, and the back is exactly where it was.",
+            "adult",
+            "no_improvement_on_treatment",
+        ),
         ("Took 16 co-codamol yesterday because nothing else was touching it.", "adult", "painkiller_count"),
         ("Still got the ache between my shoulder blades.", "adult", "thoracic_pain_long"),
         ("Up three times last night with his back, poor lad.", "pediatric", "night_pain"),
         ("It takes him over an hour every morning to loosen up.", "pediatric", "morning_stiffness"),
-        ("At the pool I noticed one shoulder blade sticks out and her waist looks uneven.", "pediatric",
-         "spinal_curvature"),
+        (
+            "At the pool I noticed one shoulder blade sticks out and her waist looks uneven.",
+            "pediatric",
+            "spinal_curvature",
+        ),
         ("A 9 today. Couldn't get to work.", "adult", "severe_pain_score"),
     ],
 )

@@ -122,7 +122,7 @@ def test_everyday_phrases_stay_unflagged(text: str, pipeline: Pipeline) -> None:
 
 
 def test_an_explanation_limited_to_some_concepts_never_explains_legs_giving_way(pipeline: Pipeline) -> None:
-    """"after the gym" explains dead legs, not legs that give way (allowed_types), even when the
+    """ "after the gym" explains dead legs, not legs that give way (allowed_types), even when the
     two mentions cover the same words (spaCy shares their ConText modifiers)."""
     assert screen_message("my legs gave way after the gym", "adult", pipeline=pipeline).safety_net
     assert not screen_message("my legs are dead after the gym", "adult", pipeline=pipeline).needs_review

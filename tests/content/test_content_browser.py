@@ -10,6 +10,7 @@ from telespine.content import load_guide, render_html
 
 pytestmark = pytest.mark.browser
 
+
 @pytest.fixture(scope="module")
 def browser(chromium: object) -> object:
     return chromium  # the one shared Chromium of tests/conftest.py

@@ -138,10 +138,13 @@ def test_search_without_hits_as_json(guide_app: typer.Typer) -> None:
     assert code == 0 and json.loads(out)["hits"] == []
 
 
-@pytest.mark.parametrize(("args", "bad"), [
-    (["--search", "fever", "--format", "html"], "unknown search format 'html'"),
-    (["--search", "fever", "--audience", "elderly"], "unknown audience 'elderly'"),
-])
+@pytest.mark.parametrize(
+    ("args", "bad"),
+    [
+        (["--search", "fever", "--format", "html"], "unknown search format 'html'"),
+        (["--search", "fever", "--audience", "elderly"], "unknown audience 'elderly'"),
+    ],
+)
 def test_search_rejects_bad_options(guide_app: typer.Typer, args: list[str], bad: str) -> None:
     code, out, err = _run(guide_app, *args)
     assert code == 2 and bad in err and out == ""

@@ -26,7 +26,9 @@ def test_new_file_is_a_new_guide(guides_copy: Path) -> None:
     (guides_copy / "notes.txt").write_text("not a guide", encoding="utf-8")
     (guides_copy / "README.yaml").write_text("not: a guide", encoding="utf-8")
     assert list_guides(guides_copy) == [
-        ("back-pain", "adult"), ("back-pain", "pediatric"), ("neck-pain", "adult")
+        ("back-pain", "adult"),
+        ("back-pain", "pediatric"),
+        ("neck-pain", "adult"),
     ]
     guide = load_guide("neck-pain", "adult", guides_copy)
     assert guide.title.startswith("Neck pain")

@@ -26,7 +26,10 @@ from telespine.content.loader import PACKAGE_DIR, load_guide_file
 NUMBERS = {"911", "999", "112", "111", "000"}
 GUIDES = list_guides()
 RENDERERS: dict[str, Callable[..., str]] = {
-    "text": render_text, "md": render_markdown, "json": render_json, "html": render_html,
+    "text": render_text,
+    "md": render_markdown,
+    "json": render_json,
+    "html": render_html,
     "sections": render_html_sections,
 }
 

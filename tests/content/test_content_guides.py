@@ -19,9 +19,33 @@ REPO = Path(__file__).resolve().parents[2]
 SEED_TOOL = Path("/work/shared/tools/seed_overlap.py")
 
 # Units and words that only appear next to a dose. A number right before any of them is a dose.
-DOSE_WORDS = {"mg", "mcg", "ml", "g", "milligram", "milligrams", "microgram", "micrograms", "millilitre",
-              "millilitres", "milliliter", "milliliters", "tablet", "tablets", "pill", "pills", "capsule",
-              "capsules", "dose", "doses", "teaspoon", "teaspoons", "drops", "puffs", "times"}
+DOSE_WORDS = {
+    "mg",
+    "mcg",
+    "ml",
+    "g",
+    "milligram",
+    "milligrams",
+    "microgram",
+    "micrograms",
+    "millilitre",
+    "millilitres",
+    "milliliter",
+    "milliliters",
+    "tablet",
+    "tablets",
+    "pill",
+    "pills",
+    "capsule",
+    "capsules",
+    "dose",
+    "doses",
+    "teaspoon",
+    "teaspoons",
+    "drops",
+    "puffs",
+    "times",
+}
 NEGATIONS = {"never", "not", "don't", "no"}
 
 
@@ -62,9 +86,11 @@ def test_reading_grade_is_8_or_lower(condition: str, audience: str) -> None:
 
 def test_reading_grade_tells_hard_text_from_easy_text() -> None:
     easy = "Your back hurts. Rest a bit. Walk a little each day. Call us if it gets worse."
-    hard = ("Intervertebral discogenic pathophysiology necessitates comprehensive multidisciplinary "
-            "evaluation, particularly considering radiological investigations and pharmacological "
-            "interventions administered concomitantly.")
+    hard = (
+        "Intervertebral discogenic pathophysiology necessitates comprehensive multidisciplinary "
+        "evaluation, particularly considering radiological investigations and pharmacological "
+        "interventions administered concomitantly."
+    )
     assert reading_grade(easy) < 4 < MAX_GRADE < reading_grade(hard)
 
 
@@ -122,8 +148,11 @@ def test_content_text_is_in_our_own_words() -> None:
     result = subprocess.run(
         [sys.executable, str(SEED_TOOL), "--root", str(REPO)], capture_output=True, text=True, check=False
     )
-    ours = [line for line in result.stdout.splitlines()
-            if "src/telespine/content/" in line or "tests/content/" in line or "docs/content.md" in line]
+    ours = [
+        line
+        for line in result.stdout.splitlines()
+        if "src/telespine/content/" in line or "tests/content/" in line or "docs/content.md" in line
+    ]
     assert ours == []
 
 

@@ -142,8 +142,10 @@ def test_aspirin_suggestions_are_found(sentence: str) -> None:
 
 @pytest.mark.parametrize(
     ("sentence", "problem"),
-    [("Give 400 mg ibuprofen, or aspirin.", "must not give a dose"),
-     ("Aspirin works well for a sore back.", "aspirin only to warn")],
+    [
+        ("Give 400 mg ibuprofen, or aspirin.", "must not give a dose"),
+        ("Aspirin works well for a sore back.", "aspirin only to warn"),
+    ],
 )
 def test_the_auditors_pediatric_edits_are_rejected_at_load(
     guides_copy: Path, sentence: str, problem: str

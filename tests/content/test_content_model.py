@@ -74,8 +74,9 @@ def test_every_required_section_is_required(guides_copy: Path, section_id: str) 
     doc = _doc(guides_copy)
     doc["sections"] = [s for s in doc["sections"] if s["id"] != section_id]
     # Keep the list long enough that only the missing id can be the complaint.
-    doc["sections"].append({"id": "extra", "kind": "text", "title": "X", "sources": ["seed-000"],
-                            "paragraphs": ["Text."]})
+    doc["sections"].append(
+        {"id": "extra", "kind": "text", "title": "X", "sources": ["seed-000"], "paragraphs": ["Text."]}
+    )
     path = _write(guides_copy, doc)
     with pytest.raises(GuideError, match=f"missing sections: {section_id}"):
         load_guide_file(path)
@@ -92,8 +93,13 @@ def test_section_of_the_wrong_kind_is_rejected(guides_copy: Path) -> None:
     doc = _doc(guides_copy)
     summary = doc["sections"][0]
     assert summary["id"] == "summary"
-    doc["sections"][0] = {"id": "summary", "kind": "list", "title": "S", "sources": ["seed-000"],
-                          "items": ["One."]}
+    doc["sections"][0] = {
+        "id": "summary",
+        "kind": "list",
+        "title": "S",
+        "sources": ["seed-000"],
+        "items": ["One."],
+    }
     with pytest.raises(GuideError, match="must be of kind 'text'"):
         load_guide_file(_write(guides_copy, doc))
 
@@ -158,8 +164,17 @@ def test_broken_yaml_or_wrong_shape_is_a_guide_error(guides_copy: Path, text: st
 
 @pytest.mark.parametrize(
     ("value", "ok"),
-    [("red-flags", True), ("back-pain", True), ("a1", True), ("Red-flags", False), ("red--flags", False),
-     ("-x", False), ("x_y", False), ("", False), ("é", False)],
+    [
+        ("red-flags", True),
+        ("back-pain", True),
+        ("a1", True),
+        ("Red-flags", False),
+        ("red--flags", False),
+        ("-x", False),
+        ("x_y", False),
+        ("", False),
+        ("é", False),
+    ],
 )
 def test_slug_rule(value: str, ok: bool) -> None:
     assert is_slug(value) is ok
@@ -181,8 +196,17 @@ _ORIGINAL = yaml.safe_load((GUIDES_DIR / "back-pain.adult.yaml").read_text(encod
 )
 def test_any_unknown_section_key_is_rejected_by_name(guides_copy: Path, section: int, key: str) -> None:
     doc = copy.deepcopy(_ORIGINAL)  # the fixture's folder is shared by all examples: start clean
-    if key in doc["sections"][section] or key in {"id", "kind", "title", "sources", "paragraphs", "intro",
-                                                   "items", "outro", "flags"}:
+    if key in doc["sections"][section] or key in {
+        "id",
+        "kind",
+        "title",
+        "sources",
+        "paragraphs",
+        "intro",
+        "items",
+        "outro",
+        "flags",
+    }:
         return  # a known key: not what this test is about
     doc["sections"][section][key] = "x"
     with pytest.raises(GuideError) as info:

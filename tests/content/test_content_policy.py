@@ -92,8 +92,13 @@ def test_pediatric_guide_covers_child_rules_and_adult_emergencies() -> None:
     named = {r for f in _guide("pediatric").red_flags.flags for r in f.rules}
     levels = _contract_levels()
     child_rules = {r for r in levels if r.startswith("child.")}
-    adult_serious = {r for r, lvl in levels.items() if r.startswith("adult.") and lvl in
-                     {Disposition.EMERGENCY, Disposition.URGENT} and r != "adult.giant_cell_arteritis"}
+    adult_serious = {
+        r
+        for r, lvl in levels.items()
+        if r.startswith("adult.")
+        and lvl in {Disposition.EMERGENCY, Disposition.URGENT}
+        and r != "adult.giant_cell_arteritis"
+    }
     # Giant cell arteritis needs age 50 or more, so it never applies to a child.
     assert child_rules - named == set()
     assert adult_serious - named == set()

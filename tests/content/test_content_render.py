@@ -113,7 +113,7 @@ def _parse(html: str) -> _Page:
 
 
 def _luminance(hex_colour: str) -> float:
-    channels = [int(hex_colour[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+    channels = [int(hex_colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
     linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
     return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
 
@@ -185,7 +185,7 @@ def test_html_colours_have_good_contrast() -> None:
 def test_html_red_flags_are_prominent_and_emergency_comes_first() -> None:
     guide = _guide("adult")
     html = render_html(guide)
-    main = html[html.index("<main"):]
+    main = html[html.index("<main") :]
     # The emergency line stands above the guide, and emergencies lead the warning signs.
     assert html.index(guide.emergency_line) < html.index("<main")
     assert main.index("ts-flags-emergency") < main.index("ts-flags-urgent") < main.index("ts-flags-prompt")

@@ -14,9 +14,26 @@ from telespine.content.model import SourceRegistry
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "src" / "telespine"
 CONTRACT_KEYS = [
-    "seed-000", "seed-001", "seed-002", "seed-003", "seed-004", "nice-ng59", "nice-cg75", "nice-ng156",
-    "nice-ng65", "bmj-bp-ces", "girft-ces-2023", "downie-bmj-2013", "ifompt-2020", "asas-2009", "yusuf-2019",
-    "nhs-glos-infection", "pmm-paeds", "jfp-2020", "paeds-red-flags", "keele-startback",
+    "seed-000",
+    "seed-001",
+    "seed-002",
+    "seed-003",
+    "seed-004",
+    "nice-ng59",
+    "nice-cg75",
+    "nice-ng156",
+    "nice-ng65",
+    "bmj-bp-ces",
+    "girft-ces-2023",
+    "downie-bmj-2013",
+    "ifompt-2020",
+    "asas-2009",
+    "yusuf-2019",
+    "nhs-glos-infection",
+    "pmm-paeds",
+    "jfp-2020",
+    "paeds-red-flags",
+    "keele-startback",
 ]
 
 
@@ -62,8 +79,9 @@ def test_every_sources_list_in_the_package_uses_known_keys() -> None:
 
 def test_registry_is_strict(tmp_path: Path) -> None:
     bad = tmp_path / "sources.yaml"
-    bad.write_text("version: '1'\nsources:\n  x:\n    title: T\n    publisher: P\n    doi: '10.1/x'\n",
-                   encoding="utf-8")
+    bad.write_text(
+        "version: '1'\nsources:\n  x:\n    title: T\n    publisher: P\n    doi: '10.1/x'\n", encoding="utf-8"
+    )
     with pytest.raises(GuideError, match="unknown key 'doi'"):
         load_sources(bad)
 

@@ -23,8 +23,13 @@ OPIOIDS = re.compile(r"opioid|codeine|tramadol|morphine|oxycodone|dihydrocodeine
 FIELDS = list(MedicineAnswers.model_fields)
 # The expected rules, written out here so that a change to medicines.yaml must change a test too.
 NSAID_CAUTION_FIELDS = (
-    "stomach_ulcer_or_bleeding", "kidney_disease", "heart_disease", "liver_disease", "blood_thinners",
-    "asthma_worse_with_nsaids", "other_pain_medicines",
+    "stomach_ulcer_or_bleeding",
+    "kidney_disease",
+    "heart_disease",
+    "liver_disease",
+    "blood_thinners",
+    "asthma_worse_with_nsaids",
+    "other_pain_medicines",
 )
 PARACETAMOL_CAUTION_FIELDS = ("liver_disease", "other_pain_medicines")
 PREGNANT_STAGES = ("trimester_1", "trimester_2", "trimester_3")

@@ -71,7 +71,20 @@ def plan_groups() -> list[tuple[str, str]]:
         for i, g in enumerate(t.red_flags.for_(a)):
             groups.append((f"red flags {a} {i}", sentences([g.action + ":", *g.signs])))
         groups.append((f"seek care {a}", sentences(t.seek_care.for_(a))))
+        held = t.held
+        for name, text in (("emergency", held.emergency), ("urgent", held.urgent), ("prompt", held.prompt)):
+            groups.append((f"held {name} {a}", sentences([text.for_(a)])))
+        groups.append((f"held visit {a}", sentences([held.visit.for_(a)])))
     return groups
+
+
+def test_held_texts_cite_known_sources_and_speak_to_the_parent() -> None:
+    from telespine.content.loader import load_sources
+
+    held = load_plan_texts().held
+    assert held.sources and set(held.sources) <= set(load_sources().sources)
+    for text in (held.emergency, held.urgent, held.prompt, held.visit):
+        assert "your child" in text.pediatric.lower() and "your child" not in text.adult.lower()
 
 
 @pytest.mark.parametrize(("name", "text"), program_groups() + medicine_groups() + plan_groups())

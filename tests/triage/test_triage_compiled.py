@@ -62,8 +62,15 @@ def former_evaluate(findings: dict[str, Any]) -> TriageResult:
         ):
             fired.insert(0, rs.unresolved_unknown_for(audience))
             level = Disposition.PROMPT
-    return TriageResult(disposition=level, audience=audience, rules=fired, unresolved=unresolved,
-                        ruleset=rs.ref, safety_net=False, error=None)
+    return TriageResult(
+        disposition=level,
+        audience=audience,
+        rules=fired,
+        unresolved=unresolved,
+        ruleset=rs.ref,
+        safety_net=False,
+        error=None,
+    )
 
 
 @settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])

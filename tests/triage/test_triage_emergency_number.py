@@ -24,7 +24,9 @@ runner = CliRunner()
 NUMBERS = re.compile(r"(?<!\d)(911|999|112|111|000)(?!\d)")
 TRIAGE = Path(str(resources.files("telespine.triage")))
 DATA_FILES = [
-    TRIAGE / "dispositions.yaml", TRIAGE / "questions.yaml", *sorted(default_rules_dir().glob("*.yaml"))
+    TRIAGE / "dispositions.yaml",
+    TRIAGE / "questions.yaml",
+    *sorted(default_rules_dir().glob("*.yaml")),
 ]
 
 

@@ -41,6 +41,7 @@ def reference(doc: object) -> dict[str, Any]:
 def _same(a: tuple[Any, ...], b: tuple[Any, ...]) -> bool:
     # NaN != NaN, so compare accepted documents through their JSON text (allow_nan keeps NaN visible)
     if a[0] == b[0] == "ok":
+
         def text(value: object) -> str:
             return json.dumps(value, sort_keys=True, default=repr)
 

@@ -14,14 +14,17 @@ from telespine.triage.rules import MAYBE, IsFalse, compile_condition, default_ru
 from telespine.triage.types import Disposition
 
 
-@pytest.mark.parametrize(("doc", "expected"), [
-    ({}, True),
-    ({"fever": False}, True),
-    ({"fever": True}, False),
-    ({"fever": "unknown"}, False),  # unknown is not "no"
-    ({"fever": 0}, False),  # only a real false counts
-    ({"fever": None}, False),
-])
+@pytest.mark.parametrize(
+    ("doc", "expected"),
+    [
+        ({}, True),
+        ({"fever": False}, True),
+        ({"fever": True}, False),
+        ({"fever": "unknown"}, False),  # unknown is not "no"
+        ({"fever": 0}, False),  # only a real false counts
+        ({"fever": None}, False),
+    ],
+)
 def test_is_false_is_true_only_for_an_absent_or_false_flag(doc: dict[str, Any], expected: bool) -> None:
     assert compile_condition(IsFalse(is_false="fever"))(doc) is expected
 
@@ -32,15 +35,16 @@ def test_is_false_is_undecided_while_the_flag_is_still_open() -> None:
     assert partial_eval(cond, {}, frozenset()) is True
 
 
-@pytest.mark.parametrize(("fever", "disposition", "fired"), [
-    (None, Disposition.PROMPT, ["adult.infection_risk"]),
-    (False, Disposition.PROMPT, ["adult.infection_risk"]),
-    (True, Disposition.URGENT, ["adult.spinal_infection", "adult.fever"]),
-    ("unknown", Disposition.PROMPT, ["safety.unresolved_unknown"]),
-])
-def test_infection_risk_is_without_fever(
-    fever: object, disposition: Disposition, fired: list[str]
-) -> None:
+@pytest.mark.parametrize(
+    ("fever", "disposition", "fired"),
+    [
+        (None, Disposition.PROMPT, ["adult.infection_risk"]),
+        (False, Disposition.PROMPT, ["adult.infection_risk"]),
+        (True, Disposition.URGENT, ["adult.spinal_infection", "adult.fever"]),
+        ("unknown", Disposition.PROMPT, ["safety.unresolved_unknown"]),
+    ],
+)
+def test_infection_risk_is_without_fever(fever: object, disposition: Disposition, fired: list[str]) -> None:
     doc: dict[str, Any] = {"age_years": 45, "iv_drug_use": True}
     if fever is not None:
         doc["fever"] = fever
@@ -69,8 +73,12 @@ def _set_rule(rules: Path, rule_id: str, **changes: Any) -> None:
 
 def test_is_false_on_a_non_flag_is_refused(tmp_path: Path) -> None:
     rules = _copy(tmp_path)
-    _set_rule(rules, "adult.pregnancy", reads=["pregnant", "bladder"],
-              when={"all": [{"is_true": "pregnant"}, {"is_false": "bladder"}]})
+    _set_rule(
+        rules,
+        "adult.pregnancy",
+        reads=["pregnant", "bladder"],
+        when={"all": [{"is_true": "pregnant"}, {"is_false": "bladder"}]},
+    )
     with pytest.raises(RuleSetError, match="is_false needs a flag"):
         load_ruleset(rules)
 
@@ -79,8 +87,12 @@ def test_is_false_without_a_rule_covering_the_flag_is_refused(tmp_path: Path) ->
     # feeling_unwell present alone fires nothing for adults: "without feeling unwell" could make
     # the result less urgent when the person is unwell, so the loader refuses it.
     rules = _copy(tmp_path)
-    _set_rule(rules, "adult.weight_loss", reads=["unexplained_weight_loss", "feeling_unwell"],
-              when={"all": [{"is_true": "unexplained_weight_loss"}, {"is_false": "feeling_unwell"}]})
+    _set_rule(
+        rules,
+        "adult.weight_loss",
+        reads=["unexplained_weight_loss", "feeling_unwell"],
+        when={"all": [{"is_true": "unexplained_weight_loss"}, {"is_false": "feeling_unwell"}]},
+    )
     with pytest.raises(RuleSetError, match="is_false: feeling_unwell"):
         load_ruleset(rules)
 
@@ -88,7 +100,11 @@ def test_is_false_without_a_rule_covering_the_flag_is_refused(tmp_path: Path) ->
 def test_is_false_covered_only_by_a_less_urgent_rule_is_refused(tmp_path: Path) -> None:
     rules = _copy(tmp_path)
     # pregnant alone is routine; using "not pregnant" in a prompt rule would lose urgency
-    _set_rule(rules, "adult.weight_loss", reads=["unexplained_weight_loss", "pregnant"],
-              when={"all": [{"is_true": "unexplained_weight_loss"}, {"is_false": "pregnant"}]})
+    _set_rule(
+        rules,
+        "adult.weight_loss",
+        reads=["unexplained_weight_loss", "pregnant"],
+        when={"all": [{"is_true": "unexplained_weight_loss"}, {"is_false": "pregnant"}]},
+    )
     with pytest.raises(RuleSetError, match="is_false: pregnant"):
         load_ruleset(rules)

@@ -47,9 +47,7 @@ def _refused(directory: Path, *words: str) -> None:
         assert word in str(info.value)
 
 
-def _cli(
-    directory: Path, doc: dict[str, Any], monkeypatch: pytest.MonkeyPatch
-) -> tuple[int, dict[str, Any]]:
+def _cli(directory: Path, doc: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> tuple[int, dict[str, Any]]:
     monkeypatch.setenv(RULES_DIR_ENV, str(directory))
     result = runner.invoke(app, ["triage", "-f", "-", "--format", "json"], input=json.dumps(doc))
     return result.exit_code, json.loads(result.stdout.strip().splitlines()[-1])

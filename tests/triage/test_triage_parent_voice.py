@@ -72,9 +72,16 @@ def test_everything_fired_for_a_child_speaks_to_the_parent() -> None:
             doc[name] = True
         elif spec.kind in {"course", "enum"}:
             doc[name] = next(v for v in spec.values if v not in {"none", "normal", "unknown"})
-    doc.update(age_years=12, leg_weakness="progressive", trauma="major", location="mid_back",
-               cancer_history="current_or_recent", duration_days=100, pain_score=9,
-               weeks_on_treatment_without_improvement=20)
+    doc.update(
+        age_years=12,
+        leg_weakness="progressive",
+        trauma="major",
+        location="mid_back",
+        cancer_history="current_or_recent",
+        duration_days=100,
+        pain_score=9,
+        weeks_on_treatment_without_improvement=20,
+    )
     result = triage(doc)
     assert not result.safety_net and len(result.rules) > 25
     for fired in result.rules:

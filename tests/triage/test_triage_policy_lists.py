@@ -19,23 +19,55 @@ RS = load_ruleset()
 # ---- hand-written from POLICY.md -------------------------------------------------------------------
 
 # Findings read by an adult emergency, urgent or prompt row (POLICY.md "Adult rules").
-ADULT_REACH_PROMPT = frozenset({
-    # emergency rows
-    "saddle_numbness", "bladder", "bowel", "sexual_dysfunction_new", "leg_weakness", "leg_numbness",
-    "both_legs", "onset", "pain_unrelenting", "trauma", "pulsating_abdominal_mass",
-    "fainting_or_collapse", "chest_pain_or_breathlessness", "cancer_history", "arm_weakness",
-    "arm_numbness", "walking_difficulty", "fever",
-    # urgent rows
-    "neck_flexion_shock", "immunosuppressed", "iv_drug_use", "recent_infection",
-    "recent_spinal_procedure", "hemodialysis", "long_term_steroids", "pain_score", "location",
-    "pain_worsening", "night_pain", "headache_vision_change", "age_years", "osteoporosis",
-    # urgent rows new in policy v2 (bilateral sciatica)
-    "leg_pain_below_knee",
-    # prompt rows
-    "unexplained_weight_loss", "duration_days", "onset_before_40", "better_with_exercise_not_rest",
-    "morning_stiffness_over_30_min", "buttock_pain_alternating", "known_inflammatory_condition",
-    "pain_changed_character",
-})
+ADULT_REACH_PROMPT = frozenset(
+    {
+        # emergency rows
+        "saddle_numbness",
+        "bladder",
+        "bowel",
+        "sexual_dysfunction_new",
+        "leg_weakness",
+        "leg_numbness",
+        "both_legs",
+        "onset",
+        "pain_unrelenting",
+        "trauma",
+        "pulsating_abdominal_mass",
+        "fainting_or_collapse",
+        "chest_pain_or_breathlessness",
+        "cancer_history",
+        "arm_weakness",
+        "arm_numbness",
+        "walking_difficulty",
+        "fever",
+        # urgent rows
+        "neck_flexion_shock",
+        "immunosuppressed",
+        "iv_drug_use",
+        "recent_infection",
+        "recent_spinal_procedure",
+        "hemodialysis",
+        "long_term_steroids",
+        "pain_score",
+        "location",
+        "pain_worsening",
+        "night_pain",
+        "headache_vision_change",
+        "age_years",
+        "osteoporosis",
+        # urgent rows new in policy v2 (bilateral sciatica)
+        "leg_pain_below_knee",
+        # prompt rows
+        "unexplained_weight_loss",
+        "duration_days",
+        "onset_before_40",
+        "better_with_exercise_not_rest",
+        "morning_stiffness_over_30_min",
+        "buttock_pain_alternating",
+        "known_inflammatory_condition",
+        "pain_changed_character",
+    }
+)
 # Children get every adult rule plus the child rows; only these two are new at prompt or above
 # (POLICY.md property 3 names feeling_unwell; painful curvature is a prompt row for children).
 PEDIATRIC_REACH_PROMPT = ADULT_REACH_PROMPT | {"feeling_unwell", "spinal_curvature"}
@@ -81,8 +113,12 @@ def _ages(rule_id: str) -> st.SearchStrategy[int | float]:
     return st.one_of(st.integers(0, 120), st.floats(0, 120, allow_nan=False))
 
 
-NUMBER_RANGES = {"age_years": (0, 120), "pain_score": (0, 10), "duration_days": (0, 500),
-                 "weeks_on_treatment_without_improvement": (0, 60)}
+NUMBER_RANGES = {
+    "age_years": (0, 120),
+    "pain_score": (0, 10),
+    "duration_days": (0, 500),
+    "weeks_on_treatment_without_improvement": (0, 60),
+}
 
 
 def _value(spec: FindingSpec) -> st.SearchStrategy[Any]:
@@ -195,7 +231,9 @@ def test_not_sure_about_a_warning_sign_gives_prompt_or_more_urgent(question: q.Q
     alone = q.result({"age_years": age, question.id: "unsure"})
     # every other warning-sign question answered "no"/"none"/"normal": the unsure answer must still count
     answers: dict[str, object] = {
-        other.id: _no(other) for other in UNSURE_QUESTIONS if other.id != question.id
+        other.id: _no(other)
+        for other in UNSURE_QUESTIONS
+        if other.id != question.id
         and (other.kind != "choice" or any(other.option(v) for v in ("none", "normal")))
     }
     full = q.result({**answers, "age_years": age, question.id: "unsure"})
@@ -212,11 +250,21 @@ def test_not_sure_about_anything_else_is_listed_and_changes_nothing(question: q.
 
 
 # POLICY.md v2 rule 3: the findings that on their own make an emergency rule fire, named by the policy.
-POLICY_URGENT_UNKNOWN = frozenset({
-    "saddle_numbness", "bladder", "bowel", "sexual_dysfunction_new", "leg_weakness", "leg_numbness",
-    "arm_weakness", "trauma", "pulsating_abdominal_mass", "fainting_or_collapse",
-    "chest_pain_or_breathlessness",
-})
+POLICY_URGENT_UNKNOWN = frozenset(
+    {
+        "saddle_numbness",
+        "bladder",
+        "bowel",
+        "sexual_dysfunction_new",
+        "leg_weakness",
+        "leg_numbness",
+        "arm_weakness",
+        "trauma",
+        "pulsating_abdominal_mass",
+        "fainting_or_collapse",
+        "chest_pain_or_breathlessness",
+    }
+)
 
 
 def test_urgent_unknown_findings_are_exactly_the_policy_list() -> None:
@@ -249,8 +297,9 @@ def test_unknown_emergency_alone_finding_does_not_lower_an_emergency() -> None:
     assert result.unresolved == ["bladder"]
 
 
-@pytest.mark.parametrize("name", ["both_legs", "fever", "cancer_history", "walking_difficulty",
-                                  "arm_numbness", "pain_unrelenting"])
+@pytest.mark.parametrize(
+    "name", ["both_legs", "fever", "cancer_history", "walking_difficulty", "arm_numbness", "pain_unrelenting"]
+)
 def test_unknown_finding_that_needs_a_partner_for_emergency_gives_prompt_only(name: str) -> None:
     assert _can_be_unknown(name)
     result = triage({"age_years": 40, name: "unknown"})

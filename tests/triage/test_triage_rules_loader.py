@@ -118,8 +118,9 @@ def test_rejects_unknown_key_at_file_level(rules_copy: Path) -> None:
 
 
 def test_rejects_unknown_operator(rules_copy: Path) -> None:
-    _reject(rules_copy, "adult.yaml", lambda d: _first_rule(d).update(when={"matches": "saddle.*"}),
-            "operator")
+    _reject(
+        rules_copy, "adult.yaml", lambda d: _first_rule(d).update(when={"matches": "saddle.*"}), "operator"
+    )
 
 
 def test_operator_set_is_closed() -> None:
@@ -127,8 +128,12 @@ def test_operator_set_is_closed() -> None:
 
 
 def test_rejects_reads_that_differ_from_the_condition(rules_copy: Path) -> None:
-    _reject(rules_copy, "adult.yaml", lambda d: _first_rule(d).update(reads=["saddle_numbness"]),
-            "differs from what the condition reads")
+    _reject(
+        rules_copy,
+        "adult.yaml",
+        lambda d: _first_rule(d).update(reads=["saddle_numbness"]),
+        "differs from what the condition reads",
+    )
 
 
 def test_rejects_reads_listing_an_extra_finding(rules_copy: Path) -> None:

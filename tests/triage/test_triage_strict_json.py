@@ -67,14 +67,17 @@ def test_hostile_depth_is_refused_quickly_without_recursion_error() -> None:
     assert time.perf_counter() - start < 2
 
 
-@pytest.mark.parametrize(("text", "field"), [
-    ('{"age_years": NaN}', "age_years"),
-    ('{"age_years": 30, "pain_score": Infinity}', "pain_score"),
-    ('{"age_years": -Infinity}', "age_years"),
-    ('{"age_years": 1e999}', "age_years"),
-    ("[1, NaN]", "(document)"),
-    ("NaN", "(document)"),
-])
+@pytest.mark.parametrize(
+    ("text", "field"),
+    [
+        ('{"age_years": NaN}', "age_years"),
+        ('{"age_years": 30, "pain_score": Infinity}', "pain_score"),
+        ('{"age_years": -Infinity}', "age_years"),
+        ('{"age_years": 1e999}', "age_years"),
+        ("[1, NaN]", "(document)"),
+        ("NaN", "(document)"),
+    ],
+)
 def test_non_finite_numbers_are_refused(text: str, field: str) -> None:
     got, problem = _problem(text)
     assert got == field
@@ -142,8 +145,11 @@ def test_cli_accepts_json_lines_with_a_utf8_bom(tmp_path: Path) -> None:
 
 
 def test_cli_keeps_a_null_id() -> None:
-    docs = [{"id": None, "findings": {"age_years": 30}}, {"findings": {"age_years": 30}},
-            {"id": 0, "findings": {"age_years": 30}}]
+    docs = [
+        {"id": None, "findings": {"age_years": 30}},
+        {"findings": {"age_years": 30}},
+        {"id": 0, "findings": {"age_years": 30}},
+    ]
     stdin = "".join(json.dumps(d) + "\n" for d in docs)
     code, out, _ = _cli(stdin)
     assert code == 0

@@ -129,3 +129,68 @@ def test_a_red_flag_messages_reply_says_the_level_the_case_then_shows(
     read = alice.get(f"/api/v1/cases/{case}").json()
     assert reply["disposition"] == read["patient_disposition"] == read["disposition"] == "emergency"
     assert reply["emergency"] and reply["safety_net"]
+
+
+def test_the_visit_plan_falls_back_to_the_safety_net_plan_never_the_engines(
+    alice: Client, dave: Client, make_client: Callable[..., Client], seeded_url: str, monkeypatch: Any
+) -> None:
+    """When the visit plan cannot be built, the download is the safety-net plan (which skips no
+    held level), not a plan rebuilt from the engine's result alone."""
+    import datetime as dt
+
+    from telespine.store import repo_care
+    from telespine.store.db import make_engine, make_sessionmaker, session_scope
+    from telespine.store.models import User
+    from telespine.web.pages import visits as visit_pages
+
+    _, case_id = new_case(alice, dave)
+    engine = make_engine(seeded_url)
+    try:
+        with session_scope(make_sessionmaker(engine)) as db:
+            case = repo_care.get_case(db, case_id)
+            clinician = db.query(User).filter(User.username == "dr_dave").one()
+            assert case is not None
+            day = dt.datetime.now(dt.UTC).date() + dt.timedelta(days=2)
+            start = dt.datetime(day.year, day.month, day.day, 15, 20, tzinfo=dt.UTC)
+            booking = repo_care.book_visit(db, case=case, clinician=clinician, slot_start=start, mode="video")
+            repo_care.save_note(db, booking, {"plan": "Walk daily"}, finish=True)
+            visit = booking.id
+    finally:
+        engine.dispose()
+    web = login(make_client, seeded_url, "alice")
+    assert PDF_PROGRAM in pdf_text(web.get(f"/care/visits/{visit}/plan.pdf").content)  # telemedicine
+
+    def broken(*_: Any, **__: Any) -> bytes:
+        raise RuntimeError("plan store unreadable")
+
+    monkeypatch.setattr(visit_pages, "visit_plan_bytes", broken)
+    r = web.get(f"/care/visits/{visit}/plan.pdf")
+    assert r.status_code == 200
+    text = pdf_text(r.content)
+    assert EMERGENCY_HEADLINE in text and PDF_PROGRAM not in text and "ibuprofen" not in text.lower()
+
+
+def test_every_page_and_service_reads_the_same_audience() -> None:
+    """One rule: a child profile, or an age under 18 on any profile, is the parent's voice."""
+    from types import SimpleNamespace
+
+    from telespine.services import followup, plans
+
+    def assessment(is_child: bool, age: object) -> Any:
+        findings = {"age_years": age} if age is not None else {}
+        return SimpleNamespace(
+            profile=SimpleNamespace(is_child=is_child), latest=SimpleNamespace(findings=findings)
+        )
+
+    for is_child, age, expected in (
+        (True, 10, "pediatric"),
+        (True, None, "pediatric"),
+        (False, 12, "pediatric"),  # a parent answered on their own profile
+        (False, 17.5, "pediatric"),
+        (False, 18, "adult"),
+        (False, None, "adult"),
+        (False, True, "adult"),  # not an age
+    ):
+        a = assessment(is_child, age)
+        case: Any = SimpleNamespace(assessment=a)
+        assert plans.audience_of(a) == followup.audience_of(case) == expected

@@ -51,9 +51,7 @@ def case_and_visit(seeded_url: str) -> tuple[str, str]:
                 ),
                 mode="video",
             )
-            repo_care.save_note(
-                db, booking, {"subjective": NOTE_TEXT, "plan": "walk every day"}, finish=True
-            )
+            repo_care.save_note(db, booking, {"subjective": NOTE_TEXT, "plan": "walk every day"}, finish=True)
             db.commit()
             visit_service.add_addendum(db, booking, dave, ADDENDUM_TEXT)
             return case.id, booking.id

@@ -318,9 +318,14 @@ def evaluate_case(
         part = anchor.isoformat() if isinstance(anchor, dt.date) else anchor
         fired.append(
             Escalation(
-                rule_id=rule.id, action=action or rule.action, title=rule.title, rationale=rule.rationale,
-                sources=list(rule.sources), key=f"{case.case_id}:{rule.id}:{part}",
-                details=details, updates=sets or {},
+                rule_id=rule.id,
+                action=action or rule.action,
+                title=rule.title,
+                rationale=rule.rationale,
+                sources=list(rule.sources),
+                key=f"{case.case_id}:{rule.id}:{part}",
+                details=details,
+                updates=sets or {},
             )
         )
 
@@ -336,8 +341,12 @@ def evaluate_case(
                     continue
                 result = text.screening
                 if result.status != "ok":  # a failure or a message in another language
-                    fire(rule, text.ref, f"{text.source} of {text.day}: screening failed ({result.error}); "
-                         "read it yourself", action=rule.failed_action)
+                    fire(
+                        rule,
+                        text.ref,
+                        f"{text.source} of {text.day}: screening failed ({result.error}); read it yourself",
+                        action=rule.failed_action,
+                    )
                 elif result.flags:
                     said = ", ".join(f"{m.concept} ({m.text!r})" for m in result.flags)
                     fire(rule, text.ref, f"{text.source} of {text.day}: {said}", result.findings_update())
@@ -373,6 +382,10 @@ def evaluate_case(
             updates_all = merge_findings(updates_all, escalation.updates)
     done = retriage(case.findings, updates_all, flagged=True) if updates_all else None
     return EscalationReport(
-        case_id=case.case_id, evaluated_at=now, today=today, rules_version=ruleset.version,
-        escalations=fired, retriage=done,
+        case_id=case.case_id,
+        evaluated_at=now,
+        today=today,
+        rules_version=ruleset.version,
+        escalations=fired,
+        retriage=done,
     )

@@ -229,8 +229,15 @@ def evaluate_medicines(
             level = sign.level if answer == "yes" else sign.unknown_level
             text = with_emergency_number(sign.tell.for_(audience), emergency_number)
             hits.append(
-                SignHit(sign_id=sign.id, day=entry.day, answer=answer, level=level, tell=text,
-                        rationale=sign.rationale, sources=list(sign.sources))
+                SignHit(
+                    sign_id=sign.id,
+                    day=entry.day,
+                    answer=answer,
+                    level=level,
+                    tell=text,
+                    rationale=sign.rationale,
+                    sources=list(sign.sources),
+                )
             )
             sets: dict[str, FindingValue] = {}
             if sign.sets is not None:
@@ -238,8 +245,11 @@ def evaluate_medicines(
                 updates = merge_findings(updates, sets)
             escalations.append(
                 Escalation(
-                    rule_id=SIGN_RULE, action=_action(level), title=f"Medicine warning sign: {sign.id}",
-                    rationale=sign.rationale, sources=list(sign.sources),
+                    rule_id=SIGN_RULE,
+                    action=_action(level),
+                    title=f"Medicine warning sign: {sign.id}",
+                    rationale=sign.rationale,
+                    sources=list(sign.sources),
                     key=f"{case.case_id}:{SIGN_RULE}:{entry.day.isoformat()}:{sign.id}",
                     details=f"medicine diary of {entry.day.isoformat()}: {sign.id}={answer}"
                     + (f" (level {level})" if level else " (re-triage)"),
@@ -261,7 +271,8 @@ def evaluate_medicines(
     if len(nsaid_days) > allowed:
         escalations.append(
             Escalation(
-                rule_id=NSAID_DAYS_RULE, action="review",
+                rule_id=NSAID_DAYS_RULE,
+                action="review",
                 title="Anti-inflammatory medicine taken on many days",
                 rationale=f"NSAIDs on more than {allowed} days within {limit.window_days} days.",
                 sources=list(limit.sources),
@@ -277,7 +288,9 @@ def evaluate_medicines(
         if days:
             escalations.append(
                 Escalation(
-                    rule_id=ASPIRIN_RULE, action="alert", title="Aspirin given to someone under 16",
+                    rule_id=ASPIRIN_RULE,
+                    action="alert",
+                    title="Aspirin given to someone under 16",
                     rationale="Aspirin under 16 risks Reye's syndrome; advise stopping and an alternative.",
                     sources=list(aspirin.sources),
                     key=f"{case.case_id}:{ASPIRIN_RULE}:{days[0].isoformat()}",
@@ -297,6 +310,12 @@ def evaluate_medicines(
         if text not in ordered:
             ordered.append(text)
     return MedicineReport(
-        case_id=case.case_id, today=today, rules_version=config.version, level=worst, hits=hits,
-        escalations=escalations, updates=updates, tell=ordered,
+        case_id=case.case_id,
+        today=today,
+        rules_version=config.version,
+        level=worst,
+        hits=hits,
+        escalations=escalations,
+        updates=updates,
+        tell=ordered,
     )

@@ -127,9 +127,7 @@ def _done(
 ) -> bool:
     if schedule.done_by == "diary":
         return any(opens <= e.day <= today for e in entries)
-    taken = {
-        s.instrument_id for s in scores if opens <= s.taken_at.astimezone(zone).date() <= today
-    }
+    taken = {s.instrument_id for s in scores if opens <= s.taken_at.astimezone(zone).date() <= today}
     wanted = schedule.instruments[audience]
     return any(i in taken for i in wanted) if schedule.complete_when == "any" else set(wanted) <= taken
 
@@ -165,8 +163,12 @@ def due_reminders(
             continue
         due.append(
             Reminder(
-                case_id=case.case_id, kind=kind, audience=audience, due_on=due_on,
-                key=reminder_key(case.case_id, kind, due_on), send_after=send_after,
+                case_id=case.case_id,
+                kind=kind,
+                audience=audience,
+                due_on=due_on,
+                key=reminder_key(case.case_id, kind, due_on),
+                send_after=send_after,
                 expires_at=dt.datetime.combine(closes, dt.time(0), tzinfo=zone),
             )
         )

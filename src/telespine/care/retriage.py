@@ -49,8 +49,12 @@ def _safety_net(error: str, age: object) -> TriageResult:
         return safety_net(error, age=age)
     except Exception as exc:  # the engine package itself is broken
         return TriageResult(
-            disposition=Disposition.EMERGENCY, audience=None, rules=[_FALLBACK_RULE], unresolved=[],
-            ruleset=RulesetRef(version="unavailable", sha256="unavailable"), safety_net=True,
+            disposition=Disposition.EMERGENCY,
+            audience=None,
+            rules=[_FALLBACK_RULE],
+            unresolved=[],
+            ruleset=RulesetRef(version="unavailable", sha256="unavailable"),
+            safety_net=True,
             error=f"{error}; triage unavailable: {type(exc).__name__}: {exc}",
         )
 
@@ -79,25 +83,33 @@ def retriage(
     except Exception as exc:  # an update we cannot merge must not be dropped silently
         failed = _safety_net(f"merge failed: {type(exc).__name__}: {exc}", before.get("age_years"))
         return Retriage(
-            findings_before=before, findings_after=before, changed=[], previous=previous, result=failed,
-            escalated=True, needs_review=True,
+            findings_before=before,
+            findings_after=before,
+            changed=[],
+            previous=previous,
+            result=failed,
+            escalated=True,
+            needs_review=True,
         )
     result = _safe_triage(after) if after != before else previous
     if previous.disposition.more_urgent_than(result.disposition):
         # Replacing an "unknown" with a real answer can lower the result (an unresolved answer is
         # at least prompt). Follow-up data must never do that: keep those answers unknown for a
         # clinician to resolve; the other changes only raise findings, which the engine keeps monotone.
-        after = {
-            name: "unknown" if before.get(name) == "unknown" else value for name, value in after.items()
-        }
+        after = {name: "unknown" if before.get(name) == "unknown" else value for name, value in after.items()}
         result = _safe_triage(after)
     if previous.disposition.more_urgent_than(result.disposition):  # an engine bug: change nothing
         after, result, flagged = before, previous, True
     changed = sorted(name for name in after if name not in before or before[name] != after[name])
     escalated = result.disposition.more_urgent_than(previous.disposition)
     return Retriage(
-        findings_before=before, findings_after=after, changed=changed, previous=previous, result=result,
-        escalated=escalated, needs_review=flagged or escalated or result.safety_net,
+        findings_before=before,
+        findings_after=after,
+        changed=changed,
+        previous=previous,
+        result=result,
+        escalated=escalated,
+        needs_review=flagged or escalated or result.safety_net,
     )
 
 

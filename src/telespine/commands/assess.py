@@ -65,8 +65,11 @@ def _guide_sections(console: Console, result: TriageResult, audience: Audience) 
         elif section.kind in {"list", "checklist"}:
             for item in section.items:
                 console.print(f"  • {item}")
-        console.print(Text(f"  (telespine guide {CONDITION} --audience {audience}, section '{section_id}')",
-                           style="dim"))
+        console.print(
+            Text(
+                f"  (telespine guide {CONDITION} --audience {audience}, section '{section_id}')", style="dim"
+            )
+        )
     console.print(Text("\n" + guide.emergency_line, style="bold"))
 
 
@@ -97,12 +100,19 @@ def run_assessment(ask: Ask, console: Console, audience_hint: Audience | None = 
         return EXIT_ABORTED
     except Exception as exc:  # POLICY.md property 4: never leave the person without safety-netting
         age = answers.get("age_years")
-        result = safety_net(f"assessment failed: {type(exc).__name__}: {exc}", None,
-                            age if isinstance(age, int | float) else None)
+        result = safety_net(
+            f"assessment failed: {type(exc).__name__}: {exc}",
+            None,
+            age if isinstance(age, int | float) else None,
+        )
         audience = result.audience or audience_hint or "adult"
     if not result.safety_net and result.disposition == "emergency":
-        console.print(Text("\nWe stopped asking questions because one answer already needs emergency care.",
-                           style="bold red"))
+        console.print(
+            Text(
+                "\nWe stopped asking questions because one answer already needs emergency care.",
+                style="bold red",
+            )
+        )
     texts = None
     if result.unresolved:
         texts = {q.id: q.text_for(audience) for q in qn.load_questionnaire().questions}
@@ -127,9 +137,11 @@ def assess_command(
             raise typer.Exit(2)
         hint = "pediatric" if for_whom == "child" else "adult"
     console.print(Text("Back pain check", style="bold"))
-    console.print("Answer each question with the number of your choice, or type the answer. "
-                  "Choose 'Not sure' if you do not know. If you feel very unwell now, call your "
-                  "emergency number instead.")
+    console.print(
+        "Answer each question with the number of your choice, or type the answer. "
+        "Choose 'Not sure' if you do not know. If you feel very unwell now, call your "
+        "emergency number instead."
+    )
     code = run_assessment(console.input, console, hint)
     if code:
         raise typer.Exit(code)

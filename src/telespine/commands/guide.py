@@ -92,11 +92,18 @@ def _search(
         conditions = sorted({c for c, _ in list_guides(guides_dir)})
         if condition not in conditions:
             raise UnknownGuideError("condition", condition, conditions)
-    hits = search_guides(query, guides_dir, audience=cast(Audience | None, audience),
-                         emergency_number=emergency_number(), condition=condition)
+    hits = search_guides(
+        query,
+        guides_dir,
+        audience=cast(Audience | None, audience),
+        emergency_number=emergency_number(),
+        condition=condition,
+    )
     if fmt == "json":
         doc = {
-            "query": query, "condition": condition, "audience": audience,
+            "query": query,
+            "condition": condition,
+            "audience": audience,
             "hits": [hit.model_dump(mode="json") for hit in hits],
         }
         typer.echo(json.dumps(doc, indent=2, ensure_ascii=False))

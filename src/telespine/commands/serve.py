@@ -106,8 +106,11 @@ def register(app: typer.Typer) -> None:
                 console.print("==> demo data (added on the first start only)", highlight=False)
                 created = ensure_demo(url)
                 print_logins(console, created)
-            console.print("==> starting the web app (the message screening warms up in the background;"
-                          " /readyz says when it is ready)", highlight=False)
+            console.print(
+                "==> starting the web app (the message screening warms up in the background;"
+                " /readyz says when it is ready)",
+                highlight=False,
+            )
         except DatabaseUnavailable as exc:
             console.print(f"[bold red]Database error:[/] {exc}", soft_wrap=True, markup=True, highlight=False)
             raise typer.Exit(1) from None

@@ -112,8 +112,13 @@ def result_json(result: TriageResult, item_id: Any = NO_ID) -> dict[str, Any]:
     return out
 
 
-def render_result(console: Console, result: TriageResult, audience: Audience | None = None,
-                  questions: dict[str, str] | None = None, number: str | None = None) -> None:
+def render_result(
+    console: Console,
+    result: TriageResult,
+    audience: Audience | None = None,
+    questions: dict[str, str] | None = None,
+    number: str | None = None,
+) -> None:
     """Explain a result in plain language: what to do, by when, and why."""
     from rich.panel import Panel
     from rich.text import Text

@@ -33,24 +33,107 @@ from .model import (
 )
 
 # Units and words that, right after a number, make a dose ("400 mg", "2 tablets", "5 ml").
-DOSE_UNITS = frozenset({
-    "mg", "mcg", "ug", "µg", "g", "ml", "l", "milligram", "milligrams", "microgram", "micrograms",
-    "gram", "grams", "millilitre", "millilitres", "milliliter", "milliliters", "tablet", "tablets", "pill",
-    "pills", "capsule", "capsules", "caplet", "caplets", "dose", "doses", "teaspoon", "teaspoons", "tsp",
-    "tablespoon", "tablespoons", "spoon", "spoons", "spoonful", "spoonfuls", "drop", "drops", "puff",
-    "puffs", "sachet", "sachets", "suppository", "suppositories", "patch", "patches",
-})
-NUMBER_WORDS = frozenset({
-    "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve",
-    "half", "quarter",
-})
+DOSE_UNITS = frozenset(
+    {
+        "mg",
+        "mcg",
+        "ug",
+        "µg",
+        "g",
+        "ml",
+        "l",
+        "milligram",
+        "milligrams",
+        "microgram",
+        "micrograms",
+        "gram",
+        "grams",
+        "millilitre",
+        "millilitres",
+        "milliliter",
+        "milliliters",
+        "tablet",
+        "tablets",
+        "pill",
+        "pills",
+        "capsule",
+        "capsules",
+        "caplet",
+        "caplets",
+        "dose",
+        "doses",
+        "teaspoon",
+        "teaspoons",
+        "tsp",
+        "tablespoon",
+        "tablespoons",
+        "spoon",
+        "spoons",
+        "spoonful",
+        "spoonfuls",
+        "drop",
+        "drops",
+        "puff",
+        "puffs",
+        "sachet",
+        "sachets",
+        "suppository",
+        "suppositories",
+        "patch",
+        "patches",
+    }
+)
+NUMBER_WORDS = frozenset(
+    {
+        "one",
+        "two",
+        "three",
+        "four",
+        "five",
+        "six",
+        "seven",
+        "eight",
+        "nine",
+        "ten",
+        "eleven",
+        "twelve",
+        "half",
+        "quarter",
+    }
+)
 # Medicine words: a timing pattern ("every 6 hours", "3 times a day") next to one is a dose.
-MEDICINE_WORDS = frozenset({
-    "medicine", "medicines", "medication", "medications", "painkiller", "painkillers", "drug", "drugs",
-    "tablet", "tablets", "pill", "pills", "syrup", "ibuprofen", "paracetamol", "acetaminophen", "naproxen",
-    "diclofenac", "codeine", "tramadol", "aspirin", "nsaid", "nsaids", "calpol", "nurofen", "tylenol",
-    "advil", "motrin",
-})
+MEDICINE_WORDS = frozenset(
+    {
+        "medicine",
+        "medicines",
+        "medication",
+        "medications",
+        "painkiller",
+        "painkillers",
+        "drug",
+        "drugs",
+        "tablet",
+        "tablets",
+        "pill",
+        "pills",
+        "syrup",
+        "ibuprofen",
+        "paracetamol",
+        "acetaminophen",
+        "naproxen",
+        "diclofenac",
+        "codeine",
+        "tramadol",
+        "aspirin",
+        "nsaid",
+        "nsaids",
+        "calpol",
+        "nurofen",
+        "tylenol",
+        "advil",
+        "motrin",
+    }
+)
 TIME_UNITS = frozenset({"hour", "hours", "hourly", "hr", "hrs", "h"})
 ASPIRIN_WORDS = frozenset({"aspirin", "acetylsalicylic", "salicylate", "salicylates"})
 # A mention of aspirin is allowed only as a warning: one of these in the same clause, just before
@@ -136,9 +219,9 @@ def dose_problems(text: str) -> list[str]:
             for index, word in enumerate(ws[:-1]):
                 nxt = ws[index + 1]
                 # "every 6 hours", "every 4 to 6 hours", "3 times a day", "twice a day"
-                after = ws[index + 1:index + 5]
+                after = ws[index + 1 : index + 5]
                 if word == "every" and any(_is_number(w) for w in after[:2]) and TIME_UNITS & set(after):
-                    found.append(" ".join(ws[index:index + 5]))
+                    found.append(" ".join(ws[index : index + 5]))
                 if _is_number(word) and nxt == "times":
                     found.append(f"{word} times")
                 if word in {"twice", "thrice"} and nxt in {"a", "daily", "per", "each"}:
@@ -155,7 +238,9 @@ def aspirin_problems(text: str) -> list[str]:
             for index, word in enumerate(ws):
                 if word not in ASPIRIN_WORDS:
                     continue
-                near = ws[max(0, index - NEGATION_BEFORE):index] + ws[index + 1:index + 1 + NEGATION_AFTER]
+                near = (
+                    ws[max(0, index - NEGATION_BEFORE) : index] + ws[index + 1 : index + 1 + NEGATION_AFTER]
+                )
                 if not NEGATIONS & set(near):
                     found.append(clause.strip())
     return found

@@ -23,7 +23,13 @@ SOURCES_FILE = PACKAGE_DIR / "sources.yaml"
 AUDIENCES: tuple[Audience, ...] = get_args(Audience)
 M = TypeVar("M", bound=BaseModel)
 __all__ = [
-    "GUIDES_DIR", "GuideError", "UnknownGuideError", "discover", "load_all", "load_guide", "load_guide_file",
+    "GUIDES_DIR",
+    "GuideError",
+    "UnknownGuideError",
+    "discover",
+    "load_all",
+    "load_guide",
+    "load_guide_file",
     "load_sources",
 ]
 

@@ -47,9 +47,7 @@ def build_index(guides: Iterable[Guide]) -> sqlite3.Connection:
         "tokenize='porter unicode61')"
     )
     rows = [
-        (g.condition, g.audience, s.id, s.title, section_plain_text(g, s))
-        for g in guides
-        for s in g.sections
+        (g.condition, g.audience, s.id, s.title, section_plain_text(g, s)) for g in guides for s in g.sections
     ]
     db.executemany("INSERT INTO guide_fts VALUES (?, ?, ?, ?, ?)", rows)
     return db
@@ -64,9 +62,7 @@ def _run(db: sqlite3.Connection, match: str, limit: int) -> list[SearchHit]:
         (HIGHLIGHT_START, HIGHLIGHT_END, match, limit),
     )
     return [
-        SearchHit(
-            condition=c, audience=a, section_id=sid, section_title=title, snippet=snip, score=-rank
-        )
+        SearchHit(condition=c, audience=a, section_id=sid, section_title=title, snippet=snip, score=-rank)
         for c, a, sid, title, snip, rank in cur.fetchall()
     ]
 
@@ -94,7 +90,8 @@ def search_guides(
 ) -> list[SearchHit]:
     """Search every discovered guide, or only one audience's and/or one condition's; best hit first."""
     guides = [
-        g for g in load_all(guides_dir, emergency_number)
+        g
+        for g in load_all(guides_dir, emergency_number)
         if (audience is None or g.audience == audience) and (condition is None or g.condition == condition)
     ]
     db = build_index(guides)

@@ -195,7 +195,7 @@ def patient_view(latest: Latest | None) -> list[Issued]:
     for rule in latest.rules:
         lines.append(
             f"- **{rule.title}** ({rule.level.value}): {rule.rationale} "
-            f"Told the patient: \"{rule.reason}\" _Sources: {', '.join(rule.sources)}_"
+            f'Told the patient: "{rule.reason}" _Sources: {", ".join(rule.sources)}_'
         )
     if not lines:
         lines.append(pv.no_rule)

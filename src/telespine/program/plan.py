@@ -96,6 +96,8 @@ class HeldTexts(_Strict):
     emergency: ByAudience
     urgent: ByAudience
     prompt: ByAudience
+    visit: ByAudience  # in place of a tele-visit's changes to the plan (web/pages/visits.py)
+    sources: list[str]
 
     def for_level(self, level: Disposition) -> ByAudience:
         texts = {"emergency": self.emergency, "urgent": self.urgent, "prompt": self.prompt}
@@ -436,11 +438,15 @@ def picture_markup(name: str) -> Markup:
 
 def render_html(plan: Plan) -> str:
     """The plan as a standalone HTML page (with the exercise sheet when there is a program)."""
-    return _env().get_template("plan.html.j2").render(
-        plan=plan,
-        source_titles=source_titles(),
-        picture=picture_markup,
-        build_up=build_up(plan.audience) if plan.program else [],
+    return (
+        _env()
+        .get_template("plan.html.j2")
+        .render(
+            plan=plan,
+            source_titles=source_titles(),
+            picture=picture_markup,
+            build_up=build_up(plan.audience) if plan.program else [],
+        )
     )
 
 

@@ -42,6 +42,7 @@ from telespine.care.medicine_diary import (
     load_medicine_diary_rules,
 )
 from telespine.content import emergency_advice
+from telespine.services.audience import assessment_audience
 from telespine.store import cases, diary, medicines, messages, repo
 from telespine.store.models import Assessment, AssessmentVersion, User, utcnow
 from telespine.store.models_care import (
@@ -107,10 +108,8 @@ class Outcome:
 
 
 def audience_of(case: CareCase) -> Audience:
-    """Pediatric for a child profile or an age under 18 in the latest findings."""
-    age = case.assessment.latest.findings.get("age_years")
-    child = case.assessment.profile.is_child or (isinstance(age, int | float) and age < 18)
-    return "pediatric" if child else "adult"
+    """The one audience rule (services.audience): a child profile or an age under 18."""
+    return assessment_audience(case.assessment)
 
 
 def emergency_signs(audience: str, emergency_number: str) -> list[str]:
@@ -732,7 +731,7 @@ def add_assessment_version(
     )
     db.commit()
     shown = cases.patient_disposition(db, case) if case is not None else version.disposition
-    audience: Audience = "pediatric" if assessment.profile.is_child else "adult"
+    audience = assessment_audience(assessment)
     return Outcome(
         case_id=case.id if case is not None else "",
         shown=shown,

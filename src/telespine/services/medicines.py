@@ -215,9 +215,7 @@ def record_medicines(
             if screened is not None:
                 day = diary.local_today(case, now)  # written now, whatever day the entry is for
                 texts.append(ScreenedText(ref=row.id, day=day, source="diary_note", screening=screened))
-        follow = followup.run_followup(
-            db, case, now, by=by, source="diary", screened=texts, fresh=(row.id,)
-        )
+        follow = followup.run_followup(db, case, now, by=by, source="diary", screened=texts, fresh=(row.id,))
         raised = follow.raised
         if level is not None and is_red_flag_level(level):
             _hold(db, case, level, row.id, by, now)

@@ -19,6 +19,7 @@ from telespine.program.exercises import Progress
 from telespine.program.guarded import InvalidPlanAnswers, make_plan, parse_plan_answers
 from telespine.program.plan import Plan, PlanAnswers, load_plan_texts
 from telespine.services import program_week
+from telespine.services.audience import assessment_audience
 from telespine.store import cases, repo, repo_program
 from telespine.store.models import Assessment, Profile, User
 from telespine.store.models_program import ScoreRow
@@ -72,7 +73,8 @@ def add_score(db: Session, profile: Profile, by: User, record: ScoreRecord) -> S
 
 
 def audience_of(assessment: Assessment) -> Audience:
-    return "pediatric" if assessment.profile.is_child else "adult"
+    """The one audience rule (services.audience): a child profile or an age under 18."""
+    return assessment_audience(assessment)
 
 
 def saved_plan(db: Session, assessment: Assessment, enabled: frozenset[str] | None) -> tuple[Plan, bool]:

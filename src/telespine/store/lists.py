@@ -229,6 +229,7 @@ def assessment_page(
 
 QUEUE = "queue"
 
+
 @dataclass
 class QueuePageItem:
     """One queue row, with what the queue template shows."""

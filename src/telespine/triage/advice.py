@@ -60,8 +60,11 @@ def parse_advice(text: str) -> AdviceFile:
     missing = [d.value for d in Disposition if d not in advice.dispositions]
     if missing:
         raise ValueError(f"dispositions.yaml: missing {missing}")
-    wordings = [(f"{d.value}.{part}", getattr(item, part)) for d, item in advice.dispositions.items()
-                for part in ("headline", "what", "by_when")]
+    wordings = [
+        (f"{d.value}.{part}", getattr(item, part))
+        for d, item in advice.dispositions.items()
+        for part in ("headline", "what", "by_when")
+    ]
     wordings.append(("safety_net_footer", advice.safety_net_footer))
     for where, wording in wordings:
         for text in (wording.adult, wording.pediatric):

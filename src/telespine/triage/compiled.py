@@ -61,9 +61,7 @@ class _Source:
             op = ">=" if isinstance(cond, Gte) else ">" if isinstance(cond, Gt) else "<"
             name, limit = self.const(cond.args.finding), self.const(cond.args.value)
             # as rules._number: an int or float that is not a bool (bool cannot be subclassed)
-            return (
-                f"(isinstance(v := get({name}), _NUM) and v.__class__ is not bool and v {op} {limit})"
-            )
+            return f"(isinstance(v := get({name}), _NUM) and v.__class__ is not bool and v {op} {limit})"
         if isinstance(cond, All):
             return "(" + " and ".join(self.expr(c) for c in cond.children) + ")"
         if isinstance(cond, AnyOf):

@@ -35,8 +35,7 @@ def hard_coded_number(text: str) -> str | None:
 BUILTIN_LINE = {
     "adult": "In an emergency, call {emergency_number} or go to the nearest emergency department now.",
     "pediatric": (
-        "In an emergency, call {emergency_number} or take your child to the nearest emergency "
-        "department now."
+        "In an emergency, call {emergency_number} or take your child to the nearest emergency department now."
     ),
 }
 BUILTIN_SIGNS = {

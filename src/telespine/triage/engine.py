@@ -37,9 +37,7 @@ ENGINE_FAILURE = FiredRule(
     id="safety.engine_failure",
     level=Disposition.EMERGENCY,
     title="We could not check your answers safely",
-    reason=builtin_safety_net(
-        "adult", "Something went wrong and we could not check your answers."
-    ),
+    reason=builtin_safety_net("adult", "Something went wrong and we could not check your answers."),
     rationale=(
         "The triage engine could not produce a result (rule set failed to load or evaluation raised). "
         "Emergency safety-netting shown by design (POLICY.md property 4); review the error."
@@ -145,12 +143,16 @@ def _result(values: dict[str, Any]) -> TriageResult:
 def safety_net(error: str, ruleset: RuleSet | None = None, age: object = None) -> TriageResult:
     """The emergency safety-net result shown when the engine cannot evaluate."""
     ref = RulesetRef(version=ruleset.version, sha256=ruleset.sha256) if ruleset is not None else _UNAVAILABLE
-    audience = (
-        audience_for_age(age) if isinstance(age, int | float) and not isinstance(age, bool) else None
+    audience = audience_for_age(age) if isinstance(age, int | float) and not isinstance(age, bool) else None
+    return TriageResult(
+        disposition=Disposition.EMERGENCY,
+        audience=audience,
+        rules=[engine_failure_rule(audience)],
+        unresolved=[],
+        ruleset=ref,
+        safety_net=True,
+        error=error,
     )
-    return TriageResult(disposition=Disposition.EMERGENCY, audience=audience,
-                        rules=[engine_failure_rule(audience)], unresolved=[], ruleset=ref,
-                        safety_net=True, error=error)
 
 
 def triage(doc: object, ruleset: RuleSet | None = None) -> TriageResult:

@@ -158,7 +158,6 @@ def _validate_reference(doc: dict[Any, Any]) -> dict[str, Any]:
     return dict(doc)
 
 
-
 MAX_DEPTH = 8
 
 

@@ -202,7 +202,10 @@ def _ordered(questions: list[Question], rs: RuleSet, audience: Audience) -> tupl
     position = {q.id: i for i, q in enumerate(questions)}
     # Questions that other questions' ask_when/implied_yes_when read (sex) come right after age.
     gating = {
-        name for q in questions for cond in (q.ask_when, q.implied_yes_when) if cond is not None
+        name
+        for q in questions
+        for cond in (q.ask_when, q.implied_yes_when)
+        if cond is not None
         for name in condition_reads(cond)
     }
 
@@ -236,8 +239,9 @@ def _load_cached(ruleset: RuleSet) -> Questionnaire:
     if missing:
         raise QuestionnaireError(f"findings read by rules but never asked: {missing}")
     order = {aud: _ordered(questions, ruleset, aud) for aud in ("adult", "pediatric")}
-    return Questionnaire(version=parsed.version, questions=tuple(questions), ruleset=ruleset,
-                         _by_id=by_id, _order=order)
+    return Questionnaire(
+        version=parsed.version, questions=tuple(questions), ruleset=ruleset, _by_id=by_id, _order=order
+    )
 
 
 def load_questionnaire(ruleset: RuleSet | None = None) -> Questionnaire:
@@ -305,8 +309,14 @@ def parse_answer(question: Question, raw: str) -> object:
     if question.kind == "number":
         return _number(question.id, text, question)
     lowered = text.lower()
-    aliases = {"y": "yes", "n": "no", "?": UNSURE, "not sure": UNSURE, "don't know": UNSURE,
-               "unknown": UNSURE}
+    aliases = {
+        "y": "yes",
+        "n": "no",
+        "?": UNSURE,
+        "not sure": UNSURE,
+        "don't know": UNSURE,
+        "unknown": UNSURE,
+    }
     lowered = aliases.get(lowered, lowered)
     for index, opt in enumerate(question.options, start=1):
         labels = {opt.label.adult.lower(), opt.label.pediatric.lower()}

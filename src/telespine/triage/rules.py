@@ -306,8 +306,16 @@ def _operator_of(value: Any) -> str | None:
 
 
 _TAGS: dict[type[BaseModel], str] = {
-    IsTrue: "is_true", IsFalse: "is_false", Equals: "equals", In: "in", Gte: "gte", Gt: "gt", Lt: "lt",
-    All: "all", AnyOf: "any", AtLeast: "at_least",
+    IsTrue: "is_true",
+    IsFalse: "is_false",
+    Equals: "equals",
+    In: "in",
+    Gte: "gte",
+    Gt: "gt",
+    Lt: "lt",
+    All: "all",
+    AnyOf: "any",
+    AtLeast: "at_least",
 }
 
 Condition = Annotated[
@@ -661,20 +669,40 @@ def _build_rule(spec: RuleSpec, where: str, known: frozenset[str] | None) -> Rul
     _check_sources(spec.sources, known, where)
     _check_no_number({"title": spec.title, "reason": spec.reason, "reason_parent": spec.reason_parent}, where)
     if spec.audience == "all" and spec.reason_parent is None:
-        raise RuleSetError(f"{where}: the rule also applies to children, so it needs reason_parent "
-                           "(the reason told to a parent or carer)")
+        raise RuleSetError(
+            f"{where}: the rule also applies to children, so it needs reason_parent "
+            "(the reason told to a parent or carer)"
+        )
     if spec.audience == "pediatric" and spec.reason_parent is not None:
-        raise RuleSetError(f"{where}: a child.* rule's reason already addresses the parent; "
-                           "remove reason_parent")
+        raise RuleSetError(
+            f"{where}: a child.* rule's reason already addresses the parent; remove reason_parent"
+        )
     level = Disposition(spec.level)
-    fired = FiredRule(id=spec.id, level=level, title=spec.title, reason=spec.reason,
-                      rationale=spec.rationale, sources=list(spec.sources))
+    fired = FiredRule(
+        id=spec.id,
+        level=level,
+        title=spec.title,
+        reason=spec.reason,
+        rationale=spec.rationale,
+        sources=list(spec.sources),
+    )
     parent_reason = spec.reason_parent or spec.reason
     fired_parent = fired.model_copy(update={"reason": parent_reason}) if spec.reason_parent else fired
-    return Rule(id=spec.id, level=level, audience=spec.audience, reads=list(spec.reads),
-                title=spec.title, reason=spec.reason, rationale=spec.rationale,
-                sources=list(spec.sources), when=spec.when, test=compile_condition(spec.when), fired=fired,
-                reason_parent=parent_reason, fired_parent=fired_parent)
+    return Rule(
+        id=spec.id,
+        level=level,
+        audience=spec.audience,
+        reads=list(spec.reads),
+        title=spec.title,
+        reason=spec.reason,
+        rationale=spec.rationale,
+        sources=list(spec.sources),
+        when=spec.when,
+        test=compile_condition(spec.when),
+        fired=fired,
+        reason_parent=parent_reason,
+        fired_parent=fired_parent,
+    )
 
 
 def _check_is_false(rules: list[Rule]) -> None:
@@ -689,7 +717,8 @@ def _check_is_false(rules: list[Rule]) -> None:
                 continue
             name = leaf.is_false
             covered = any(
-                isinstance(other.when, IsTrue) and other.when.is_true == name
+                isinstance(other.when, IsTrue)
+                and other.when.is_true == name
                 and other.level.level <= rule.level.level
                 and (other.audience == "all" or rule.audience == "pediatric")
                 for other in rules
@@ -793,11 +822,15 @@ def _load(directory: Path) -> RuleSet:
     except ValidationError as exc:
         raise RuleSetError(f"{RULESET_FILE}: {exc}") from exc
     rule_paths = _rule_paths(directory, meta)
-    for key, pseudo in (("unresolved_unknown", meta.unresolved_unknown),
-                        ("unresolved_unknown_urgent", meta.unresolved_unknown_urgent)):
+    for key, pseudo in (
+        ("unresolved_unknown", meta.unresolved_unknown),
+        ("unresolved_unknown_urgent", meta.unresolved_unknown_urgent),
+    ):
         _check_sources(pseudo.sources, known, f"{RULESET_FILE}: {key}")
-        _check_no_number({"title": pseudo.title, "reason": pseudo.reason,
-                          "reason_parent": pseudo.reason_parent}, f"{RULESET_FILE}: {key}")
+        _check_no_number(
+            {"title": pseudo.title, "reason": pseudo.reason, "reason_parent": pseudo.reason_parent},
+            f"{RULESET_FILE}: {key}",
+        )
     rules: list[Rule] = []
     for path in rule_paths:
         try:
@@ -830,23 +863,40 @@ def _load(directory: Path) -> RuleSet:
             for name in rule.reads:
                 masks[audience][name] = masks[audience].get(name, 0) | (1 << index)
     u = meta.unresolved_unknown
-    unresolved = FiredRule(id="safety.unresolved_unknown", level=Disposition.PROMPT, title=u.title,
-                           reason=u.reason, rationale=u.rationale, sources=list(u.sources))
+    unresolved = FiredRule(
+        id="safety.unresolved_unknown",
+        level=Disposition.PROMPT,
+        title=u.title,
+        reason=u.reason,
+        rationale=u.rationale,
+        sources=list(u.sources),
+    )
     uu = meta.unresolved_unknown_urgent
-    unresolved_urgent = FiredRule(id="safety.unresolved_unknown_urgent", level=Disposition.URGENT,
-                                  title=uu.title, reason=uu.reason, rationale=uu.rationale,
-                                  sources=list(uu.sources))
+    unresolved_urgent = FiredRule(
+        id="safety.unresolved_unknown_urgent",
+        level=Disposition.URGENT,
+        title=uu.title,
+        reason=uu.reason,
+        rationale=uu.rationale,
+        sources=list(uu.sources),
+    )
     digest = ruleset_digest([meta_path, *rule_paths])
-    return RuleSet(version=meta.version, sha256=digest, rules=rules,
-                   unresolved_unknown=unresolved, directory=str(directory),
-                   unresolved_unknown_parent=unresolved.model_copy(update={"reason": u.reason_parent}),
-                   unresolved_unknown_urgent=unresolved_urgent,
-                   unresolved_unknown_urgent_parent=unresolved_urgent.model_copy(
-                       update={"reason": uu.reason_parent}),
-                   urgent_unknown_findings=urgent_unknown,
-                   _by_id=by_id,
-                   _applicable=applicable, _reach=reach, _masks=masks,
-                   ref=RulesetRef(version=meta.version, sha256=digest))
+    return RuleSet(
+        version=meta.version,
+        sha256=digest,
+        rules=rules,
+        unresolved_unknown=unresolved,
+        directory=str(directory),
+        unresolved_unknown_parent=unresolved.model_copy(update={"reason": u.reason_parent}),
+        unresolved_unknown_urgent=unresolved_urgent,
+        unresolved_unknown_urgent_parent=unresolved_urgent.model_copy(update={"reason": uu.reason_parent}),
+        urgent_unknown_findings=urgent_unknown,
+        _by_id=by_id,
+        _applicable=applicable,
+        _reach=reach,
+        _masks=masks,
+        ref=RulesetRef(version=meta.version, sha256=digest),
+    )
 
 
 @cache

@@ -81,7 +81,6 @@ class BodyLimitMiddleware:
 
         await self.app(scope, replay, send)
 
-
     async def _upload(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
         """A file upload: a Content-Length within the upload limit, then streamed to the route
         (which spools it to a temporary file), never buffered here."""

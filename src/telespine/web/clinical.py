@@ -284,6 +284,7 @@ def advice_for(audience: str, emergency_number: str | None = None) -> dict[str, 
 
 # --- questionnaires, the self-care program and the written plan (telespine.program) -------------
 
+
 def enabled_instruments(state: Any) -> frozenset[str] | None:
     """The enabled instruments of one app (Settings.disabled_instruments, checked at start)."""
     return state.settings.enabled_instruments  # type: ignore[no-any-return]

@@ -71,8 +71,9 @@ class Readiness:
         """Run warm in a daemon thread (the event loop keeps serving /healthz meanwhile)."""
         self.status, self.seconds = "starting", None
         self._done.clear()
-        thread = threading.Thread(target=self.run, args=(warm or warm_everything,), name="telespine-warm-up",
-                                  daemon=True)
+        thread = threading.Thread(
+            target=self.run, args=(warm or warm_everything,), name="telespine-warm-up", daemon=True
+        )
         thread.start()
         return thread
 

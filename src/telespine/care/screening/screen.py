@@ -202,6 +202,7 @@ def _shared_context(read: list[_Read], pipe: Pipeline, doc: Any, audience: Audie
         gym") only to those."""
         label = items[i][0].label_.removesuffix(_ABSENT)
         return _ignore_reasons(items[j][0], audience, items[j][1], for_label=label)[0]
+
     plain = sorted((i for i, r in enumerate(items) if not r[1]), key=lambda i: items[i][0].start)
     last = {i: _last_sentence_start(items[i][0]) for i in plain}
     for k, i in enumerate(plain):

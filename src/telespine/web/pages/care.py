@@ -23,7 +23,7 @@ from telespine.services import cases as case_work
 from telespine.store import lists, repo, repo_care
 from telespine.store.models import AuditEvent, User
 from telespine.store.models_care import CareCase
-from telespine.triage.types import Disposition, TriageResult
+from telespine.triage.types import Disposition
 from telespine.web import clinical
 from telespine.web.deps import CsrfDep, DbDep, RequiredUser, WebSessionDep
 from telespine.web.pages import chart_glance, queue_live
@@ -559,12 +559,11 @@ def visit_plan(request: Request, booking: ReadableBooking, db: DbDep) -> Respons
         from telespine.web.pages.visits import visit_plan_bytes
 
         data = visit_plan_bytes(db, booking, plan, "pdf")  # with the clinician's changes (issue 11)
-    except Exception:  # never no plan: fall back to the plan from the findings alone (or the net)
-        latest = case.assessment.latest
-        findings = latest.findings if "age_years" in latest.findings else None
-        data = clinical.written_plan_pdf(
-            findings, TriageResult.model_validate(latest.result), _audience(case)
-        )
+    except Exception:  # never no plan, never one that skips a held level: the safety-net plan
+        from telespine.program import safety_net_plan
+
+        fallback = safety_net_plan(dt.datetime.now(dt.UTC), followup.audience_of(case))
+        data = clinical.plan_file(fallback, "pdf")
     return Response(
         data,
         media_type="application/pdf",

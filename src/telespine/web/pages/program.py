@@ -589,7 +589,7 @@ def saved_program_page(
     ws: WebSessionDep,
     flash: str | None = None,
 ) -> Response:
-    audience = "pediatric" if assessment.profile.is_child else "adult"
+    audience = plans.audience_of(assessment)
     plan, ok = saved_plan(request, db, assessment)
     if not ok and clinical.gets_program(TriageResult.model_validate(assessment.latest.result)):
         return _safety_net(request, ws, audience)

@@ -379,7 +379,7 @@ def assessment_page(
     ws: WebSessionDep,
     flash: Annotated[str | None, Query(max_length=16)] = None,
 ) -> Response:
-    audience = "pediatric" if assessment.profile.is_child else "adult"
+    audience = plans.audience_of(assessment)
     shown = shown_disposition(assessment)
     return _render(
         request,

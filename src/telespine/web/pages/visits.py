@@ -455,6 +455,24 @@ def clinician_section(db: Any, booking: VisitBooking) -> str:
     )
 
 
+def held_section(db: Any, booking: VisitBooking) -> str:
+    """In place of the clinician's changes when the case is held at a level that needs care in
+    person (or the plan is the safety net): the visit's exercises and medicine never ride on it."""
+    from markupsafe import escape
+
+    from telespine.program.plan import load_plan_texts
+    from telespine.services.followup import audience_of
+
+    case = _case(db, booking)
+    note = load_plan_texts().held.visit.for_(audience_of(case))
+    when = local_label(booking.slot_start, case.timezone or "UTC")
+    return (
+        '<section class="visit-plan visit-plan-held"><h2>Your plan from the tele-visit is on hold</h2>'
+        f"<p>Visit with {escape(booking.clinician.display_name)} on {escape(when)}.</p>"
+        f"<p>{escape(note)}</p></section>"
+    )
+
+
 def plan_with_visit(html: str, section: str) -> str:
     """The program's plan page with the clinician's section first in the body."""
     if not section:
@@ -468,12 +486,15 @@ def visit_plan_bytes(db: Any, booking: VisitBooking, plan: Any, fmt: str) -> byt
     """The written plan after the visit (HTML or PDF) with the clinician's changes; the program's
     plan alone (clinical.plan_file, with its safety-net fallback) if anything fails."""
     from telespine.program import render_html
+    from telespine.triage.types import Disposition
     from telespine.web import clinical
 
     try:
         section = clinician_section(db, booking)
         if not section:
             return clinical.plan_file(plan, fmt)
+        if plan.safety_net or not Disposition(plan.disposition).allows_telemedicine:
+            section = held_section(db, booking)  # held in person: no visit exercises or medicine
         html = plan_with_visit(render_html(plan), section)
         if fmt != "pdf":
             return html.encode("utf-8")
