@@ -1,8 +1,8 @@
 """The virtual spine exam and the clinician's plan, on SQLite and PostgreSQL: a neurological
 finding updates the findings and re-triages (up, never down); the patient sees plain steps with
-pictures; the written plan after the visit carries the clinician's name and visit date, and holds the
-visit's changes while the exam's finding keeps the case in person;
-review date; the note locks at Finish and later changes are signed addenda."""
+pictures; the written plan after the visit carries the clinician's name and visit date and holds
+the visit's changes while the exam's finding keeps the case in person; the note locks at Finish
+and later changes are signed addenda."""
 
 from __future__ import annotations
 
