@@ -498,9 +498,9 @@ def visit_plan_bytes(db: Any, booking: VisitBooking, plan: Any, fmt: str) -> byt
         html = plan_with_visit(render_html(plan), section)
         if fmt != "pdf":
             return html.encode("utf-8")
-        from weasyprint import HTML
+        from telespine.program.pdf_pool import html_to_pdf
 
-        return bytes(HTML(string=html).write_pdf())
+        return html_to_pdf(html)  # in the recycled helper process when the served app uses one
     except Exception:
         return clinical.plan_file(plan, fmt)
 
