@@ -371,12 +371,28 @@ def scores_for_case(db: Session, case: CareCase) -> list[Any]:
     return out
 
 
+def known_zone(value: str | None) -> str:
+    """The stored zone when this machine knows it, else UTC (as store.diary.local_today reads it).
+
+    A zone the time-zone database no longer has (renamed, or a row written before zones were
+    checked) must not stop the follow-up rules on every write: the days are then counted in UTC,
+    at most a day off, and the rules still run."""
+    from zoneinfo import ZoneInfo
+
+    try:
+        ZoneInfo(value or "UTC")
+    except Exception:
+        log.warning("stored time zone unknown; counting the case's days in UTC")
+        return "UTC"
+    return value or "UTC"
+
+
 def case_state(case: CareCase) -> CaseState:
     return CaseState(
         case_id=case.id,
         findings=case.assessment.latest.findings,
         treatment_started_on=case.treatment_started_on,
-        timezone=case.timezone,
+        timezone=known_zone(case.timezone),
     )
 
 
