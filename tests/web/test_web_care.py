@@ -209,7 +209,7 @@ def test_booking_race_over_the_api_one_201_one_409(
 
     def book(client: Client, case: str) -> None:
         barrier.wait()
-        # phone: a video visit is refused for these results (policy.clinician_may_book)
+        # phone: a video visit is refused for these results (services.visits.clinician_may_book)
         r = client.post(
             f"/api/v1/cases/{case}/bookings", json={"slot_start": f"{SOON}T14:00:00Z", "mode": "phone"}
         )

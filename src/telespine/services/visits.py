@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from telespine.care import retriage
 from telespine.services.assessments import VisitNotAllowed as VisitNotAllowed
 from telespine.services.assessments import visit_allowed
-from telespine.store import repo, repo_care
+from telespine.store import cases, repo, repo_care
 from telespine.store import visits as visit_store
 from telespine.store.models import User, VisitRequest, utcnow
 from telespine.store.models_care import CareCase, VisitBooking
@@ -90,6 +90,74 @@ def book_slot(
     visit_store.queue_mails(db, booking, "visit_booked", now, link_base)
     repo.audit(
         db, actor=by, action="create", object_type="visit", object_id=booking.id, profile_id=case.profile_id
+    )
+    db.commit()
+    return booking
+
+
+def clinician_may_book(db: Session, case: CareCase, mode: str) -> bool:
+    """The clinician's side of the visit gate: a video (or message) visit only where the patient
+    could book one (visit_allowed); a phone call for any level short of emergency (prompt and
+    urgent patients may be called to arrange care); never anything for an emergency or a safety
+    net, which needs help now rather than an appointment."""
+    latest = case.assessment.latest
+    shown = cases.patient_disposition_for_assessment(db, case.assessment_id) or latest.disposition
+    if shown == "emergency" or latest.safety_net:
+        return False
+    return mode == "phone" or visit_allowed(db, case.assessment)
+
+
+def clinician_book(
+    db: Session,
+    case: CareCase,
+    clinician: User,
+    start: dt.datetime,
+    mode: str,
+    *,
+    now: dt.datetime,
+    slot_minutes: int,
+    link_base: str,
+    minutes: int | None = None,
+    visit_request_id: str = "",
+) -> VisitBooking:
+    """A clinician's booking of a slot on their own grid (page and API alike): the visit gate
+    (clinician_may_book), the booking, its history, the e-mails, the audit row. Commits. Raises
+    VisitNotAllowed before any write, repo_care.BadSlot off the grid and repo_care.SlotTaken
+    when the clinician has that time already (rolled back)."""
+    if not clinician_may_book(db, case, mode):
+        raise VisitNotAllowed(case.id)
+    request = (
+        db.scalars(
+            select(VisitRequest).where(
+                VisitRequest.id == visit_request_id[:64], VisitRequest.assessment_id == case.assessment_id
+            )
+        ).first()
+        if visit_request_id
+        else None
+    )
+    try:
+        booking = repo_care.book_visit(
+            db,
+            case=case,
+            clinician=clinician,
+            slot_start=start,
+            mode=mode,
+            visit_request=request,
+            minutes=minutes,
+            slot_minutes=slot_minutes,
+        )
+    except (repo_care.BadSlot, repo_care.SlotTaken):
+        db.rollback()
+        raise
+    visit_store.record_booked(db, booking, clinician)
+    visit_store.queue_mails(db, booking, "visit_booked", now, link_base)
+    repo.audit(
+        db,
+        actor=clinician,
+        action="create",
+        object_type="visit",
+        object_id=booking.id,
+        profile_id=case.profile_id,
     )
     db.commit()
     return booking

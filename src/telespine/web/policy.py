@@ -287,17 +287,6 @@ def call_allowed(case: CareCase) -> bool:
     return visit_fits(shown_disposition(case.assessment), latest.safety_net)
 
 
-def clinician_may_book(case: CareCase, mode: str) -> bool:
-    """The clinician's side of the visit gate: a video (or message) visit only where the patient
-    could book one; a phone call for any level short of emergency (prompt and urgent patients may
-    be called to arrange care); never anything booked for an emergency or a safety net, which
-    needs help now rather than an appointment."""
-    shown = shown_disposition(case.assessment)
-    if shown == "emergency" or case.assessment.latest.safety_net:
-        return False
-    return mode == "phone" or call_allowed(case)
-
-
 def get_joinable_booking(
     booking: Annotated[VisitBooking, Depends(get_readable_booking)], user: RequiredUser, db: DbDep
 ) -> VisitBooking:

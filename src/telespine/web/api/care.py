@@ -304,35 +304,28 @@ def book(
 ) -> BookingOut:
     """Book a slot on the grid; 409 when the clinician already has that slot, 422 off the grid,
     409 for a result that needs care in person (the same gate as the patient's side)."""
-    from telespine.store import visits as visit_store
-    from telespine.web.policy import clinician_may_book
+    from telespine.services import visits as visit_service
 
-    if not clinician_may_book(case, body.mode):
-        raise HTTPException(status_code=409, detail=VISIT_REFUSED)
     try:
-        booking = repo_care.book_visit(
+        booking = visit_service.clinician_book(
             db,
-            case=case,
-            clinician=user,
-            slot_start=body.slot_start,
-            mode=body.mode,
-            minutes=body.minutes,
+            case,
+            user,
+            body.slot_start,
+            body.mode,
+            now=dt.datetime.now(dt.UTC),
             slot_minutes=settings.visit_slot_minutes,
+            link_base=settings.public_url,
+            minutes=body.minutes,
         )
+    except visit_service.VisitNotAllowed:
+        raise HTTPException(status_code=409, detail=VISIT_REFUSED) from None
     except repo_care.BadSlot as exc:
-        db.rollback()
         raise HTTPException(status_code=422, detail=str(exc)) from None
     except repo_care.SlotTaken:
-        db.rollback()
         raise HTTPException(
             status_code=409, detail="This time is already booked for this clinician."
         ) from None
-    visit_store.record_booked(db, booking, user)
-    visit_store.queue_mails(db, booking, "visit_booked", dt.datetime.now(dt.UTC), settings.public_url)
-    repo.audit(
-        db, actor=user, action="create", object_type="visit", object_id=booking.id, profile_id=case.profile_id
-    )
-    db.commit()
     return BookingOut(
         id=booking.id,
         case_id=case.id,

@@ -433,24 +433,24 @@ def book(
 ) -> Response:
     if mode not in repo_care.VISIT_MODES:
         raise HTTPException(status_code=422, detail="Choose video, phone or message.")
-    from telespine.store import visits as visit_store
-    from telespine.web.policy import clinician_may_book
+    from telespine.services import visits as visit_service
 
-    if not clinician_may_book(case, mode):  # never a video visit for a result needing care in person
-        return _render(request, ws, "error.html", {"status": 409, "message": VISIT_REFUSED}, 409)
-    req = next((v for v, _ in repo_care.visit_requests_for_case(db, case) if v.id == visit_request_id), None)
+    settings = request.app.state.settings
     try:
-        booking = repo_care.book_visit(
+        booking = visit_service.clinician_book(
             db,
-            case=case,
-            clinician=user,
-            slot_start=parse_slot(slot_start),
-            mode=mode,
-            visit_request=req,
-            slot_minutes=request.app.state.settings.visit_slot_minutes,
+            case,
+            user,
+            parse_slot(slot_start),
+            mode,
+            now=dt.datetime.now(dt.UTC),
+            slot_minutes=settings.visit_slot_minutes,
+            link_base=settings.public_url,
+            visit_request_id=visit_request_id,
         )
+    except visit_service.VisitNotAllowed:  # never a video visit for a result needing care in person
+        return _render(request, ws, "error.html", {"status": 409, "message": VISIT_REFUSED}, 409)
     except repo_care.BadSlot as exc:
-        db.rollback()
         return _render(
             request,
             ws,
@@ -459,7 +459,6 @@ def book(
             422,
         )
     except repo_care.SlotTaken:
-        db.rollback()
         return _render(
             request,
             ws,
@@ -470,12 +469,6 @@ def book(
             },
             409,
         )
-    visit_store.record_booked(db, booking, user)
-    visit_store.queue_mails(
-        db, booking, "visit_booked", dt.datetime.now(dt.UTC), request.app.state.settings.public_url
-    )
-    _audit(db, user, "create", "visit", booking.id, case)
-    db.commit()
     return _redirect(f"/care/visits/{booking.id}?flash=booked")
 
 
