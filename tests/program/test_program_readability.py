@@ -79,10 +79,14 @@ def plan_groups() -> list[tuple[str, str]]:
 
 
 def test_held_texts_cite_known_sources_and_speak_to_the_parent() -> None:
+    import datetime as dt
+
     from telespine.content.loader import load_sources
+    from telespine.program import held_emergency_plan
 
     held = load_plan_texts().held
     assert held.sources and set(held.sources) <= set(load_sources().sources)
+    assert set(held.sources) <= set(held_emergency_plan(dt.datetime.now(dt.UTC)).sources)
     for text in (held.emergency, held.urgent, held.prompt, held.visit):
         assert "your child" in text.pediatric.lower() and "your child" not in text.adult.lower()
 

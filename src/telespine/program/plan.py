@@ -347,8 +347,15 @@ def build_plan(
     )
 
 
-def safety_net_plan(now: datetime, audience: Audience = "adult") -> Plan:
-    """The emergency safety-net plan, shown when a plan cannot be built safely."""
+def _emergency_plan(
+    now: datetime,
+    audience: Audience,
+    note: str,
+    red_flags: list[RedFlagGroup],
+    seek_care: list[str],
+    sources: list[str],
+) -> Plan:
+    """An emergency plan with no summary, scores, program, medicines or follow-up."""
     texts = load_plan_texts()
     dtext = texts.dispositions[Disposition.EMERGENCY]
     return Plan(
@@ -360,18 +367,31 @@ def safety_net_plan(now: datetime, audience: Audience = "adult") -> Plan:
         intro=texts.intro.for_(audience),
         headline=dtext.headline.for_(audience),
         action=dtext.action.for_(audience),
-        note=texts.safety_net.for_(audience),
+        note=note,
         summary=[],
         reasons=[],
         unresolved=[],
         scores=[],
         program=None,
         medicines=None,
-        red_flags=texts.red_flags.for_(audience),
+        red_flags=red_flags,
         followup=[],
-        seek_care=texts.seek_care.for_(audience),
+        seek_care=seek_care,
         ruleset_version="unavailable",
-        sources=sorted(texts.sources),
+        sources=sorted(set(sources)),
+    )
+
+
+def safety_net_plan(now: datetime, audience: Audience = "adult") -> Plan:
+    """The emergency safety-net plan, shown when a plan cannot be built safely."""
+    texts = load_plan_texts()
+    return _emergency_plan(
+        now,
+        audience,
+        texts.safety_net.for_(audience),
+        texts.red_flags.for_(audience),
+        texts.seek_care.for_(audience),
+        texts.sources,
     )
 
 
@@ -381,30 +401,15 @@ def held_emergency_plan(now: datetime, audience: Audience = "adult") -> Plan:
     care now), the emergency warning signs; no summary, scores, program, follow-up or routine
     advice."""
     texts = load_plan_texts()
-    dtext = texts.dispositions[Disposition.EMERGENCY]
     groups = texts.red_flags.for_(audience)
     emergency = [g for g in groups if "emergency" in g.action.lower()] or groups[:1]
-    return Plan(
-        created_at=now,
-        audience=audience,
-        disposition=Disposition.EMERGENCY,
-        safety_net=True,
-        title=texts.title.for_(audience),
-        intro=texts.intro.for_(audience),
-        headline=dtext.headline.for_(audience),
-        action=dtext.action.for_(audience),
-        note=texts.held.emergency.for_(audience),
-        summary=[],
-        reasons=[],
-        unresolved=[],
-        scores=[],
-        program=None,
-        medicines=None,
-        red_flags=emergency,
-        followup=[],
-        seek_care=[],
-        ruleset_version="unavailable",
-        sources=sorted(texts.sources),
+    return _emergency_plan(
+        now,
+        audience,
+        texts.held.emergency.for_(audience),
+        emergency,
+        [],
+        [*texts.sources, *texts.held.sources],
     )
 
 

@@ -86,6 +86,14 @@ def book_slot(
     except (repo_care.SlotTaken, repo_care.BadSlot):
         db.rollback()
         raise SlotGone(start.isoformat()) from None
+    return _booked(db, case, booking, by, now, link_base)
+
+
+def _booked(
+    db: Session, case: CareCase, booking: VisitBooking, by: User, now: dt.datetime, link_base: str
+) -> VisitBooking:
+    """After a booking is stored (either side): its history, the confirmation and reminder
+    e-mails, the audit row. Commits."""
     visit_store.record_booked(db, booking, by)
     visit_store.queue_mails(db, booking, "visit_booked", now, link_base)
     repo.audit(
@@ -144,23 +152,13 @@ def clinician_book(
             mode=mode,
             visit_request=request,
             minutes=minutes,
+            now=now,
             slot_minutes=slot_minutes,
         )
     except (repo_care.BadSlot, repo_care.SlotTaken):
         db.rollback()
         raise
-    visit_store.record_booked(db, booking, clinician)
-    visit_store.queue_mails(db, booking, "visit_booked", now, link_base)
-    repo.audit(
-        db,
-        actor=clinician,
-        action="create",
-        object_type="visit",
-        object_id=booking.id,
-        profile_id=case.profile_id,
-    )
-    db.commit()
-    return booking
+    return _booked(db, case, booking, clinician, now, link_base)
 
 
 def record_of(db: Session, booking: VisitBooking) -> VisitRecord | None:
