@@ -76,8 +76,9 @@ def in_holdout_f(row_id: str) -> bool:
 
 def load(part: str, only: str | None = None) -> list[dict[str, Any]]:
     """The labelled rows of a part: dev (dev_*.jsonl less both hold-outs), holdout, holdout-f,
-    dev-all, test; with only, the rows of that one file."""
-    files = [DATA / "test.jsonl"] if part == "test" else sorted(DATA.glob("dev_*.jsonl"))
+    dev-all, test, test-next; with only, the rows of that one file."""
+    held_out = {"test": "test.jsonl", "test-next": "test_next.jsonl"}
+    files = [DATA / held_out[part]] if part in held_out else sorted(DATA.glob("dev_*.jsonl"))
     if only is not None:
         files = [f for f in files if f.name == only]
     rows: list[dict[str, Any]] = []
@@ -135,7 +136,7 @@ def score(rows: list[dict[str, Any]], show: bool) -> dict[str, Any]:
     must = caught = emergency = emergency_missed = emergency_low = 0
     harmless = over = diary_everyday = diary_nets = errors = unread = 0
     for row in rows:
-        result = screen_message(row["text"], row["audience"])
+        result = screen_message(row["text"], row["audience"], kind=row.get("kind", "message"))
         review = result.needs_review
         net = result.safety_net
         errors += result.status == "error"
@@ -224,7 +225,7 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument(
-        "--part", choices=["dev", "holdout", "holdout-f", "dev-all", "test"], default="dev"
+        "--part", choices=["dev", "holdout", "holdout-f", "dev-all", "test", "test-next"], default="dev"
     )
     parser.add_argument("--file", help="only the rows of this data file (e.g. dev_f.jsonl)")
     parser.add_argument("--show-misses", action="store_true", help="dev only: print each miss")
@@ -232,11 +233,11 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--no-latency", action="store_true")
     args = parser.parse_args()
-    if args.part in ("test", "holdout", "holdout-f") and args.show_misses:
+    if args.part in ("test", "test-next", "holdout", "holdout-f") and args.show_misses:
         raise SystemExit(f"the {args.part} part prints aggregate figures only")
     from telespine.care.screening import load_screening_rules
 
-    if args.part == "test" and args.file is not None:
+    if args.part in ("test", "test-next") and args.file is not None:
         raise SystemExit("the test part is scored whole")
     rows = load(args.part, args.file)
     report: dict[str, Any] = {"part": args.part, "rules_version": load_screening_rules().version}

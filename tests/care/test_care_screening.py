@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 import sys
 import threading
@@ -128,8 +129,16 @@ def test_findings_update_keeps_the_most_urgent_value(pipeline: Pipeline) -> None
     assert update["leg_weakness"] == "sudden"
 
 
+def _rules_only(pipeline: Pipeline) -> Pipeline:
+    """The rules without the learned review layer (rules 2.4.0), which may send any text to a
+    person at normal priority (tests/care/test_care_screening_learned.py)."""
+    return dataclasses.replace(pipeline, review=None)
+
+
 def test_modifiers_do_not_ask_for_review_on_their_own(pipeline: Pipeline) -> None:
-    result = screen_message("I slipped on the ice, the pain wakes me up at night.", pipeline=pipeline)
+    text = "I slipped on the ice, the pain wakes me up at night."
+    assert not screen_message(text, pipeline=pipeline).safety_net
+    result = screen_message(text, pipeline=_rules_only(pipeline))
     assert result.flags == []
     assert {m.concept for m in result.modifiers} == {"minor_trauma", "night_pain"}
     assert not result.needs_review
@@ -320,8 +329,9 @@ def test_a_hedged_red_flag_is_unknown_and_retriages_to_at_least_prompt(
     "text", ["No numbness.", "I can feel my groin fine.", "I can pee normally.", "My bottom is not numb."]
 )
 def test_a_plain_denial_stays_unflagged(text: str, pipeline: Pipeline) -> None:
-    result = screen_message(text, pipeline=pipeline)
+    result = screen_message(text, pipeline=_rules_only(pipeline))
     assert result.flags == [] and not result.needs_review
+    assert not screen_message(text, pipeline=pipeline).safety_net  # the model may only ask a person
 
 
 def test_a_hedged_question_stays_hypothetical(pipeline: Pipeline) -> None:

@@ -136,13 +136,13 @@ def test_screening_runs_off_the_event_loop_after_the_text_is_stored(
     original = telespine.care.screen_message
     loops: list[bool] = []
 
-    def watched(text: str, audience: Any = "adult") -> Any:
+    def watched(text: str, audience: Any = "adult", kind: Any = "message") -> Any:
         try:
             asyncio.get_running_loop()
             loops.append(True)  # called inside the event loop: it would block every request
         except RuntimeError:
             loops.append(False)
-        return original(text, audience)
+        return original(text, audience, kind=kind)
 
     monkeypatch.setattr(telespine.care, "screen_message", watched)
     web = login(make_client, seeded_url, "alice")

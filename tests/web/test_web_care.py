@@ -384,3 +384,23 @@ def test_reminder_address_and_time_zone(make_client: Callable[..., Client], seed
     assert "Your reminder settings are saved." in r.text and 'value="Pacific/Auckland" selected' in r.text
     assert 'value="bob@example.org"' in r.text
     assert bob.post("/care/contact", data={**form, "timezone": "Mars/Olympus"}).status_code == 422
+
+
+def test_a_message_only_the_learned_check_reads_goes_to_a_person_not_the_emergency_page(
+    make_client: Callable[..., Client], seeded_url: str, dave: Client
+) -> None:
+    carol = login(make_client, seeded_url, "carol")
+    sam = case_of(dave, "Sam Carter")
+    before = {row[0]: row[2] for row in queue_rows(dave)}[sam]
+    token = csrf_from(carol.get(f"/care/cases/{sam}").text)
+    r = carol.post(
+        f"/care/cases/{sam}/messages",
+        data={"body": "Been feeling rough, sweaty at night and off my food, back worse", "csrf_token": token},
+    )
+    # the rules find no red flag: no emergency page, no raised level (rules 2.4.0, learned layer)
+    assert r.status_code == 200 and r.url.path != f"/care/cases/{sam}/emergency"
+    assert 'id="safety"' not in r.text
+    assert {row[0]: row[2] for row in queue_rows(dave)}[sam] == before
+    chart = dave.get(f"/care/cases/{sam}").text
+    assert "Raised" in chart and "A message needs review." in chart  # in front of a clinician
+    assert "the learned check (a text model, not a rule) thinks a clinician should read this message" in chart

@@ -170,7 +170,10 @@ def screen_note(entry: DiaryEntry, ref: str, audience: Audience) -> ScreenedText
     if entry.note is None or not entry.note.strip():
         return None
     return ScreenedText(
-        ref=ref, day=entry.day, source="diary_note", screening=screen_message(entry.note, audience)
+        ref=ref,
+        day=entry.day,
+        source="diary_note",
+        screening=screen_message(entry.note, audience, kind="diary"),
     )
 
 

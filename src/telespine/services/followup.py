@@ -41,6 +41,7 @@ from telespine.care.medicine_diary import (
     evaluate_medicines,
     load_medicine_diary_rules,
 )
+from telespine.care.screening.learned import TextKind
 from telespine.content import emergency_advice
 from telespine.services.audience import assessment_audience
 from telespine.store import cases, diary, medicines, messages, repo
@@ -128,14 +129,16 @@ def emergency_signs(audience: str, emergency_number: str) -> list[str]:
 # --- screening ----------------------------------------------------------------------------
 
 
-def screen(text: str, audience: Audience) -> tuple[dict[str, Any], Screening | None]:
+def screen(
+    text: str, audience: Audience, kind: TextKind = "message"
+) -> tuple[dict[str, Any], Screening | None]:
     """Screen a text (CPU work: never call this in the event loop). Any failure becomes an
     error screening, which asks for a clinician; the Screening is None then."""
     from telespine.services import observe
 
     try:
         with observe.screening():  # the time only, for the metrics
-            result = care_rules.screen_message(text, audience)
+            result = care_rules.screen_message(text, audience, kind=kind)
         doc: dict[str, Any] = result.model_dump(mode="json")
         return doc, result
     except Exception as exc:
@@ -247,7 +250,7 @@ def _screen_note(db: Session, row: DiaryRecord, audience: Audience) -> Screening
     """Screen a diary note like a message (a failure flags it for review); no note, no screening."""
     if row.note is None or not row.note.strip():
         return None
-    doc, result = screen(row.note, audience)
+    doc, result = screen(row.note, audience, "diary")
     row.note_screening = doc
     row.note_flagged = _flagged(doc, result)
     db.flush()

@@ -211,7 +211,7 @@ def record_medicines(
             # Side effects in the person's words are screened like a message or diary note (CPU
             # work: callers are sync routes or run this in the threadpool) and go through the same
             # text red-flag rule: re-triage, a floor at the new level, the case raised.
-            _, screened = followup.screen(entry.other_effects, audience)
+            _, screened = followup.screen(entry.other_effects, audience, "diary")
             if screened is not None:
                 day = diary.local_today(case, now)  # written now, whatever day the entry is for
                 texts.append(ScreenedText(ref=row.id, day=day, source="diary_note", screening=screened))

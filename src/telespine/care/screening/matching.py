@@ -13,6 +13,7 @@ from telespine.care.screening.context import (
     _apply_modifiers_by_sentence,
     _update_scopes_by_sentence,
 )
+from telespine.care.screening.learned import ReviewModel, load_review_model
 from telespine.care.screening.rules import _ALL_CATEGORIES, ScreeningRules, load_screening_rules
 from telespine.care.screening.terms import NearMatcher, NumberMatcher, correct_spelling, spelling_for
 
@@ -29,6 +30,7 @@ class Pipeline:
 
     nlp: Any
     rules: ScreeningRules
+    review: ReviewModel | None = None  # the learned review layer (rules 2.4.0), if the rules name one
 
 
 _LINE_BREAK_COMPONENT = "telespine_line_break_sentences"
@@ -261,7 +263,8 @@ def build_pipeline(rules: ScreeningRules) -> Pipeline:
                 rule.terminated_by.add(name)
     context.add(context_rules)
     context._ConText__matcher = _SentencesWithTargets(context._ConText__matcher)
-    return Pipeline(nlp, rules)
+    review = load_review_model(rules.review_model) if rules.review_model is not None else None
+    return Pipeline(nlp, rules, review)
 
 
 def _accept_nt(pattern: Any) -> None:

@@ -256,6 +256,33 @@ class ConditionalQuestions(_Strict):
     needs: list[str] = Field(min_length=1)
 
 
+class TrainingFile(_Strict):
+    """One development file a review model was trained on, as it was then."""
+
+    file: str = Field(pattern=r"^dev_[a-z]+\.jsonl$")  # never the held-out test part
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    rows: int = Field(ge=1)
+
+
+class ReviewModelSpec(_Strict):
+    """The learned review layer (rules 2.4.0; screening/learned.py): a text whose probability is
+    at least `threshold` and that the rules send to nobody goes to a person at normal priority."""
+
+    version: str
+    directory: str = Field(pattern=r"^[a-z_]+$")  # under care/data/
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")  # files_sha256 of the directory
+    threshold: float = Field(gt=0.0, lt=1.0)
+    # how the threshold was chosen (5-fold cross-validation on the training rows only)
+    threshold_rule: str
+    trained_on: list[TrainingFile] = Field(min_length=1)
+    seed: int
+    ngram_size: int = Field(ge=1, le=4)
+    epochs: int = Field(ge=1)
+    length: int = Field(ge=1024)
+    spacy_version: str
+    sources: list[str] = Field(min_length=1)
+
+
 class ScreeningRules(_Strict):
     """The whole screening rule file (data/screening.yaml)."""
 
@@ -285,6 +312,7 @@ class ScreeningRules(_Strict):
     explanation_blockers: list[str] = []
     explanation_contrast: ExplanationContrast | None = None
     conditional_questions: ConditionalQuestions | None = None
+    review_model: ReviewModelSpec | None = None
 
     @model_validator(mode="after")
     def _check(self) -> ScreeningRules:

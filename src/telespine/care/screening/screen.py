@@ -8,6 +8,7 @@ from typing import Any, Literal
 from telespine.care.findings_merge import load_merge_order
 from telespine.care.screening.context import _ignore_reasons, _last_sentence_start, _unknown_values
 from telespine.care.screening.language import _known_share
+from telespine.care.screening.learned import TextKind
 from telespine.care.screening.matching import (
     _ABSENT,
     _GROUP,
@@ -279,10 +280,18 @@ def _most_specific(mentions: list[Mention]) -> list[Mention]:
     return kept
 
 
-def screen_message(text: str, audience: Audience = "adult", pipeline: Pipeline | None = None) -> Screening:
-    """Screen one patient (or parent) message for red flags; never raises.
+LEARNED_REVIEW = "learned_review"  # the concept of a review mention from the learned layer
 
-    If the pipeline cannot run, the result has status "error" and needs_review is True.
+
+def screen_message(
+    text: str, audience: Audience = "adult", pipeline: Pipeline | None = None, kind: TextKind = "message"
+) -> Screening:
+    """Screen one patient (or parent) message, or a diary note (kind "diary"), for red flags;
+    never raises.
+
+    If the pipeline cannot run, the result has status "error" and needs_review is True. When the
+    rules send the text to nobody, the learned review layer may still send it to a person at
+    normal priority (a `review` mention of concept "learned_review", with no text span).
     """
     version = "unavailable"
     try:
@@ -386,6 +395,25 @@ def screen_message(text: str, audience: Audience = "adult", pipeline: Pipeline |
             # The phrase rules are English: a message they cannot read goes to a person.
             status = "unrecognised_language"
             error = f"only {known} of {total} words are known English words; read it yourself"
+        learned = pipe.review
+        nobody_reads = status == "ok" and not flags and not review
+        if (
+            learned is not None
+            and nobody_reads
+            and learned.probability(text, audience, kind) >= learned.spec.threshold
+        ):
+            nothing: dict[str, bool | str] = {}  # the model sets no finding and has no text span
+            review.append(
+                Mention(
+                    concept=LEARNED_REVIEW,
+                    kind="review",
+                    sets=nothing,
+                    text="",
+                    start=0,
+                    end=0,
+                    uncertain=True,
+                )
+            )
         return Screening(
             status=status,
             audience=audience,
@@ -395,6 +423,7 @@ def screen_message(text: str, audience: Audience = "adult", pipeline: Pipeline |
             rules_version=version,
             error=error,
             review=review,
+            review_model=learned.label if learned is not None else None,
         )
     except Exception as exc:  # any failure must reach a clinician, never read as "no flag"
         safe_audience: Audience = "pediatric" if audience == "pediatric" else "adult"

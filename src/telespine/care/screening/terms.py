@@ -243,6 +243,9 @@ class _Rule:
     window: int
 
 
+FRAGMENT_WORDS = 3  # a sentence this short is read with the next one (NearMatcher._sentences)
+
+
 class NearMatcher:
     """Finds the near rules of every concept in a doc; returns (label, start, end) spans."""
 
@@ -284,12 +287,10 @@ class NearMatcher:
                         found.setdefault(term.rule, []).append((term.group, i, i + n))
         if not found:
             return []
-        sentence_of = [0] * len(doc)
-        for s, sentence in enumerate(doc.sents):
-            sentence_of[sentence.start : sentence.end] = [s] * len(sentence)
+        sentence_of, joined = self._sentences(doc)
         breaks = [0]
-        for norm in norms:
-            breaks.append(breaks[-1] + (norm in self.breaks))
+        for i, norm in enumerate(norms):
+            breaks.append(breaks[-1] + (norm in self.breaks and i not in joined))
         spans: list[tuple[str, int, int]] = []
         for index, hits in found.items():
             rule = self.rules[index]
@@ -304,6 +305,27 @@ class NearMatcher:
                 if span is not None:
                     spans.append((rule.label, *span))
         return spans
+
+    def _sentences(self, doc: Any) -> tuple[list[int], frozenset[int]]:
+        """The near rules' sentence of each token, and the full stops they read across.
+
+        A fragment of at most FRAGMENT_WORDS words and no negation ("Tingly.", "Its gone numb.")
+        is read with the next sentence, which often names the place ("Down there, the bit you sit
+        on."): the rules 2.4.0 join. Its closing full stop then ends no window.
+        """
+        sentence_of = [0] * len(doc)
+        joined: set[int] = set()
+        number, previous_short = -1, False
+        for sentence in doc.sents:
+            if not previous_short:
+                number += 1
+            sentence_of[sentence.start : sentence.end] = [number] * len(sentence)
+            words = [t for t in sentence if not t.is_punct and not t.is_space]
+            negated = any(t.norm_ in self.breaks for t in words)
+            previous_short = 0 < len(words) <= FRAGMENT_WORDS and not negated
+            if previous_short and sentence[-1].is_punct:
+                joined.add(sentence.end - 1)
+        return sentence_of, frozenset(joined)
 
     @staticmethod
     def _lemmas(norms: list[str]) -> list[str]:
