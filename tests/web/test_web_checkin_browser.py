@@ -1,5 +1,5 @@
 """Browser walk of issue 14 (Debian Chromium, shared `chromium` fixture): a patient does three
-weekly check-ins on a frozen clock (the `current_time` dependency, never a sleep), uploads a
+weekly check-ins on a frozen clock (`app.state.clock`, read by `current_time`; never a sleep), uploads a
 step export, and the charts on the case page show the trend; a parent checks in for a child.
 The charts are read from the page: the SVG's description and the table beside it."""
 
@@ -29,7 +29,6 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     from telespine.store.db import make_engine, make_sessionmaker, session_scope
     from telespine.triage import triage
     from telespine.web.app import create_app
-    from telespine.web.pages.checkin import current_time
 
     url = seeded_sqlite_url(tmp_path_factory.mktemp("checkin-browser"))
     engine = make_engine(url)
@@ -51,7 +50,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     engine.dispose()
     clock = [dt.datetime.now(dt.UTC)]
     app = create_app(make_test_settings(url))
-    app.dependency_overrides[current_time] = lambda: clock[0]
+    app.state.clock = lambda: clock[0]  # read by web.pages.checkin.current_time
     with LiveServer(app) as server:
         yield {"url": server.url, "case": case_id, "clock": clock}
 

@@ -21,6 +21,7 @@ from telespine.settings import Settings, get_settings
 from telespine.store.db import make_engine, make_sessionmaker
 from telespine.triage.emergency import builtin_line, builtin_signs
 from telespine.web.jsonbody import UPLOAD_PATH, JsonBodyMiddleware, SafeJSONResponse, safe_text
+from telespine.web.routing import add_routes
 from telespine.web.sessions import COOKIE_NAME, WebSession
 
 log = logging.getLogger("telespine.web")
@@ -300,41 +301,41 @@ def create_app(settings: Settings | None = None, *, warm_up: bool = False) -> Fa
     from telespine.web.pages.program import router as program_pages_router
     from telespine.web.pages.routes import router as pages_router
 
-    app.include_router(health_router)
+    add_routes(app, health_router)
     from telespine.web.metrics import router as metrics_router
 
-    app.include_router(metrics_router)
-    app.include_router(api_router)
-    app.include_router(program_api_router)
-    app.include_router(care_api_router)
+    add_routes(app, metrics_router)
+    add_routes(app, api_router)
+    add_routes(app, program_api_router)
+    add_routes(app, care_api_router)
     from telespine.web.api.checkin import router as checkin_api_router
 
-    app.include_router(checkin_api_router)  # issue 14: check-ins and wearable uploads
+    add_routes(app, checkin_api_router)  # issue 14: check-ins and wearable uploads
     from telespine.web.api.medicines import router as medicines_api_router
 
-    app.include_router(medicines_api_router)  # issue 14: medicine diary and lessons
+    add_routes(app, medicines_api_router)  # issue 14: medicine diary and lessons
     from telespine.web.api.accounts import router as accounts_api_router
 
-    app.include_router(accounts_api_router)
-    app.include_router(fhir_router)
+    add_routes(app, accounts_api_router)
+    add_routes(app, fhir_router)
     cds.install(app, settings)
-    app.include_router(pages_router)
+    add_routes(app, pages_router)
     from telespine.web.pages.accounts import router as account_pages_router
 
-    app.include_router(account_pages_router)
-    app.include_router(program_pages_router)
-    app.include_router(care_pages_router)
+    add_routes(app, account_pages_router)
+    add_routes(app, program_pages_router)
+    add_routes(app, care_pages_router)
     from telespine.web.pages.checkin import router as checkin_pages_router
 
-    app.include_router(checkin_pages_router)  # issue 14: check-ins, progress, uploads
+    add_routes(app, checkin_pages_router)  # issue 14: check-ins, progress, uploads
     from telespine.web.pages.lessons import router as lessons_pages_router
     from telespine.web.pages.medicines import router as medicines_pages_router
 
-    app.include_router(medicines_pages_router)  # issue 14: medicine diary
-    app.include_router(lessons_pages_router)  # issue 14: lessons and "read"
+    add_routes(app, medicines_pages_router)  # issue 14: medicine diary
+    add_routes(app, lessons_pages_router)  # issue 14: lessons and "read"
     from telespine.web.pages.exercises import router as exercise_pictures_router
 
-    app.include_router(exercise_pictures_router)  # issue 14: exercise pictures for the program page
+    add_routes(app, exercise_pictures_router)  # issue 14: exercise pictures for the program page
     from telespine.web import visits
 
     visits.install(app)  # the video visit and scheduling (issue 11)

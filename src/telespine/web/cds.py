@@ -28,6 +28,7 @@ from telespine.store.models import Assessment, Profile
 from telespine.store.models_care import CareCase, DispositionOverride
 from telespine.store.models_fhir import CdsCardIssued, CdsFeedback, CdsTokenUse
 from telespine.triage.types import Disposition, TriageResult
+from telespine.web.routing import add_routes
 
 log = logging.getLogger("telespine.web")
 router = APIRouter(prefix="/cds-services", include_in_schema=False)
@@ -282,7 +283,7 @@ async def feedback(service_id: str, request: Request) -> Response:
 
 def install(app: FastAPI, settings: Settings) -> None:
     """Add the CDS Hooks routes and their CORS (only for the configured EHR origins)."""
-    app.include_router(router)
+    add_routes(app, router)
     origins = settings.cds_cors_origins
 
     @app.middleware("http")

@@ -37,6 +37,7 @@ from telespine.web import policy, sessions
 from telespine.web.deps import DbDep, RequiredUser, WebSessionDep
 from telespine.web.jsonbody import clean_control
 from telespine.web.policy import JoinableBooking
+from telespine.web.routing import add_routes
 from telespine.web.sessions import COOKIE_NAME
 
 router = APIRouter(include_in_schema=False)
@@ -519,6 +520,6 @@ def install(app: Any) -> None:
     app.state.visit_hub = Hub()
     # {{ when | local_time(zone) }}: a stored UTC time in the viewer's zone
     app.state.templates.env.filters["local_time"] = lambda when, zone="UTC": local_label(when, zone or "UTC")
-    app.include_router(api_router)
-    app.include_router(router)
-    app.include_router(visit_pages.router)
+    add_routes(app, api_router)
+    add_routes(app, router)
+    add_routes(app, visit_pages.router)

@@ -30,9 +30,14 @@ from telespine.web.policy import PatientCase, ReadableCase, can_work_case
 router = APIRouter(include_in_schema=False)
 
 
-def current_time() -> dt.datetime:
-    """Now, as an aware UTC time (tests override this dependency with a frozen clock)."""
-    return dt.datetime.now(dt.UTC)
+def current_time(request: Request) -> dt.datetime:
+    """Now, as an aware UTC time: the app's clock (`app.state.clock`, a function giving an aware
+    time: tests freeze it) or the system clock."""
+    clock = getattr(request.app.state, "clock", None)
+    now = clock() if clock is not None else dt.datetime.now(dt.UTC)
+    if now.tzinfo is None:
+        raise ValueError("app.state.clock must give an aware time")
+    return now
 
 
 NowDep = Annotated[dt.datetime, Depends(current_time)]
