@@ -15,12 +15,38 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from telespine.settings import Settings
 from telespine.store import repo, repo_accounts
+from telespine.store.accounts import check_new_password, verify_password
 from telespine.store.datakeys import DataCipher
 from telespine.store.models import Assessment, Profile, User, VisitRequest
 
 log = logging.getLogger("telespine.accounts")
 
 RESET_SUBJECT = "Reset your telespine password"
+
+
+class WrongPassword(ValueError):
+    """The current password given to change it is not the account's."""
+
+
+def change_password(db: Session, user: User, current: str, new: str, counter: str) -> None:
+    """Change a signed-in user's password (page and API): check the current one and the new one,
+    store the new hash (which ends every session of the account), clear the attempt counter and
+    write the audit row; committed. Raises WrongPassword, PasswordRejected or HashBusy, with
+    nothing written."""
+    if not verify_password(user.password_hash, current):
+        raise WrongPassword("the current password is not right")
+    check_new_password(new, user.username)
+    repo_accounts.set_password(db, user, new)
+    repo_accounts.reset_counter(db, counter)
+    repo.audit(db, actor=user, action="update", object_type="password", object_id=user.id)
+    db.commit()
+
+
+def sign_out_everywhere(db: Session, user: User) -> None:
+    """End every session of the account (page and API), with its audit row; committed."""
+    repo_accounts.end_sessions(db, user)
+    repo.audit(db, actor=user, action="logout", object_type="account", object_id=user.id, detail="everywhere")
+    db.commit()
 
 
 def reset_email_body(link: str, minutes: int) -> str:

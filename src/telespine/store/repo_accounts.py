@@ -85,6 +85,11 @@ def set_password(db: Session, user: User, new_password: str) -> None:
     from telespine.store.accounts import hash_password
 
     user.password_hash = hash_password(new_password)
+    end_sessions(db, user)
+
+
+def end_sessions(db: Session, user: User) -> None:
+    """Delete every session of the user (not committed)."""
     db.execute(delete(UserSession).where(UserSession.user_id == user.id))
     db.flush()
 

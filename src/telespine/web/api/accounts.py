@@ -11,11 +11,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from telespine.services import accounts as account_service
 from telespine.settings import Settings
-from telespine.store import repo, repo_accounts
-from telespine.store.accounts import HashBusy, PasswordRejected, check_new_password, verify_password
+from telespine.store import repo_accounts
+from telespine.store.accounts import HashBusy, PasswordRejected
 from telespine.store.datakeys import cipher_for
 from telespine.store.models import User, utcnow
-from telespine.web import sessions
 from telespine.web.deps import CsrfDep, DbDep, InvalidInput, RequiredUser, SettingsDep, WebSessionDep
 
 router = APIRouter(prefix="/api/v1", tags=["auth"])
@@ -68,28 +67,22 @@ def change_password(
         raise HTTPException(status_code=429, detail="Too many tries. Wait a few minutes and try again.")
     db.commit()
     try:
-        if not verify_password(user.password_hash, body.current):
-            raise HTTPException(status_code=403, detail="The current password is not right.")
-        check_new_password(body.new, user.username)
-        repo_accounts.set_password(db, user, body.new)
+        account_service.change_password(db, user, body.current, body.new, key)
+    except account_service.WrongPassword:
+        raise HTTPException(status_code=403, detail="The current password is not right.") from None
     except PasswordRejected as exc:
         raise InvalidInput(f"Invalid request: new: {exc}", [("new", str(exc))]) from None
     except HashBusy:
         raise HTTPException(
             status_code=503, detail="Busy, try again.", headers={"Retry-After": "5"}
         ) from None
-    repo_accounts.reset_counter(db, key)
-    repo.audit(db, actor=user, action="update", object_type="password", object_id=user.id)
-    db.commit()
     return Response(status_code=204)
 
 
 @router.post("/auth/sign-out-everywhere", status_code=204, dependencies=[CsrfDep])
 def sign_out_everywhere(request: Request, db: DbDep, ws: WebSessionDep, user: RequiredUser) -> Response:
     """End every session of your account, this one too."""
-    sessions.end_all(db, user)
-    repo.audit(db, actor=user, action="logout", object_type="account", object_id=user.id, detail="everywhere")
-    db.commit()
+    account_service.sign_out_everywhere(db, user)
     ws.row = None
     ws.clear_cookie = not getattr(request.state, "via_bearer", False)
     return Response(status_code=204)

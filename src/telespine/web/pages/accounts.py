@@ -197,17 +197,13 @@ def change_password(
         return again("Too many tries. Wait a few minutes and try again.", 429)
     db.commit()
     try:
-        if not verify_password(user.password_hash, current):
-            return again("Your current password is not right.", 403)
-        check_new_password(new, user.username)
-        repo_accounts.set_password(db, user, new)  # ends every session, this one too
+        account_service.change_password(db, user, current, new, key)  # ends every session, this one too
+    except account_service.WrongPassword:
+        return again("Your current password is not right.", 403)
     except PasswordRejected as exc:
         return again(str(exc), 422)
     except HashBusy:
         return again("Many people are signing in right now. Try again in a few seconds.", 503)
-    repo_accounts.reset_counter(db, key)
-    repo.audit(db, actor=user, action="update", object_type="password", object_id=user.id)
-    db.commit()
     ws.row = None  # deleted with the others
     remember(request, sessions.start(db, settings, ws, user))  # a fresh session here only
     return _redirect("/account/security?done=password")
@@ -215,9 +211,7 @@ def change_password(
 
 @router.post("/account/sign-out-everywhere", dependencies=[CsrfDep])
 def sign_out_everywhere(request: Request, db: DbDep, ws: WebSessionDep, user: RequiredUser) -> Response:
-    sessions.end_all(db, user)
-    repo.audit(db, actor=user, action="logout", object_type="account", object_id=user.id, detail="everywhere")
-    db.commit()
+    account_service.sign_out_everywhere(db, user)
     ws.row = None
     ws.user = None
     ws.clear_cookie = True
