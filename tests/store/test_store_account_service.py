@@ -44,3 +44,20 @@ def test_change_and_sign_out_write_once_with_their_audit(clean_db: str) -> None:
             assert _audits(db, "logout") == 1
     finally:
         engine.dispose()
+
+
+def test_a_child_profile_is_made_once_and_always_audited(clean_db: str) -> None:
+    from telespine.services import profiles
+
+    engine = make_engine(clean_db)
+    try:
+        with make_sessionmaker(engine)() as db:
+            parent = repo.create_user(db, username="mum", password=OLD, role="parent")
+            first = profiles.child_profile(db, parent)
+            assert profiles.child_profile(db, parent).id == first.id  # the same child next time
+            named = profiles.add_child(db, parent, "  ")
+            assert first.is_child and named.display_name == profiles.UNNAMED_CHILD
+            rows = db.scalars(select(AuditEvent).where(AuditEvent.object_type == "profile")).all()
+            assert sorted(r.object_id or "" for r in rows) == sorted([first.id, named.id])
+    finally:
+        engine.dispose()

@@ -8,6 +8,7 @@ Callers authorize (telespine.web.policy) and this commits.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,6 +24,7 @@ from telespine.store.models import User, VisitRequest, utcnow
 from telespine.store.models_care import CareCase, VisitBooking
 from telespine.store.models_visits import NoteAddendum, VisitRecord
 from telespine.visits.exam import exam_updates, load_exam
+from telespine.visits.schedule import Span
 
 
 @dataclass
@@ -244,3 +246,20 @@ def addenda_of(db: Session, booking: VisitBooking) -> list[NoteAddendum]:
             select(NoteAddendum).where(NoteAddendum.booking_id == booking.id).order_by(NoteAddendum.id)
         ).all()
     )
+
+
+# --- a clinician's hours --------------------------------------------------------------------------
+
+
+def set_hours(db: Session, clinician: User, timezone: str, weekly: Mapping[str, Sequence[Span]]) -> None:
+    """Store a clinician's weekly hours (checked by the caller) with the audit row; committed."""
+    visit_store.set_hours(db, clinician, timezone, weekly)
+    repo.audit(db, actor=clinician, action="update", object_type="clinician_hours", object_id=clinician.id)
+    db.commit()
+
+
+def set_exception(db: Session, clinician: User, day: dt.date, spans: Sequence[Span], note: str) -> None:
+    """Store a day that differs from the weekly hours, with the audit row; committed."""
+    visit_store.set_exception(db, clinician, day, spans, note)
+    repo.audit(db, actor=clinician, action="update", object_type="clinician_hours", object_id=clinician.id)
+    db.commit()

@@ -12,6 +12,7 @@ from fastapi import Depends, HTTPException
 from sqlalchemy import select
 from sqlalchemy.orm import Session, object_session
 
+from telespine.services import profiles
 from telespine.store import repo, repo_care
 from telespine.store.models import Assessment, Profile, User, VisitRequest
 from telespine.store.models_care import CareCase, VisitBooking
@@ -107,8 +108,7 @@ def child_profile_for_check(db: Session, user: User) -> Profile:
         raise HTTPException(
             status_code=400, detail="To save a check about your child, sign in with a parent account."
         )
-    children = [p for p in repo.profiles_of(db, user) if p.is_child]
-    return children[0] if children else repo.add_child(db, user, "My child")
+    return profiles.child_profile(db, user)
 
 
 def readable_profile_ids(db: Session, user: User) -> list[str]:

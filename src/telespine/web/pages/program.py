@@ -14,7 +14,7 @@ from typing import Annotated, Any, cast
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
 
-from telespine.services import assessments, plans
+from telespine.services import assessments, plans, profiles
 from telespine.services.plans import DraftPlan
 from telespine.store import repo, repo_program
 from telespine.store.models import Assessment, User
@@ -556,8 +556,7 @@ def _saved_assessment(db: DbDep, user: User, ctx: _Context, profile_id: str | No
             raise HTTPException(
                 status_code=400, detail="To save a plan for your child, sign in with a parent account."
             )
-        children = [p for p in repo.profiles_of(db, user) if p.is_child]
-        profile_id = children[0].id if children else repo.add_child(db, user, "My child").id
+        profile_id = profiles.child_profile(db, user).id
     profile = load_profile_for_write(db, user, profile_id)
     return assessments.save_assessment(
         db,

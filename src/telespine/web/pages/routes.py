@@ -13,6 +13,7 @@ from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from telespine.services import assessments, followup, plans
+from telespine.services import profiles as child_profiles
 from telespine.store import lists, repo, repo_program
 from telespine.store.accounts import PasswordRejected, check_new_password
 from telespine.triage.types import Disposition, TriageResult
@@ -475,10 +476,7 @@ def account(
 def add_child(
     user: ParentUser, db: DbDep, child_name: Annotated[str, Form(min_length=1, max_length=200)]
 ) -> Response:
-    child = repo.add_child(db, user, child_name.strip() or "My child")
-    repo.audit(
-        db, actor=user, action="create", object_type="profile", object_id=child.id, profile_id=child.id
-    )
+    child_profiles.add_child(db, user, child_name)
     db.commit()
     return _redirect("/account?flash=child")
 
@@ -731,7 +729,7 @@ def signup(
         error = "Many people are signing up right now. Wait a few seconds and try again."
         return _render(request, ws, "signup.html", {**ctx, "error": error}, 503, headers={"Retry-After": "5"})
     if role == "parent" and child_name.strip():
-        repo.add_child(db, user, child_name.strip())
+        child_profiles.add_child(db, user, child_name)
     repo.audit(db, actor=user, action="create", object_type="account", object_id=user.id)
     db.commit()
     remember(request, sessions.start(db, settings, ws, user))

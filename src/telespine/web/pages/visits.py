@@ -13,6 +13,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from telespine.services import visits as visit_service
 from telespine.store import repo, repo_care
 from telespine.store import visits as visit_store
 from telespine.store.models import User
@@ -288,9 +289,7 @@ async def save_hours(request: Request, user: ClinicianUser, db: DbDep, ws: WebSe
         weekly = {d: parse_spans(str(form.get(d, ""))[:200]) for d in WEEKDAYS}
     except HoursError as exc:
         return _error(request, ws, 422, f"{exc} Go back and check the hours.")
-    visit_store.set_hours(db, user, timezone, weekly)
-    repo.audit(db, actor=user, action="update", object_type="clinician_hours", object_id=user.id)
-    db.commit()
+    visit_service.set_hours(db, user, timezone, weekly)
     return RedirectResponse("/clinic/hours?saved=1", status_code=303)
 
 
@@ -309,9 +308,7 @@ def save_exception(
         spans = parse_spans(hours)
     except (ValueError, HoursError) as exc:
         return _error(request, ws, 422, f"{exc} Go back and check the date and hours.")
-    visit_store.set_exception(db, user, date, spans, note)
-    repo.audit(db, actor=user, action="update", object_type="clinician_hours", object_id=user.id)
-    db.commit()
+    visit_service.set_exception(db, user, date, spans, note)
     return RedirectResponse("/clinic/hours?saved=1", status_code=303)
 
 
