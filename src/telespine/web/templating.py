@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Any
 
 from fastapi.templating import Jinja2Templates
+from jinja2 import BytecodeCache
+from jinja2.bccache import Bucket
 from markupsafe import Markup
 
 from telespine.settings import Settings
@@ -22,9 +25,32 @@ DISPOSITION_LABELS = {
 }
 
 
+class _ProcessBytecode(BytecodeCache):
+    """Compiled templates kept for the process, shared by every app's environment. Jinja stores a
+    checksum of the source with each compiled template and compiles an edited file again. An app
+    compiles each template once otherwise; the tests make an app per test."""
+
+    def __init__(self) -> None:
+        self._code: dict[str, bytes] = {}
+        self._lock = threading.Lock()
+
+    def load_bytecode(self, bucket: Bucket) -> None:
+        code = self._code.get(bucket.key)
+        if code is not None:
+            bucket.bytecode_from_string(code)
+
+    def dump_bytecode(self, bucket: Bucket) -> None:
+        with self._lock:
+            self._code[bucket.key] = bucket.bytecode_to_string()
+
+
+_BYTECODE = _ProcessBytecode()
+
+
 def make_templates(settings: Settings) -> Jinja2Templates:
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     env = templates.env
+    env.bytecode_cache = _BYTECODE
     env.autoescape = True
     env.globals["emergency_number"] = settings.emergency_number
     number = settings.emergency_number
