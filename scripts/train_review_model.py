@@ -1,7 +1,7 @@
 """Train the learned review layer of screening (telespine.care.screening.learned).
 
-    .venv/bin/python scripts/train_review_model.py            # all bench/screening/data/dev_*.jsonl
-    .venv/bin/python scripts/train_review_model.py --files dev_a.jsonl dev_b.jsonl --out /tmp/model
+    .venv/bin/python scripts/train_review_model.py     # the packaged model's files again (check)
+    .venv/bin/python scripts/train_review_model.py --files dev_*.jsonl --install   # a new model
 
 A spaCy bag-of-words text classifier (TextCatBOW, word sequences up to 3) learns `must_see` from
 the labelled development texts; the audience and kind go in front as two marker words. The
@@ -9,10 +9,14 @@ threshold is chosen by 5-fold cross-validation on the training texts only: the l
 added over-flags (harmless texts the rules leave alone but the model would send to a person) stay
 at or below 6% of the harmless texts. The held-out test part (test.jsonl) is never read.
 
-The model goes to --out (default: the package's care/data/review_model/), and the script prints
-the `review_model:` block for data/screening.yaml (hashes, rows, threshold). Same files, rules
-and seed give a byte-identical model. Retrain after a rule change (the threshold depends on what
-the rules already flag), then score the new model once on a clean held-out part.
+Without --files it trains on the files named in data/screening.yaml (`review_model.trained_on`),
+refusing any whose SHA-256 changed. The model goes to --out (default: a new temporary folder);
+only --install replaces the package's care/data/review_model/ (then paste the printed block into
+data/screening.yaml, or every screening fails safe on the hash). Same files, rules and seed give a
+byte-identical model: with no options, the printed sha256 equals the packaged one (the weights
+depend on the files and the seed only; the threshold also on what the rules already flag, so it
+may move after a rule change). Retrain after a rule change, then score the new model once on a
+clean held-out part.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import json
 import random
 import shutil
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -103,14 +108,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--files", nargs="*", help="development files (default: every dev_*.jsonl)")
-    parser.add_argument("--out", type=Path, default=PACKAGE_MODEL)
+    parser.add_argument("--files", nargs="*", help="development files (default: the packaged model's)")
+    parser.add_argument("--out", type=Path, help="where to write the model (default: a temporary folder)")
+    parser.add_argument("--install", action="store_true", help="write it into care/data/review_model")
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--ngram", type=int, default=3)
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--length", type=int, default=2**18)
     args = parser.parse_args()
-    names = args.files or sorted(p.name for p in DATA.glob("dev_*.jsonl"))
+    from telespine.care.screening.rules import load_screening_rules
+
+    spec = load_screening_rules().review_model
+    recorded = {f.file: f.sha256 for f in spec.trained_on} if spec is not None else {}
+    names = [Path(n).name for n in args.files] if args.files else sorted(recorded)
+    if not names:
+        raise SystemExit("no files: name them with --files")
     if any(not n.startswith("dev_") for n in names):
         raise SystemExit("train on development files (dev_*.jsonl) only, never the held-out test part")
 
@@ -124,6 +136,8 @@ def main() -> None:
     trained_on = []
     for name in names:
         raw = (DATA / name).read_bytes()
+        if not args.files and hashlib.sha256(raw).hexdigest() != recorded[name]:
+            raise SystemExit(f"{name} changed since the packaged model was trained: use --files")
         part = [json.loads(line) for line in raw.decode("utf-8").splitlines() if line.strip()]
         rows += part
         trained_on.append({"file": name, "sha256": hashlib.sha256(raw).hexdigest(), "rows": len(part)})
@@ -142,11 +156,18 @@ def main() -> None:
         print(f"fold {k + 1}/{FOLDS} done", file=sys.stderr)
     chosen = threshold(rows, rules, out_of_fold)
     model = train(rows, args.ngram, args.epochs, args.length, args.seed)
-    if args.out.exists():
-        shutil.rmtree(args.out)
-    model.to_disk(args.out)
+    if args.install:
+        out = PACKAGE_MODEL
+    elif args.out is not None:
+        out = args.out
+    else:
+        out = Path(tempfile.mkdtemp(prefix="telespine-review-model-")) / "review_model"
+    if out.exists():
+        shutil.rmtree(out)
+    model.to_disk(out)
+    print(f"model written to {out}", file=sys.stderr)
     block = {
-        "sha256": files_sha256(args.out),
+        "sha256": files_sha256(out),
         "threshold": chosen,
         "trained_on": trained_on,
         "seed": args.seed,

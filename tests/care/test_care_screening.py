@@ -137,7 +137,6 @@ def _rules_only(pipeline: Pipeline) -> Pipeline:
 
 def test_modifiers_do_not_ask_for_review_on_their_own(pipeline: Pipeline) -> None:
     text = "I slipped on the ice, the pain wakes me up at night."
-    assert not screen_message(text, pipeline=pipeline).safety_net
     result = screen_message(text, pipeline=_rules_only(pipeline))
     assert result.flags == []
     assert {m.concept for m in result.modifiers} == {"minor_trauma", "night_pain"}
@@ -331,7 +330,6 @@ def test_a_hedged_red_flag_is_unknown_and_retriages_to_at_least_prompt(
 def test_a_plain_denial_stays_unflagged(text: str, pipeline: Pipeline) -> None:
     result = screen_message(text, pipeline=_rules_only(pipeline))
     assert result.flags == [] and not result.needs_review
-    assert not screen_message(text, pipeline=pipeline).safety_net  # the model may only ask a person
 
 
 def test_a_hedged_question_stays_hypothetical(pipeline: Pipeline) -> None:

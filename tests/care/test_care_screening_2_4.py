@@ -56,12 +56,12 @@ def test_the_saddle_said_around_the_word_is_read_at_once(text: str, concept: str
 @pytest.mark.parametrize(
     "text",
     [
-        # idioms: a street, a tap, a party, a tent, a game on television
+        # idioms: a street, a tap, a party, a tent
         "Power cut in the whole street last night, a blackout in the village till 2am",
         "Cabin fever after three days indoors with the kids",
         "The leaking tap kept me up, plumber tomorrow",
         "Toilet's blocked again, back is fine though",
-        "Passed out on the sofa after the night shift, slept like a log",
+        # (not "passed out on the sofa": the same words tell a faint, so it nets: an accepted false alarm)
         "Collapsed the tent in the rain and drove home, back ok",
         # a relative's illness told before the relative
         "Chemo finished for my mum today, we celebrated",
@@ -71,7 +71,7 @@ def test_the_saddle_said_around_the_word_is_read_at_once(text: str, concept: str
         # a limb asleep from how one sat, the cold, a jab; breathless from a run; dizzy giving blood
         "The dog sat on my lap all evening and my legs went dead",
         "My foot went to sleep in the dentist chair, woke up when I got up",
-        "Arm is dead from the flu jab, back a 3",
+        "Arm is dead from the flu jab, annoying",
         "Out of breath after the hill run, as usual",
         "A bit light-headed giving blood, the nurse said it's normal",
     ],
@@ -109,3 +109,37 @@ def test_the_red_flag_beside_an_explanation_still_raises_the_net(text: str) -> N
 def test_an_injury_or_a_fall_beside_the_cause_keeps_the_net(text: str) -> None:
     result = screen_message(text, "adult")
     assert result.safety_net, (text, result.flags, result.ignored)
+
+
+def _rules_only_net(text: str, audience: str = "adult") -> bool:
+    import dataclasses
+
+    from telespine.care.screening.matching import get_pipeline
+
+    rules = dataclasses.replace(get_pipeline(), review=None)
+    return screen_message(text, audience, pipeline=rules).safety_net  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("text", "audience"),
+    [
+        # beside the idioms: the same words saying a real faint, fever or accident (review of 2.4.0)
+        ("I had a blackout in the kitchen.", "adult"),
+        ("Had a blackout in the car park, came to with people around me.", "adult"),
+        ("I passed out in front of the kids this morning", "adult"),
+        ("She passed out in bed and we couldn't wake her", "pediatric"),
+        ("Hot and cold over the last two days, shivering, back worse", "adult"),
+        ("He had a wee accident with no warning at school", "pediatric"),
+        # the relative after the writer's own red flag
+        ("My legs are numb and weak and I wet myself, I'm scared of my husband finding out", "adult"),
+        ("I wet myself in front of my husband", "adult"),
+        ("Can't feel my bum when I wipe, waiting for my partner to take me to A&E", "adult"),
+        # a spinal injection, a calf, a normal diet
+        ("Since the jab in my back yesterday my legs feel dead", "adult"),
+        ("Out of breath at training today and my calf is swollen", "adult"),
+        ("I've lost weight this month, about 6 kg, my diet is normal", "adult"),
+    ],
+)
+def test_the_rules_alone_still_net_a_red_flag_beside_the_new_idioms(text: str, audience: str) -> None:
+    # with the learned layer off: the model must not be what keeps these from under-triage
+    assert _rules_only_net(text, audience), text

@@ -91,7 +91,6 @@ def test_everyday_and_denied_texts_are_not_flagged(text: str, pipeline: Pipeline
     result = screen_message(text, pipeline=dataclasses.replace(pipeline, review=None))  # the rules
     assert result.status == "ok", result.error
     assert not result.needs_review, (result.flags, result.review)
-    assert not screen_message(text, pipeline=pipeline).safety_net  # the learned layer may only ask a person
 
 
 def test_a_hedge_stays_unknown_never_no(pipeline: Pipeline) -> None:

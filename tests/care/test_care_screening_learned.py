@@ -87,3 +87,42 @@ def test_the_settings_are_strict() -> None:
     test_part = {"file": "test.jsonl", "sha256": "0" * 64, "rows": 1}
     with pytest.raises(ValidationError):
         ReviewModelSpec.model_validate({**good, "trained_on": [test_part]})
+
+
+def test_a_model_that_fails_while_reading_fails_safe(monkeypatch: pytest.MonkeyPatch) -> None:
+    model = get_pipeline().review
+    assert model is not None
+
+    def broken(*_: object) -> float:
+        raise RuntimeError("model broke")
+
+    monkeypatch.setattr(type(model), "probability", lambda self, *a: broken())
+    result = screen_message("My back is a bit sore today", "adult")
+    assert result.status == "error" and result.needs_review and result.safety_net
+
+
+def test_a_probability_that_is_no_number_asks_for_a_person(monkeypatch: pytest.MonkeyPatch) -> None:
+    model = get_pipeline().review
+    assert model is not None
+    monkeypatch.setattr(type(model), "probability", lambda self, *a: float("nan"))
+    result = screen_message("My back is a bit sore today", "adult")
+    assert result.needs_review and not result.safety_net
+    assert [m.concept for m in result.review] == [LEARNED_REVIEW]
+
+
+def test_a_pipeline_that_cannot_load_its_model_fails_safe_and_fast(monkeypatch: pytest.MonkeyPatch) -> None:
+    from telespine.care.screening import matching
+
+    calls: list[int] = []
+
+    def refuse(_rules: object) -> object:
+        calls.append(1)
+        raise ValueError("review model files changed")
+
+    monkeypatch.setattr(matching, "_pipeline", None)
+    monkeypatch.setattr(matching, "_failed", None)
+    monkeypatch.setattr(matching, "build_pipeline", refuse)
+    first = screen_message("My back is a bit sore today", "adult")
+    second = screen_message("My back is a bit sore today", "adult")
+    assert first.status == second.status == "error" and first.safety_net and second.safety_net
+    assert calls == [1]  # the second message does not try to build it again at once

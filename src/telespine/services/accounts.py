@@ -43,8 +43,10 @@ def change_password(db: Session, user: User, current: str, new: str, counter: st
 
 
 def sign_out_everywhere(db: Session, user: User) -> None:
-    """End every session of the account (page and API), with its audit row; committed."""
+    """End every session of the account (page and API), then write its audit row. The sessions
+    end in their own commit first: a failing audit insert must not keep a stolen session alive."""
     repo_accounts.end_sessions(db, user)
+    db.commit()
     repo.audit(db, actor=user, action="logout", object_type="account", object_id=user.id, detail="everywhere")
     db.commit()
 

@@ -20,4 +20,9 @@ def add_routes(app: FastAPI, router: APIRouter) -> None:
     events = getattr(router, "on_startup", []) or getattr(router, "on_shutdown", [])
     if events or any(not isinstance(r, APIRoute | APIWebSocketRoute) for r in router.routes):
         raise TypeError("add_routes takes a router of plain routes only (no events, no included routers)")
+    if type(router.lifespan_context) is not type(APIRouter().lifespan_context):
+        raise TypeError("add_routes takes a router without a lifespan of its own")
     app.router.routes.extend(router.routes)
+    changed = getattr(app.router, "_mark_routes_changed", None)  # FastAPI's caches of the route table
+    if changed is not None:
+        changed()

@@ -125,16 +125,6 @@ def end(db: Session, ws: WebSession) -> None:
     ws.clear_cookie = True
 
 
-def end_all(db: Session, user: User, keep: UserSession | None = None) -> int:
-    """Sign out everywhere: delete every session of the user (but `keep`); the number deleted."""
-    stmt = delete(UserSession).where(UserSession.user_id == user.id)
-    if keep is not None:
-        stmt = stmt.where(UserSession.id != keep.id)
-    result = db.execute(stmt)
-    db.commit()
-    return int(getattr(result, "rowcount", 0) or 0)
-
-
 def purge_expired(db: Session, settings: Settings) -> int:
     """Delete sessions past their timeouts; run at login so the table stays small."""
     now = utcnow()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -462,13 +463,26 @@ _ABSENT = ":absent"  # label suffix of a concept's absent_phrases
 _load_lock = threading.Lock()
 _run_lock = threading.Lock()
 _pipeline: Pipeline | None = None
+_failed: tuple[float, Exception] | None = None  # the last failed build: (monotonic time, error)
+RETRY_SECONDS = 30.0  # a failed build is tried again after this; until then it fails at once
 
 
 def get_pipeline() -> Pipeline:
-    """The shared pipeline, built once on first use (thread-safe, never at import time)."""
-    global _pipeline
+    """The shared pipeline, built once on first use (thread-safe, never at import time).
+
+    A build that fails (a bad rule file, a changed review model) raises, so screening fails safe;
+    the failure is kept for RETRY_SECONDS, so that messages in the meantime fail at once instead
+    of each rebuilding the pipeline one after another under the lock."""
+    global _pipeline, _failed
     if _pipeline is None:
         with _load_lock:
             if _pipeline is None:
-                _pipeline = build_pipeline(load_screening_rules())
+                if _failed is not None and time.monotonic() - _failed[0] < RETRY_SECONDS:
+                    raise RuntimeError(f"screening pipeline unavailable: {_failed[1]}") from _failed[1]
+                try:
+                    _pipeline = build_pipeline(load_screening_rules())
+                except Exception as exc:
+                    _failed = (time.monotonic(), exc)
+                    raise
+                _failed = None
     return _pipeline

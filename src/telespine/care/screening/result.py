@@ -58,7 +58,8 @@ class Screening(_Strict):
     # Added in rules 2.0.0 (a stored screening without it reads as an empty list)
     review: list[Mention] = []
     # Added in rules 2.4.0: the learned review layer that read the text ("1.0.0+<12 hex of its
-    # files' SHA-256>"), None when no model ran (older screenings, failures)
+    # files' SHA-256>"); None when no model ran (the rules already sent the text to a person,
+    # older screenings, failures)
     review_model: str | None = None
 
     @model_validator(mode="before")

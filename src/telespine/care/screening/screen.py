@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any, Literal
 
@@ -396,24 +397,24 @@ def screen_message(
             status = "unrecognised_language"
             error = f"only {known} of {total} words are known English words; read it yourself"
         learned = pipe.review
-        nobody_reads = status == "ok" and not flags and not review
-        if (
-            learned is not None
-            and nobody_reads
-            and learned.probability(text, audience, kind) >= learned.spec.threshold
-        ):
-            nothing: dict[str, bool | str] = {}  # the model sets no finding and has no text span
-            review.append(
-                Mention(
-                    concept=LEARNED_REVIEW,
-                    kind="review",
-                    sets=nothing,
-                    text="",
-                    start=0,
-                    end=0,
-                    uncertain=True,
+        model_ran: str | None = None
+        if learned is not None and status == "ok" and not flags and not review:
+            probability = learned.probability(text, audience, kind)
+            model_ran = learned.label
+            # a probability that is no number (NaN) asks for a person too: never a silent "no"
+            if not math.isfinite(probability) or probability >= learned.spec.threshold:
+                nothing: dict[str, bool | str] = {}  # the model sets no finding and has no text span
+                review.append(
+                    Mention(
+                        concept=LEARNED_REVIEW,
+                        kind="review",
+                        sets=nothing,
+                        text="",
+                        start=0,
+                        end=0,
+                        uncertain=True,
+                    )
                 )
-            )
         return Screening(
             status=status,
             audience=audience,
@@ -423,7 +424,7 @@ def screen_message(
             rules_version=version,
             error=error,
             review=review,
-            review_model=learned.label if learned is not None else None,
+            review_model=model_ran,
         )
     except Exception as exc:  # any failure must reach a clinician, never read as "no flag"
         safe_audience: Audience = "pediatric" if audience == "pediatric" else "adult"

@@ -1,7 +1,8 @@
 """Pages of the weekly check-in, progress, wearable uploads and reminder unsubscribes (issue 14).
 
 Thin routes: parse the form, call telespine.services.checkin, render. The clock is the
-`current_time` dependency, so tests freeze it with `app.dependency_overrides`.
+`current_time` dependency, which reads `app.state.clock` when a test sets one (the routes are
+shared between apps, so `app.dependency_overrides` does not reach them: web/routing.py).
 """
 
 from __future__ import annotations
