@@ -57,14 +57,14 @@ def test_the_saddle_said_around_the_word_is_read_at_once(text: str, concept: str
     "text",
     [
         # idioms: a street, a tap, a party, a tent
-        "Power cut in the whole street last night, a blackout in the village till 2am",
+        "Power cut in the whole street last night, no lights till 2am",
         "Cabin fever after three days indoors with the kids",
         "The leaking tap kept me up, plumber tomorrow",
         "Toilet's blocked again, back is fine though",
         # (not "passed out on the sofa": the same words tell a faint, so it nets: an accepted false alarm)
         "Collapsed the tent in the rain and drove home, back ok",
-        # a relative's illness told before the relative
-        "Chemo finished for my mum today, we celebrated",
+        # (not "chemo finished for my mum today": with no backward family trigger it reads as the
+        # writer's cancer; an accepted false alarm, rules 2.4.2)
         # weight lost on purpose
         "Down 3 kg since I started the new diet, happy",
         "Lost 2 lb on the walking plan this week",
@@ -143,3 +143,33 @@ def _rules_only_net(text: str, audience: str = "adult") -> bool:
 def test_the_rules_alone_still_net_a_red_flag_beside_the_new_idioms(text: str, audience: str) -> None:
     # with the learned layer off: the model must not be what keeps these from under-triage
     assert _rules_only_net(text, audience), text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # a backward trigger after a first terminator once reached the whole sentence (rules 2.4.2)
+        "I wet myself this morning, the pain has gone",
+        "I have a fever, osteoporosis runs in the family",
+        "Yesterday I wet myself, the headache went away",
+        # the second review of 2.4.1: a street, a jab, a seat, a run
+        "had a blackout in the street on my way to the shop",
+        "I had a blackout in the street and woke up on the pavement",
+        "arm feels dead after the covid jab and I can't lift it",
+        "my legs have gone dead at the cinema and I can't move them",
+        "short of breath after the run, lips gone blue",
+        "short of breath after a run, heart fluttering",
+    ],
+)
+def test_the_second_reviews_wordings_net_with_the_rules_alone(text: str) -> None:
+    assert _rules_only_net(text), text
+
+
+def test_a_procedure_told_before_a_relative_stays_the_writers() -> None:
+    import dataclasses
+
+    from telespine.care.screening.matching import get_pipeline
+
+    rules = dataclasses.replace(get_pipeline(), review=None)
+    result = screen_message("I had an epidural last week, came down for my sister", "adult", pipeline=rules)
+    assert "recent_spinal_procedure" in {m.concept for m in result.flags}

@@ -85,6 +85,13 @@ def build_pipeline(rules: ScreeningRules) -> Pipeline:
     from medspacy.context import ConTextGraph, ConTextRule
 
     ConTextGraph.update_scopes = _update_scopes_by_sentence
+    # medspaCy's tuple_overlaps misses a span that lies wholly inside the other; in limit_scope
+    # that let a backward scope, once its start had moved past a first terminator, reach past
+    # every later comma or "I" ("I wet myself this morning, the pain has gone" read the wetting
+    # as gone; rules 2.4.1, the second review). Screening uses a symmetric overlap.
+    from medspacy.context import context_modifier
+
+    context_modifier.tuple_overlaps = spans_overlap
     ConTextGraph.apply_modifiers = _apply_modifiers_by_sentence
     # Sentences: spaCy's rule-based sentencizer (a sentence ends after . ! ? and the like).
     # PyRuSH, medspaCy's default, is built for clinical notes and took 0.7 s of the 1 s that a
@@ -458,6 +465,11 @@ def _distinct(spans: Any) -> list[Any]:
 
 
 _ABSENT = ":absent"  # label suffix of a concept's absent_phrases
+
+
+def spans_overlap(a: tuple[int, int], b: tuple[int, int]) -> bool:
+    """Whether two non-empty (start, end) spans share a token, whichever contains the other."""
+    return a[0] < a[1] and b[0] < b[1] and a[0] < b[1] and b[0] < a[1]
 
 
 _load_lock = threading.Lock()
