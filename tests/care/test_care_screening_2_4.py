@@ -4,9 +4,12 @@ it, the everyday wording it must not turn into an emergency."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
-from telespine.care.screening import screen_message
+from telespine.care.screening import Screening, screen_message
+from telespine.care.screening.matching import get_pipeline
 
 
 @pytest.mark.parametrize(
@@ -111,13 +114,14 @@ def test_an_injury_or_a_fall_beside_the_cause_keeps_the_net(text: str) -> None:
     assert result.safety_net, (text, result.flags, result.ignored)
 
 
-def _rules_only_net(text: str, audience: str = "adult") -> bool:
-    import dataclasses
-
-    from telespine.care.screening.matching import get_pipeline
-
+def _rules_only(text: str, audience: str = "adult") -> Screening:
+    """The rules' screening with the learned review layer off."""
     rules = dataclasses.replace(get_pipeline(), review=None)
-    return screen_message(text, audience, pipeline=rules).safety_net  # type: ignore[arg-type]
+    return screen_message(text, audience, pipeline=rules)  # type: ignore[arg-type]
+
+
+def _rules_only_net(text: str, audience: str = "adult") -> bool:
+    return _rules_only(text, audience).safety_net
 
 
 @pytest.mark.parametrize(
@@ -166,10 +170,5 @@ def test_the_second_reviews_wordings_net_with_the_rules_alone(text: str) -> None
 
 
 def test_a_procedure_told_before_a_relative_stays_the_writers() -> None:
-    import dataclasses
-
-    from telespine.care.screening.matching import get_pipeline
-
-    rules = dataclasses.replace(get_pipeline(), review=None)
-    result = screen_message("I had an epidural last week, came down for my sister", "adult", pipeline=rules)
+    result = _rules_only("I had an epidural last week, came down for my sister")
     assert "recent_spinal_procedure" in {m.concept for m in result.flags}

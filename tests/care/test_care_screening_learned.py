@@ -126,3 +126,10 @@ def test_a_pipeline_that_cannot_load_its_model_fails_safe_and_fast(monkeypatch: 
     second = screen_message("My back is a bit sore today", "adult")
     assert first.status == second.status == "error" and first.safety_net and second.safety_net
     assert calls == [1]  # the second message does not try to build it again at once
+
+
+def test_a_model_made_with_another_spacy_is_refused() -> None:
+    spec = _spec().model_copy(update={"spacy_version": "2.0.0"})
+    with pytest.raises(ValueError, match=r"made with spaCy 2\.0\.0"):
+        load_review_model(spec)
+

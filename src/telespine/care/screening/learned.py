@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import threading
 from dataclasses import dataclass
-from importlib import resources
+from importlib import metadata, resources
 from pathlib import Path
 from typing import Any, Literal
 
@@ -69,6 +69,10 @@ def load_review_model(spec: ReviewModelSpec) -> ReviewModel:
     """Load and check the packaged model; raises if its files are not the ones recorded."""
     import spacy
 
+    running = metadata.version("spacy")
+    if running.split(".")[:2] != spec.spacy_version.split(".")[:2]:
+        # another spaCy may read the same weights differently: retrain (scripts/train_review_model.py)
+        raise ValueError(f"review model made with spaCy {spec.spacy_version}, this is spaCy {running}")
     directory = model_dir(spec)
     found = files_sha256(directory)
     if found != spec.sha256:

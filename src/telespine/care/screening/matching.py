@@ -88,7 +88,7 @@ def build_pipeline(rules: ScreeningRules) -> Pipeline:
     # medspaCy's tuple_overlaps misses a span that lies wholly inside the other; in limit_scope
     # that let a backward scope, once its start had moved past a first terminator, reach past
     # every later comma or "I" ("I wet myself this morning, the pain has gone" read the wetting
-    # as gone; rules 2.4.1, the second review). Screening uses a symmetric overlap.
+    # as gone; rules 2.4.2, the second review). Screening uses a symmetric overlap.
     from medspacy.context import context_modifier
 
     context_modifier.tuple_overlaps = spans_overlap
