@@ -8,7 +8,7 @@ overrides, escalation floors and tele-visit requests. Rows are bulk-inserted (no
 row). A clinician then signs in through the API, in process (TestClient), and the bench times:
 - `GET /api/v1/assessments`: the first page, and a page 10 pages deep (following `next`);
 - `GET /clinic/queue`: the first page, and a page 10 pages deep;
-- `GET /clinic` (the clinic's assessment table): the first page.
+- `GET /clinic` (the clinic's assessment table): the first page, and a page 10 pages deep.
 Each figure is the median of --repeat requests; the ratio is to the same request at the first
 size, in the same run (aim: any page <= 3x its time at 1,000). Response sizes are printed too.
 """
@@ -162,7 +162,7 @@ def populate(url: str, n: int, seed: int = 1) -> None:
                 conn.execute(insert(model), rows[k : k + 5000])
         if floors:
             conn.execute(insert(models_care.EscalationFloor), floors)
-        queue_order.refresh_queue_keys(conn)  # bulk rows bypass the flush hook that keeps the key
+        queue_order.refresh_all_keys(conn)  # bulk rows bypass the flush hook that keeps the keys
         if url.startswith("postgresql"):
             conn.execute(text("ANALYZE"))  # planner statistics, as a live database keeps them
     engine.dispose()
@@ -191,7 +191,7 @@ def _client(url: str) -> Any:
 
 
 NEXT = re.compile(r'<([^>]+)>;\s*rel="next"')
-NEXT_HTML = re.compile(r'href="(/clinic/queue\?[^"]*after=[^"]+)"')
+NEXT_HTML = re.compile(r'href="(/clinic(?:/queue)?\?[^"]*after=[^"]+)"')
 
 
 def _deep(client: Any, first: str, pages: int, html: bool) -> str | None:
@@ -234,6 +234,9 @@ def measure(url: str, repeat: int) -> dict[str, tuple[float, int, int]]:
     deep_q = _deep(page, "/clinic/queue", 10, html=True)
     if deep_q:
         out["queue page 11"] = _time(page, deep_q, repeat)
+    deep_c = _deep(page, "/clinic", 10, html=True)
+    if deep_c:
+        out["clinic page 11"] = _time(page, deep_c, repeat)
     api.app.state.engine.dispose()
     return out
 

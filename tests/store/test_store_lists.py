@@ -139,7 +139,7 @@ def populate(db: Session, n: int, seed: int, clinic: Clinic, owner: User, clinic
     for model, values in rows.items():
         if values:
             db.execute(insert(model), values)
-    queue_order.refresh_queue_keys(db)  # bulk rows bypass the flush hook that keeps the key
+    queue_order.refresh_all_keys(db)  # bulk rows bypass the flush hook that keeps the keys
     db.commit()
 
 
@@ -312,7 +312,10 @@ def test_a_page_costs_the_same_queries_at_any_size(world: Any, clean_db: str) ->
     def count(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, many: bool) -> None:
         statements.append((statement, parameters))
 
-    def measure() -> tuple[int, int, int]:
+    def widest() -> int:
+        return max([0] + [len(p) if isinstance(p, list | tuple | dict) else 0 for _, p in statements])
+
+    def measure() -> tuple[int, int, int, int, int]:
         statements.clear()
         _, cur = lists.assessment_page(db, clinician, limit=20)
         lists.assessment_page(db, clinician, limit=20, after=cur)
@@ -320,9 +323,11 @@ def test_a_page_costs_the_same_queries_at_any_size(world: Any, clean_db: str) ->
         statements.clear()
         _, cur = lists.queue_page(db, clinician, limit=20)
         lists.queue_page(db, clinician, limit=20, after=cur)
-        q = len(statements)
-        widest = max(len(p) if isinstance(p, list | tuple | dict) else 0 for _, p in statements)
-        return a, q, widest
+        q, wide = len(statements), widest()
+        statements.clear()
+        _, cur = lists.clinic_page(db, clinician, limit=20)
+        lists.clinic_page(db, clinician, limit=20, after=cur)
+        return a, q, wide, len(statements), widest()
 
     bind = db.get_bind()
     event.listen(bind, "before_cursor_execute", count)
@@ -336,6 +341,11 @@ def test_a_page_costs_the_same_queries_at_any_size(world: Any, clean_db: str) ->
         event.remove(bind, "before_cursor_execute", count)
     assert before[:2] == after[:2]  # no query per row
     assert before[2] == after[2]  # no parameter list that grows with the data
+    # /clinic: at most four statements a page (first page: unkeyed ids, keyed ids; after a
+    # cursor: the rest of its level, the next levels; then names and requests of the page's
+    # ids), so an IN-list no longer than the page.
+    assert before[3] <= 8 and after[3] <= 8
+    assert after[4] <= 20 + 2
 
 
 @pytest.mark.db

@@ -16,14 +16,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, literal, not_, or_, select, tuple_
+from sqlalchemy import ColumnElement, and_, func, literal, not_, select, tuple_
 from sqlalchemy.orm import Session, aliased, selectinload
 
 from telespine.care.levels import FloorView, OverrideView, shown_levels
 from telespine.store.models import Assessment, AssessmentVersion, Profile, User, VisitRequest
 from telespine.store.models_care import CareCase, DispositionOverride, EscalationFloor
 from telespine.store.queue_order import LEVEL_SQL as _LEVEL_SQL
-from telespine.store.queue_order import level_sql as _level
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
@@ -386,54 +385,85 @@ def clinic_page(
     db: Session, clinician: User, *, limit: int = DEFAULT_LIMIT, after: str | None = None
 ) -> tuple[list[ClinicRow], str | None]:
     """A page of the clinic's assessments: most urgent latest engine result first, newest first
-    within a level, the id breaking ties (the order /clinic always had), computed in SQL."""
+    within a level, the id breaking ties (the order /clinic always had).
+
+    The order is the key stored on the assessment (store/queue_order.py assessment_key_values,
+    the only definition of it), so a page is one or two ranges of the index
+    ix_assessments_clinic_list, whatever the number of assessments: the rest of the cursor's
+    level, then the levels after it. An assessment whose key is missing (list_level NULL: a row
+    written past the flush hook) comes first on the first page, like the queue's unkeyed cases.
+    """
     limit = max(1, min(limit, MAX_LIMIT))
     if clinician.role != "clinician" or clinician.clinic_id is None:
         return [], None
-    v = AssessmentVersion
-    level = _level(v.disposition).label("level")
-    inner = (
-        select(
-            Assessment.id.label("id"),
-            Assessment.created_at.label("created_at"),
-            Profile.display_name.label("display_name"),
-            v.disposition.label("disposition"),
-            v.version.label("version"),
-            level,
+    a = Assessment
+    in_clinic = a.list_clinic_id == clinician.clinic_id
+    newest = (a.created_at.desc(), a.id.desc())
+    keyed: list[Any] = []
+    unkeyed: list[str] = []
+    if after is None:
+        unkeyed = list(
+            db.scalars(select(a.id).where(in_clinic, a.list_level.is_(None)).order_by(a.id).limit(limit))
         )
-        .select_from(Assessment)
-        .join(Profile, Profile.id == Assessment.profile_id)
-        .join(v, and_(v.assessment_id == Assessment.id, v.version == _latest_for(Assessment.id)))
-        .where(Profile.clinic_id == clinician.clinic_id)
-    ).subquery()
-    page = select(inner)
-    if after is not None:
-        lv, when, last = decode_cursor(CLINIC, after, (int, dt.datetime, str))
-        page = page.where(
-            or_(
-                inner.c.level > lv,
-                and_(inner.c.level == lv, inner.c.created_at < when),
-                and_(inner.c.level == lv, inner.c.created_at == when, inner.c.id < last),
+        take = max(1, limit - len(unkeyed)) + 1  # at least one keyed row, so the next cursor exists
+        keyed = list(
+            db.execute(
+                select(a.list_level, a.created_at, a.id)
+                .where(in_clinic, a.list_level.is_not(None))
+                .order_by(a.list_level, *newest)
+                .limit(take)
             )
         )
-    page = page.order_by(inner.c.level, inner.c.created_at.desc(), inner.c.id.desc()).limit(limit + 1)
-    rows = db.execute(page).all()
-    more = len(rows) > limit
-    rows = rows[:limit]
-    ids = [r.id for r in rows]
-    requested = (
-        set(db.scalars(select(VisitRequest.assessment_id).where(VisitRequest.assessment_id.in_(ids))))
-        if ids
-        else set()
-    )
-    out = [
-        ClinicRow(r.id, _aware(r.created_at), r.display_name, r.disposition, r.version, r.id in requested)
-        for r in rows
-    ]
-    last_row = rows[-1] if rows else None
+    else:
+        lv, when, last = decode_cursor(CLINIC, after, (int, dt.datetime, str))
+        take = limit + 1
+        stamp = literal(when, type_=Assessment.__table__.c.created_at.type)
+        before = tuple_(a.created_at, a.id) < tuple_(stamp, literal(last))
+        keyed = list(
+            db.execute(
+                select(a.list_level, a.created_at, a.id)
+                .where(in_clinic, a.list_level == lv, before)
+                .order_by(*newest)
+                .limit(take)
+            )
+        )
+        if len(keyed) < take:
+            keyed += db.execute(
+                select(a.list_level, a.created_at, a.id)
+                .where(in_clinic, a.list_level > lv)
+                .order_by(a.list_level, *newest)
+                .limit(take - len(keyed))
+            ).all()
+    more = len(keyed) >= take
+    keyed = keyed[: take - 1]
+    ids = [*unkeyed, *(r.id for r in keyed)]
+    out = _clinic_rows(db, ids)
+    last_row = keyed[-1] if keyed else None
     cursor = (
-        encode_cursor(CLINIC, last_row.level, _aware(last_row.created_at), last_row.id)
+        encode_cursor(CLINIC, last_row.list_level, _aware(last_row.created_at), last_row.id)
         if more and last_row is not None
         else None
     )
     return out, cursor
+
+
+def _clinic_rows(db: Session, ids: Sequence[str]) -> list[ClinicRow]:
+    """What the page's rows show, in the page's order: two queries bounded by the page (an
+    assessment without any version is not shown, as before)."""
+    if not ids:
+        return []
+    v = AssessmentVersion
+    found = {
+        r.id: r
+        for r in db.execute(
+            select(Assessment.id, Assessment.created_at, Profile.display_name, v.disposition, v.version)
+            .join(Profile, Profile.id == Assessment.profile_id)
+            .join(v, and_(v.assessment_id == Assessment.id, v.version == _latest_for(Assessment.id)))
+            .where(Assessment.id.in_(ids))
+        )
+    }
+    requested = set(db.scalars(select(VisitRequest.assessment_id).where(VisitRequest.assessment_id.in_(ids))))
+    return [
+        ClinicRow(r.id, _aware(r.created_at), r.display_name, r.disposition, r.version, r.id in requested)
+        for r in (found[i] for i in ids if i in found)
+    ]

@@ -124,6 +124,12 @@ class Assessment(Base):
     profile_id: Mapped[str] = mapped_column(ForeignKey("profiles.id"), index=True)
     created_by_id: Mapped[str] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The /clinic table's stored sort key, written only by store/queue_order.py (a flush hook):
+    # the profile's clinic (a copy; a profile's clinic never changes) and the level 1-5 of the
+    # latest version's engine result (unknown results count as 1). NULL until the first flush
+    # with a version; pages list such rows first (store/lists.py clinic_page).
+    list_clinic_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    list_level: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
     profile: Mapped[Profile] = relationship()
     versions: Mapped[list[AssessmentVersion]] = relationship(
@@ -133,6 +139,16 @@ class Assessment(Base):
     @property
     def latest(self) -> AssessmentVersion:
         return self.versions[-1]
+
+
+# The /clinic page is one range of this index: the clinic, most urgent first, newest first.
+Index(
+    "ix_assessments_clinic_list",
+    Assessment.list_clinic_id,
+    Assessment.list_level,
+    Assessment.created_at.desc(),
+    Assessment.id.desc(),
+)
 
 
 class AssessmentVersion(Base):

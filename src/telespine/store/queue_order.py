@@ -1,4 +1,5 @@
-"""The clinician queue's stored sort key: `care_cases.queue_level`, `queue_held`, `queue_since`.
+"""The clinician lists' stored sort keys: the queue's `care_cases.queue_level`, `queue_held`,
+`queue_since`, and the /clinic table's `assessments.list_clinic_id`, `list_level`.
 
 The queue (store/lists.py queue_page) shows the clinic's open cases most urgent first (the
 clinicians' level: their override of the latest version, else the engine's latest result, never
@@ -13,6 +14,12 @@ assessment version, override, escalation floor, and case whose `raised_at` chang
 those cases' keys in the same transaction. No write path has to remember it; rows written
 with bulk `insert()`/`update()` statements bypass the ORM and must call `refresh_queue_keys`
 (migration 0014 backfilled existing rows with the same statement).
+
+The /clinic table (store/lists.py clinic_page) lists a clinic's assessments by the level of the
+latest version's engine result, newest first. Its key is kept the same way: `assessment_key_values`
+is its only definition, run by the same hook for every new assessment and every assessment with
+a new version (versions are append-only, so nothing else moves it); bulk writers call
+`refresh_assessment_keys` (migration 0018 backfilled existing rows).
 """
 
 from __future__ import annotations
@@ -36,12 +43,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session, aliased
 
-from telespine.store.models import AssessmentVersion
+from telespine.store.models import Assessment, AssessmentVersion, Profile
 from telespine.store.models_care import CareCase, DispositionOverride, EscalationFloor
 from telespine.triage.types import Disposition
 
 LEVEL_SQL = {d.value: d.level for d in Disposition}
 KEY_COLUMNS = ("queue_level", "queue_held", "queue_since")
+ASSESSMENT_KEY_COLUMNS = ("list_clinic_id", "list_level")
 
 
 def level_sql(column: Any) -> Any:
@@ -114,6 +122,38 @@ def refresh_queue_keys(
     db.execute(stmt)
 
 
+def assessment_key_values() -> dict[str, Any]:
+    """SET clauses computing the /clinic key of the Assessment row being updated (correlated):
+    its profile's clinic, and the level of its latest version's engine result (NULL: none yet)."""
+    lv = aliased(AssessmentVersion)
+    latest_level = (
+        select(level_sql(lv.disposition))
+        .where(lv.assessment_id == Assessment.id)
+        .order_by(lv.version.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    clinic = select(Profile.clinic_id).where(Profile.id == Assessment.profile_id).scalar_subquery()
+    return {"list_clinic_id": clinic, "list_level": latest_level}
+
+
+def refresh_assessment_keys(db: Session | Connection, assessment_ids: Collection[str] | None = None) -> None:
+    """Recompute the /clinic key of these assessments (of every assessment when None)."""
+    if assessment_ids is not None and not assessment_ids:
+        return
+    table = cast(Table, Assessment.__table__)
+    stmt = update(table).values(**assessment_key_values())
+    if assessment_ids is not None:
+        stmt = stmt.where(table.c.id.in_(sorted(assessment_ids)))
+    db.execute(stmt)
+
+
+def refresh_all_keys(db: Session | Connection) -> None:
+    """Every stored list key, for rows written with bulk statements (benches, tests, imports)."""
+    refresh_queue_keys(db)
+    refresh_assessment_keys(db)
+
+
 _TOUCHED = "telespine_queue_touched"
 
 
@@ -125,6 +165,7 @@ def _collect(session: Session, flush_context: Any, instances: Any) -> None:
         o
         for o in (*session.new, *session.dirty, *session.deleted)
         if isinstance(o, EscalationFloor | DispositionOverride | AssessmentVersion | CareCase)
+        or (isinstance(o, Assessment) and inspect(o).pending)
     ]
     if objs:
         kept: list[Any] = session.info.setdefault(_TOUCHED, [])
@@ -152,10 +193,16 @@ def _update_keys(session: Session, flush_context: Any) -> None:
                 assessments.add(o.assessment_id)
         elif isinstance(o, CareCase) and o.id:
             cases.add(o.id)
+        elif isinstance(o, Assessment) and o.id:
+            assessments.add(o.id)
     if cases or assessments:
-        refresh_queue_keys(session.connection(), cases, assessment_ids=assessments)
+        conn = session.connection()
+        refresh_queue_keys(conn, cases, assessment_ids=assessments)
+        refresh_assessment_keys(conn, assessments)
         for o in session.identity_map.values():
-            if isinstance(o, CareCase) and (o.id in cases or o.assessment_id in assessments):
+            if (isinstance(o, CareCase) and (o.id in cases or o.assessment_id in assessments)) or (
+                isinstance(o, Assessment) and o.id in assessments
+            ):
                 session.info.setdefault(_EXPIRE, []).append(o)
 
 
@@ -166,4 +213,4 @@ _EXPIRE = "telespine_queue_expire"
 def _expire_keys(session: Session, flush_context: Any) -> None:
     for o in session.info.pop(_EXPIRE, []):
         if inspect(o).persistent:
-            session.expire(o, list(KEY_COLUMNS))
+            session.expire(o, list(KEY_COLUMNS if isinstance(o, CareCase) else ASSESSMENT_KEY_COLUMNS))
