@@ -12,7 +12,7 @@ from fastapi import Depends, HTTPException
 from sqlalchemy import select
 from sqlalchemy.orm import Session, object_session
 
-from telespine.services import profiles
+from telespine.services import profiles, reads
 from telespine.store import repo, repo_care
 from telespine.store.models import Assessment, Profile, User, VisitRequest
 from telespine.store.models_care import CareCase, VisitBooking
@@ -122,10 +122,7 @@ def readable_profile_ids(db: Session, user: User) -> list[str]:
 
 def readable_assessments(db: Session, user: User) -> list[Assessment]:
     """The assessments a user may list, audited as one list read."""
-    items = repo.assessments_for_profiles(db, readable_profile_ids(db, user))
-    repo.audit(db, actor=user, action="list", object_type="assessment", detail=f"{len(items)} items")
-    db.commit()
-    return items
+    return reads.assessments(db, user, readable_profile_ids(db, user))
 
 
 def load_profile_for_write(db: Session, user: User, profile_id: str | None) -> Profile:
@@ -145,15 +142,7 @@ def get_readable_assessment(assessment_id: str, db: DbDep, user: RequiredUser) -
     assessment = repo.get_assessment(db, assessment_id[:64])
     if assessment is None or not can_read_profile(user, assessment.profile):
         raise _not_found()
-    repo.audit(
-        db,
-        actor=user,
-        action="read",
-        object_type="assessment",
-        object_id=assessment.id,
-        profile_id=assessment.profile_id,
-    )
-    db.commit()
+    reads.record_read(db, user, "assessment", assessment.id, assessment.profile_id)
     return assessment
 
 
@@ -171,15 +160,7 @@ def get_readable_visit(visit_id: str, db: DbDep, user: RequiredUser) -> VisitReq
     visit = repo.get_visit(db, visit_id[:64])
     if visit is None or not can_read_profile(user, visit.assessment.profile):
         raise _not_found()
-    repo.audit(
-        db,
-        actor=user,
-        action="read",
-        object_type="visit_request",
-        object_id=visit.id,
-        profile_id=visit.assessment.profile_id,
-    )
-    db.commit()
+    reads.record_read(db, user, "visit_request", visit.id, visit.assessment.profile_id)
     return visit
 
 
@@ -233,10 +214,7 @@ def get_readable_case(case_id: str, db: DbDep, user: RequiredUser) -> CareCase:
     case = repo_care.get_case(db, case_id[:64])
     if case is None or not can_read_profile(user, case.assessment.profile):
         raise _not_found()
-    repo.audit(
-        db, actor=user, action="read", object_type="case", object_id=case.id, profile_id=case.profile_id
-    )
-    db.commit()
+    reads.record_read(db, user, "case", case.id, case.profile_id)
     return case
 
 
@@ -260,10 +238,7 @@ def get_readable_booking(booking_id: str, db: DbDep, user: RequiredUser) -> Visi
     case = repo_care.get_case(db, booking.case_id) if booking is not None else None
     if booking is None or case is None or not can_read_profile(user, case.assessment.profile):
         raise _not_found()
-    repo.audit(
-        db, actor=user, action="read", object_type="visit", object_id=booking.id, profile_id=case.profile_id
-    )
-    db.commit()
+    reads.record_read(db, user, "visit", booking.id, case.profile_id)
     return booking
 
 

@@ -11,9 +11,9 @@ from fastapi.responses import JSONResponse
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from telespine.care.checks import CheckAnswerError
-from telespine.services import assessments, followup, records
+from telespine.services import assessments, followup, reads, records
 from telespine.services import cases as case_work
-from telespine.store import lists, repo, repo_care
+from telespine.store import lists, repo_care
 from telespine.store.models_care import CareCase
 from telespine.triage.types import Disposition
 from telespine.web import clinical
@@ -225,8 +225,7 @@ def queue(
         )
     except lists.BadCursor:
         raise HTTPException(status_code=422, detail="after: not a cursor of this list") from None
-    repo.audit(db, actor=user, action="list", object_type="case", detail=f"{len(items)} items")
-    db.commit()
+    reads.record_list(db, user, "case", len(items))
     if cursor is not None:
         nxt = request.url.include_query_params(after=cursor, limit=limit)
         response.headers["link"] = f'<{nxt.path}?{nxt.query}>; rel="next"'
@@ -292,9 +291,7 @@ def ruleset_feedback(user: FeedbackReader, db: DbDep) -> list[FeedbackRow]:
     """Every disposition override as feedback on the rule set: clinicians see their clinic's with
     reasons; admins see all, without the free-text reason."""
     clinician = user.role == "clinician"
-    rows = repo_care.ruleset_feedback(db, user.clinic_id if clinician else None)
-    repo.audit(db, actor=user, action="list", object_type="ruleset_feedback", detail=f"{len(rows)} items")
-    db.commit()
+    rows = reads.ruleset_feedback(db, user)
     return [_feedback(r, clinician) for r in rows]
 
 

@@ -9,8 +9,7 @@ from fastapi import APIRouter, HTTPException, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 
 from telespine.program import MedicineAdvice, PlanAnswers, Program
-from telespine.services import plans
-from telespine.store import repo, repo_program
+from telespine.services import plans, reads
 from telespine.store.models_program import ScoreRow
 from telespine.triage.types import Audience, Disposition
 from telespine.web import clinical
@@ -186,17 +185,7 @@ def list_scores(
     instrument: Annotated[str | None, Query(max_length=32)] = None,
 ) -> list[ScoreRead]:
     """A profile's score records, oldest first (own and own children's; a clinician: their clinic's)."""
-    rows = repo_program.score_records(db, profile.id, instrument)
-    repo.audit(
-        db,
-        actor=user,
-        action="list",
-        object_type="score_record",
-        object_id=profile.id,
-        profile_id=profile.id,
-        detail=f"{len(rows)} items",
-    )
-    db.commit()
+    rows = reads.score_records(db, user, profile, instrument)
     return [ScoreRead.of(r) for r in rows]
 
 

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response
 
-from telespine.services import assessments, followup
+from telespine.services import assessments, followup, reads
 from telespine.store import lists, repo
 from telespine.triage.types import Disposition, TriageResult
 from telespine.web import clinical, sessions
@@ -176,8 +176,7 @@ def list_assessments(
         rows, cursor = lists.assessment_page(db, user, limit=limit, after=after)
     except lists.BadCursor:
         raise HTTPException(status_code=422, detail="after: not a cursor of this list") from None
-    repo.audit(db, actor=user, action="list", object_type="assessment", detail=f"{len(rows)} items")
-    db.commit()
+    reads.record_list(db, user, "assessment", len(rows))
     if cursor is not None:
         nxt = request.url.include_query_params(after=cursor, limit=limit)
         response.headers["link"] = f'<{nxt.path}?{nxt.query}>; rel="next"'
@@ -303,8 +302,9 @@ def audit_log(
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> list[AuditRead]:
     """Search the audit log (admins only)."""
-    events = repo.search_audit(
+    events = reads.search_audit_log(
         db,
+        admin,
         actor=actor,
         object_id=object_id,
         action=action,
@@ -313,7 +313,4 @@ def audit_log(
         limit=limit,
         offset=offset,
     )
-
-    repo.audit(db, actor=admin, action="search", object_type="audit_log")
-    db.commit()
     return [AuditRead.of(e) for e in events]

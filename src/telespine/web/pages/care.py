@@ -18,7 +18,7 @@ from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from telespine.care.checks import CheckAnswerError
-from telespine.services import assessments, followup, records
+from telespine.services import assessments, followup, reads, records
 from telespine.services import cases as case_work
 from telespine.store import lists, repo, repo_care
 from telespine.store.models import AuditEvent, User
@@ -175,8 +175,7 @@ def queue_page(
         )
     except lists.BadCursor:
         raise HTTPException(status_code=400, detail="This queue page link is out of date.") from None
-    repo.audit(db, actor=user, action="list", object_type="case", detail=f"{len(items)} items")
-    db.commit()
+    reads.record_list(db, user, "case", len(items))
     return _render(
         request,
         ws,
@@ -218,8 +217,7 @@ def queue_live_fragment(
     news = window.news
     changed = bool(items) and shown != queue_live.shown_digest(items)
     if news or changed:  # the same people again read what the audited page or poll read already
-        repo.audit(db, actor=user, action="list", object_type="case", detail=f"{len(items)} items, live")
-        db.commit()
+        reads.record_list(db, user, "case", len(items), live=True)
     return _render(
         request,
         ws,
@@ -249,9 +247,7 @@ def my_cases(request: Request, user: RequiredUser, db: DbDep, ws: WebSessionDep)
         return _redirect("/clinic/queue")
     if user.role not in ("patient", "parent"):
         raise HTTPException(status_code=404, detail="Not found.")
-    cases = repo_care.cases_for_profile(db, readable_profile_ids(db, user))
-    repo.audit(db, actor=user, action="list", object_type="case", detail=f"{len(cases)} items")
-    db.commit()
+    cases = reads.cases(db, user, readable_profile_ids(db, user))
     shown = {c.id: repo_care.patient_disposition(db, c) for c in cases}
     return _render(request, ws, "care_mine.html", {"cases": cases, "shown": shown})
 
@@ -730,7 +726,5 @@ def contact(
 
 @router.get("/care/feedback", response_class=HTMLResponse)
 def feedback_page(request: Request, user: FeedbackReader, db: DbDep, ws: WebSessionDep) -> Response:
-    rows = repo_care.ruleset_feedback(db, user.clinic_id if user.role == "clinician" else None)
-    repo.audit(db, actor=user, action="list", object_type="ruleset_feedback", detail=f"{len(rows)} items")
-    db.commit()
+    rows = reads.ruleset_feedback(db, user)
     return _render(request, ws, "care_feedback.html", {"rows": rows, "show_reason": user.role == "clinician"})

@@ -12,7 +12,7 @@ from urllib.parse import urlencode, urlsplit
 from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-from telespine.services import assessments, followup, plans
+from telespine.services import assessments, followup, plans, reads
 from telespine.services import profiles as child_profiles
 from telespine.store import lists, repo, repo_program
 from telespine.store.accounts import PasswordRejected, check_new_password
@@ -495,8 +495,7 @@ def clinic(
         items, cursor = lists.clinic_page(db, user, after=after or None)
     except lists.BadCursor:
         raise HTTPException(status_code=400, detail="This page link is out of date.") from None
-    repo.audit(db, actor=user, action="list", object_type="assessment", detail=f"{len(items)} items")
-    db.commit()
+    reads.record_list(db, user, "assessment", len(items))
     return _render(
         request,
         ws,
@@ -521,16 +520,15 @@ def audit_page(
     page: Annotated[int, Query(ge=0, le=100_000)] = 0,
 ) -> Response:
     limit = 50
-    events = repo.search_audit(
+    events = reads.search_audit_log(
         db,
+        admin,
         actor=actor or None,
         object_id=object_id or None,
         action=action or None,
         limit=limit,
         offset=page * limit,
     )
-    repo.audit(db, actor=admin, action="search", object_type="audit_log")
-    db.commit()
     return _render(
         request,
         ws,
