@@ -1,23 +1,24 @@
-"""Account flows shared by pages, API and worker: password change and reset, data export, the
-second step of sign-in with recovery codes and an admin's reset of another account's two-step
-sign-in."""
+"""Account flows shared by pages, API and worker: sign-up, password change and reset, data export,
+the second step of sign-in with recovery codes, turning two-step sign-in on, an admin's reset of
+another account's two-step sign-in and the reminder address; each writes its audit row."""
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
 import smtplib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from telespine.settings import Settings
-from telespine.store import repo, repo_accounts
-from telespine.store.accounts import check_new_password, verify_password
+from telespine.store import repo, repo_accounts, repo_care
+from telespine.store.accounts import HashBusy, check_new_password, verify_password
 from telespine.store.datakeys import DataCipher
-from telespine.store.models import Assessment, Profile, User, VisitRequest
+from telespine.store.models import Assessment, Clinic, Profile, User, VisitRequest
+from telespine.store.models_accounts import PasswordReset
 
 log = logging.getLogger("telespine.accounts")
 
@@ -48,6 +49,69 @@ def sign_out_everywhere(db: Session, user: User) -> None:
     repo_accounts.end_sessions(db, user)
     db.commit()
     repo.audit(db, actor=user, action="logout", object_type="account", object_id=user.id, detail="everywhere")
+    db.commit()
+
+
+def sign_up(
+    db: Session,
+    *,
+    username: str,
+    password: str,
+    role: str,
+    display_name: str,
+    clinic: Clinic | None,
+    child_name: str = "",
+) -> User:
+    """A new account (the caller checked the name and the password): patients and parents get their
+    own profile, a parent who named a child also the child's; with its audit rows, committed.
+    Raises HashBusy (rolled back, nothing written)."""
+    from telespine.services import profiles
+
+    try:
+        user = repo.create_user(
+            db,
+            username=username,
+            password=password,
+            role=role,
+            display_name=display_name,
+            clinic=clinic,
+        )
+    except HashBusy:
+        db.rollback()
+        raise
+    if role == "parent" and child_name.strip():
+        profiles.add_child(db, user, child_name)
+    repo.audit(db, actor=user, action="create", object_type="account", object_id=user.id)
+    db.commit()
+    return user
+
+
+class ResetSpent(Exception):
+    """The password reset link was spent meanwhile (another use of it won)."""
+
+
+def request_reset(db: Session, username: str) -> None:
+    """A pending reset for the account's reminder address (none for an unknown account or one
+    without an address), audited without the account; committed with the caller's attempt count.
+    The worker sends the e-mail (send_resets)."""
+    reset = repo_accounts.request_reset(db, username)
+    if reset is not None:
+        repo.audit(db, actor=None, action="create", object_type="password_reset", object_id=reset.id)
+    db.commit()
+
+
+def reset_password(db: Session, reset: PasswordReset, user: User, new: str, now: dt.datetime) -> None:
+    """Spend a valid reset link and store the new password (the caller checked it; every session
+    of the account ends), audited; committed. Raises ResetSpent or HashBusy (rolled back)."""
+    if not repo_accounts.use_reset(db, reset, now):
+        db.rollback()
+        raise ResetSpent("the reset link was used already")
+    try:
+        repo_accounts.set_password(db, user, new)
+    except HashBusy:
+        db.rollback()
+        raise
+    repo.audit(db, actor=user, action="update", object_type="password", object_id=user.id, detail="reset")
     db.commit()
 
 
@@ -110,6 +174,23 @@ def second_step(db: Session, user: User, code: str, now: dt.datetime, cipher: Da
         )
         return "recovery"
     return None
+
+
+def signed_in(db: Session, user: User, counter: str, how: str) -> None:
+    """The second step of sign-in passed ("totp" or "recovery", from second_step): clear the
+    account's code counter and write the login audit row; committed."""
+    repo_accounts.reset_counter(db, counter)
+    detail = "two-factor" if how == "totp" else "two-factor, recovery code"
+    repo.audit(db, actor=user, action="login", object_type="account", object_id=user.id, detail=detail)
+    db.commit()
+
+
+def two_factor_confirmed(db: Session, user: User, counter: str) -> None:
+    """The first right code of a new authenticator app (the caller checked it): clear the code
+    counter and audit the change; committed. The recovery codes come next (issue_recovery_codes)."""
+    repo_accounts.reset_counter(db, counter)
+    repo.audit(db, actor=user, action="update", object_type="two_factor", object_id=user.id)
+    db.commit()
 
 
 def issue_recovery_codes(db: Session, user: User, *, regenerated: bool = False) -> list[str]:
@@ -187,6 +268,25 @@ def admin_reset_two_factor(
     )
     db.commit()
     return target
+
+
+def update_contact(
+    db: Session,
+    user: User,
+    email: str,
+    reminders: bool,
+    *,
+    timezone: str = "",
+    profile_ids: Sequence[str] = (),
+) -> None:
+    """The reminder address (and whether reminders go to it) and, given, the time zone of the
+    given profiles' cases (an IANA name the caller checked); audited, committed."""
+    repo_care.set_contact(db, user, email, reminders)
+    if timezone:
+        # Reminders and "today" in the diary follow the patient's own day.
+        repo_care.set_timezone(db, profile_ids, timezone)
+    repo.audit(db, actor=user, action="update", object_type="contact", object_id=user.id)
+    db.commit()
 
 
 def export_own_data(db: Session, user: User) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from telespine.services import accounts as account_service
 from telespine.settings import Settings
-from telespine.store import repo, repo_accounts
+from telespine.store import repo_accounts
 from telespine.store.accounts import HashBusy, PasswordRejected, check_new_password, verify_password
 from telespine.store.datakeys import DataCipher, DataKeyError, cipher_for
 from telespine.store.models import User, utcnow
@@ -137,10 +137,7 @@ def login_code(
         )
         ctx: dict[str, Any] = {"setup": bool(extra), "error": error, **extra}
         return _render(request, ws, "login_code.html", ctx, 429 if tries > CODE_TRIES else 401)
-    repo_accounts.reset_counter(db, key)
-    detail = "two-factor" if how == "totp" else "two-factor, recovery code"
-    repo.audit(db, actor=user, action="login", object_type="account", object_id=user.id, detail=detail)
-    db.commit()
+    account_service.signed_in(db, user, key, how)
     sessions.save_data(db, ws, {k: v for k, v in ws.data.items() if k != PENDING})
     sessions.purge_expired(db, settings)
     ws = remember(request, sessions.start(db, settings, ws, user))
@@ -262,9 +259,7 @@ def two_factor_confirm(
         if tries > CODE_TRIES:
             error = "Too many wrong codes. Wait a few minutes."
         return _render(request, ws, "account_two_factor.html", {**ctx, "error": error}, 401)
-    repo_accounts.reset_counter(db, key)
-    repo.audit(db, actor=user, action="update", object_type="two_factor", object_id=user.id)
-    db.commit()
+    account_service.two_factor_confirmed(db, user, key)
     return _codes_page(request, ws, account_service.issue_recovery_codes(db, user), "/account/security")
 
 
@@ -390,10 +385,7 @@ def forgot(
         db.commit()
         error = "Too many requests from here. Wait an hour and try again."
         return _render(request, ws, "password_forgot.html", {"sent": False, "error": error}, 429)
-    reset = repo_accounts.request_reset(db, username)
-    if reset is not None:
-        repo.audit(db, actor=None, action="create", object_type="password_reset", object_id=reset.id)
-    db.commit()
+    account_service.request_reset(db, username)
     # The same answer whether or not the account exists (the worker sends the e-mail).
     return _render(request, ws, "password_forgot.html", {"sent": True, "message": RESET_SENT, "error": None})
 
@@ -432,17 +424,13 @@ def reset(
         return _render(
             request, ws, "password_reset.html", {"token": token, "ok": True, "error": str(exc)}, 422
         )
-    if not repo_accounts.use_reset(db, row, now):
-        db.rollback()
-        return _render(request, ws, "password_reset.html", {"token": "", "ok": False, "error": None}, 410)
     try:
-        repo_accounts.set_password(db, user, new)
+        account_service.reset_password(db, row, user, new, now)
+    except account_service.ResetSpent:
+        return _render(request, ws, "password_reset.html", {"token": "", "ok": False, "error": None}, 410)
     except HashBusy:
-        db.rollback()
         error = "Many people are signing in right now. Try again in a few seconds."
         return _render(request, ws, "password_reset.html", {"token": token, "ok": True, "error": error}, 503)
-    repo.audit(db, actor=user, action="update", object_type="password", object_id=user.id, detail="reset")
-    db.commit()
     return _redirect("/login?reset=done")
 
 

@@ -18,6 +18,7 @@ from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from telespine.care.checks import CheckAnswerError
+from telespine.services import accounts as account_service
 from telespine.services import assessments, followup, reads, records
 from telespine.services import cases as case_work
 from telespine.store import lists, repo, repo_care
@@ -712,12 +713,10 @@ def contact(
         raise HTTPException(status_code=422, detail="Give an e-mail address.")
     if timezone and timezone not in ZONES:
         raise HTTPException(status_code=422, detail="Choose a time zone from the list.")
-    repo_care.set_contact(db, user, email, reminders == "1")
-    if timezone:
-        # Reminders and "today" in the diary follow the patient's own day.
-        repo_care.set_timezone(db, readable_profile_ids(db, user), timezone)
-    repo.audit(db, actor=user, action="update", object_type="contact", object_id=user.id)
-    db.commit()
+    profile_ids = readable_profile_ids(db, user) if timezone else []
+    account_service.update_contact(
+        db, user, email, reminders == "1", timezone=timezone, profile_ids=profile_ids
+    )
     return _redirect(f"/care/cases/{case_id}?flash=contact" if case_id.isalnum() else "/care")
 
 

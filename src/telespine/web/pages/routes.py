@@ -12,6 +12,7 @@ from urllib.parse import urlencode, urlsplit
 from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
+from telespine.services import accounts as account_service
 from telespine.services import assessments, followup, plans, reads
 from telespine.services import profiles as child_profiles
 from telespine.store import lists, repo, repo_program
@@ -714,21 +715,17 @@ def signup(
     from telespine.store.accounts import HashBusy
 
     try:
-        user = repo.create_user(
+        user = account_service.sign_up(
             db,
             username=name,
             password=password,
             role=role,
             display_name=display_name.strip() or name,
             clinic=clinic,
+            child_name=child_name,
         )
     except HashBusy:
-        db.rollback()
         error = "Many people are signing up right now. Wait a few seconds and try again."
         return _render(request, ws, "signup.html", {**ctx, "error": error}, 503, headers={"Retry-After": "5"})
-    if role == "parent" and child_name.strip():
-        child_profiles.add_child(db, user, child_name)
-    repo.audit(db, actor=user, action="create", object_type="account", object_id=user.id)
-    db.commit()
     remember(request, sessions.start(db, settings, ws, user))
     return _redirect(_safe_next(next, "/account"))
