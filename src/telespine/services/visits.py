@@ -1,6 +1,7 @@
 """Writes of the tele-visit: the patient's booking of a free slot (from the result page or the
-case page), the virtual exam (a neurological result re-triages the case and can only raise its
-level), the clinician's plan, the note's addenda.
+case page), rescheduling and cancelling, joining the call and "call me instead", the virtual exam
+(a neurological result re-triages the case and can only raise its level), the visit note, the
+clinician's plan, the note's addenda; each with its audit row.
 
 Callers authorize (telespine.web.policy) and this commits.
 """
@@ -22,7 +23,7 @@ from telespine.store import cases, repo, repo_care
 from telespine.store import visits as visit_store
 from telespine.store.models import User, VisitRequest, utcnow
 from telespine.store.models_care import CareCase, VisitBooking
-from telespine.store.models_visits import NoteAddendum, VisitRecord
+from telespine.store.models_visits import NoteAddendum, VisitPhone, VisitRecord
 from telespine.visits.exam import exam_updates, load_exam
 from telespine.visits.schedule import Span
 
@@ -103,6 +104,89 @@ def _booked(
     )
     db.commit()
     return booking
+
+
+def _audit_visit(db: Session, by: User, action: str, booking_id: str, case: CareCase) -> None:
+    repo.audit(
+        db, actor=by, action=action, object_type="visit", object_id=booking_id, profile_id=case.profile_id
+    )
+
+
+def reschedule(
+    db: Session,
+    booking: VisitBooking,
+    case: CareCase,
+    by: User,
+    start: dt.datetime,
+    *,
+    now: dt.datetime,
+    slot_minutes: int,
+    link_base: str,
+) -> None:
+    """Move a booked visit (either side; the caller checked the visit gate) to a free slot of its
+    clinician: the booking and its history, the "changed" e-mails, the audit row. Commits. Raises
+    SlotGone before any write, or rolled back when another booking took the time first."""
+    clinician = db.get(User, booking.clinician_id)
+    if clinician is None or not visit_store.is_free(db, clinician, start, now, slot_minutes):
+        raise SlotGone(start.isoformat())
+    try:
+        visit_store.reschedule(db, booking, by, start, now, slot_minutes)
+    except (repo_care.SlotTaken, repo_care.BadSlot):
+        db.rollback()
+        raise SlotGone(start.isoformat()) from None
+    visit_store.queue_mails(db, booking, "visit_changed", now, link_base)
+    _audit_visit(db, by, "reschedule", booking.id, case)
+    db.commit()
+
+
+def cancel(
+    db: Session, booking: VisitBooking, case: CareCase, by: User, *, now: dt.datetime, link_base: str
+) -> None:
+    """Cancel a booked visit (either side): the "cancelled" e-mails, the history, the audit row;
+    the booking row goes. Commits."""
+    visit_store.queue_mails(db, booking, "visit_cancelled", now, link_base)
+    booking_id = booking.id
+    visit_store.cancel(db, booking, by)
+    _audit_visit(db, by, "cancel", booking_id, case)
+    db.commit()
+
+
+def record_join(db: Session, user: User, booking_id: str, case: CareCase | None, allowed: bool) -> None:
+    """The audit row of a signed-in user's attempt to join the visit's call: "join", or
+    "join_refused" without the profile (nothing about health); committed."""
+    repo.audit(
+        db,
+        actor=user,
+        action="join" if allowed else "join_refused",
+        object_type="visit",
+        object_id=booking_id,
+        profile_id=case.profile_id if case is not None and allowed else None,
+    )
+    db.commit()
+
+
+def save_call_me_phone(db: Session, user_id: str, phone: str, booking_id: str) -> None:
+    """ "Call me instead" during a visit: the user's phone number (kept for the next time) and the
+    audit row; committed."""
+    row = db.get(VisitPhone, user_id)
+    if row is None:
+        db.add(VisitPhone(user_id=user_id, phone=phone))
+    else:
+        row.phone, row.updated_at = phone, utcnow()
+    user = db.get(User, user_id)
+    if user is not None:
+        repo.audit(db, actor=user, action="call_me", object_type="visit", object_id=booking_id)
+    db.commit()
+
+
+def save_note(
+    db: Session, booking: VisitBooking, case: CareCase, clinician: User, note: dict[str, str], *, finish: bool
+) -> None:
+    """The clinician's visit note (the caller checked the note is not locked); `finish` locks it
+    (later changes are signed addenda). Audited as "note" or "finish"; committed."""
+    repo_care.save_note(db, booking, note, finish=finish)
+    _audit_visit(db, clinician, "finish" if finish else "note", booking.id, case)
+    db.commit()
 
 
 def clinician_may_book(db: Session, case: CareCase, mode: str) -> bool:

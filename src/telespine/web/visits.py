@@ -28,9 +28,10 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
+from telespine.services import visits as visit_service
 from telespine.settings import Settings
-from telespine.store import repo, repo_care
-from telespine.store.models import User, utcnow
+from telespine.store import repo_care
+from telespine.store.models import User
 from telespine.store.models_care import CareCase, VisitBooking
 from telespine.store.models_visits import VisitPhone
 from telespine.web import policy, sessions
@@ -236,15 +237,7 @@ def authorize_socket(
         if ok and role == "patient" and case is not None and not policy.call_allowed(case):
             ok = False
         if user is not None:
-            repo.audit(
-                db,
-                actor=user,
-                action="join" if ok else "join_refused",
-                object_type="visit",
-                object_id=booking_id,
-                profile_id=case.profile_id if case is not None and ok else None,
-            )
-            db.commit()
+            visit_service.record_join(db, user, booking_id, case, ok)
         if not ok or user is None or case is None or role is None:
             return None
         return Joiner(user_id=user.id, role=role, name=user.display_name, case_id=case.id)
@@ -282,15 +275,7 @@ def _post_chat(
 def _save_phone(factory: sessionmaker[Session], user_id: str, phone: str, booking_id: str) -> None:
     db = factory()
     try:
-        row = db.get(VisitPhone, user_id)
-        if row is None:
-            db.add(VisitPhone(user_id=user_id, phone=phone))
-        else:
-            row.phone, row.updated_at = phone, utcnow()
-        user = db.get(User, user_id)
-        if user is not None:
-            repo.audit(db, actor=user, action="call_me", object_type="visit", object_id=booking_id)
-        db.commit()
+        visit_service.save_call_me_phone(db, user_id, phone, booking_id)
     finally:
         db.close()
 

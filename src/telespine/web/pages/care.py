@@ -21,8 +21,8 @@ from telespine.care.checks import CheckAnswerError
 from telespine.services import accounts as account_service
 from telespine.services import assessments, followup, reads, records
 from telespine.services import cases as case_work
-from telespine.store import lists, repo, repo_care
-from telespine.store.models import AuditEvent, User
+from telespine.store import lists, repo_care
+from telespine.store.models import AuditEvent
 from telespine.store.models_care import CareCase
 from telespine.triage.types import Disposition
 from telespine.web import clinical
@@ -97,17 +97,6 @@ ZONES = (
 
 def _local_today(case: CareCase) -> dt.date:
     return repo_care.local_today(case)
-
-
-def _audit(db: DbDep, user: User, action: str, object_type: str, object_id: str, case: CareCase) -> None:
-    repo.audit(
-        db,
-        actor=user,
-        action=action,
-        object_type=object_type,
-        object_id=object_id,
-        profile_id=case.profile_id,
-    )
 
 
 # --- score trend chart (server-rendered SVG) -----------------------------------------------
@@ -529,9 +518,9 @@ def visit_note(
     if booking.status == "finished":  # locked after Finish: later changes are signed addenda
         raise HTTPException(status_code=409, detail="The note is locked. Add a signed addendum instead.")
     note = {"subjective": subjective, "objective": objective, "assessment": assessment, "plan": plan}
-    repo_care.save_note(db, booking, note, finish=finish == "1")
-    _audit(db, user, "finish" if finish == "1" else "note", "visit", booking.id, case)
-    db.commit()
+    from telespine.services import visits as visit_service
+
+    visit_service.save_note(db, booking, case, user, note, finish=finish == "1")
     return _redirect(f"/care/visits/{booking.id}?flash={'finished' if finish == '1' else 'saved'}")
 
 

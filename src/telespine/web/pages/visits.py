@@ -14,7 +14,7 @@ from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from telespine.services import visits as visit_service
-from telespine.store import repo, repo_care
+from telespine.store import repo_care
 from telespine.store import visits as visit_store
 from telespine.store.models import User
 from telespine.store.models_care import CareCase, VisitBooking
@@ -55,12 +55,6 @@ def _viewer_zone(db: DbDep, user: User, case: CareCase) -> str:
 def viewer_label(db: Any, user: User, case: CareCase, when: dt.datetime) -> str:
     """A stored UTC time in the viewer's zone (the clinician's schedule, else the case's)."""
     return local_label(when, _viewer_zone(db, user, case))
-
-
-def _audit(db: DbDep, user: User, action: str, booking_id: str, case: CareCase) -> None:
-    repo.audit(
-        db, actor=user, action=action, object_type="visit", object_id=booking_id, profile_id=case.profile_id
-    )
 
 
 def _parse_start(value: str) -> dt.datetime:
@@ -228,28 +222,26 @@ def reschedule(
     if policy.visit_role(user, booking, case) == "patient" and not policy.call_allowed(case):
         return _error(request, ws, 409, policy.VISIT_REFUSED)
     when, now = _parse_start(start), _now()
-    clinician = db.get(User, booking.clinician_id)
-    if clinician is None or not visit_store.is_free(db, clinician, when, now, _slot_minutes(request)):
-        return _error(request, ws, 409, "That time is no longer free. Go back and choose another time.")
     try:
-        visit_store.reschedule(db, booking, user, when, now, _slot_minutes(request))
-    except (repo_care.SlotTaken, repo_care.BadSlot):
-        db.rollback()
+        visit_service.reschedule(
+            db,
+            booking,
+            case,
+            user,
+            when,
+            now=now,
+            slot_minutes=_slot_minutes(request),
+            link_base=_link_base(request),
+        )
+    except visit_service.SlotGone:
         return _error(request, ws, 409, "That time is no longer free. Go back and choose another time.")
-    visit_store.queue_mails(db, booking, "visit_changed", now, _link_base(request))
-    _audit(db, user, "reschedule", booking.id, case)
-    db.commit()
     return RedirectResponse(f"/care/visits/{booking.id}?flash=booked", status_code=303)
 
 
 @router.post("/care/visits/{booking_id}/cancel", dependencies=[CsrfDep])
 def cancel(request: Request, booking: JoinableBooking, user: RequiredUser, db: DbDep) -> Response:
     case = _case(db, booking)
-    visit_store.queue_mails(db, booking, "visit_cancelled", _now(), _link_base(request))
-    booking_id = booking.id
-    visit_store.cancel(db, booking, user)
-    _audit(db, user, "cancel", booking_id, case)
-    db.commit()
+    visit_service.cancel(db, booking, case, user, now=_now(), link_base=_link_base(request))
     return RedirectResponse(f"/care/cases/{case.id}?flash=cancelled", status_code=303)
 
 
