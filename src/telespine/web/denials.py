@@ -9,7 +9,7 @@ import anyio
 from fastapi import Request
 from sqlalchemy import inspect
 
-from telespine.store import repo
+from telespine.services import denials
 from telespine.store.models import User
 
 log = logging.getLogger("telespine.web")
@@ -48,16 +48,7 @@ async def record_denial(request: Request, status: int) -> None:
 
     def write() -> None:
         with factory() as db:
-            actor = db.get(User, user_id)
-            repo.audit(
-                db,
-                actor=actor,
-                action="denied",
-                object_type=kind,
-                object_id=object_id,
-                detail=f"{status} {request.method} {template}",
-            )
-            db.commit()
+            denials.record_denial(db, user_id, kind, object_id, f"{status} {request.method} {template}")
 
     try:
         await anyio.to_thread.run_sync(write)
