@@ -149,3 +149,53 @@ def test_checker_catches_a_store_module_importing_a_service(tmp_path: Path) -> N
     probe = tmp_path / "probe.py"
     probe.write_text("def f():\n    from telespine.services import followup\n", encoding="utf-8")
     assert imported_modules(probe, "telespine.store") == {"telespine.services"}
+
+
+# Audit rows (issue 15): every one is written by a service, with the write or read it records and
+# its commit (services.reads, services.records, services.accounts, services.visits, ...); no module
+# of the web calls the store's audit writer, imports it, or makes an AuditEvent row itself.
+
+
+def audit_writes(path: Path, package: str | None = None) -> list[str]:
+    """Where a file writes an audit row past the services: `.audit` (called or passed on), an import
+    of `audit` from the store, an `AuditEvent(...)` made."""
+    package = package or package_of(path)
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and node.attr == "audit":
+            found.append(f"{node.lineno} .audit")
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "AuditEvent":
+            found.append(f"{node.lineno} AuditEvent(")
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")[: len(package.split(".")) - node.level + 1]
+                module = ".".join([*base, node.module] if node.module else base)
+            else:
+                module = node.module or ""
+            if module.startswith("telespine.store") and any(a.name == "audit" for a in node.names):
+                found.append(f"{node.lineno} import audit")
+    return sorted(found, key=lambda hit: int(hit.split()[0]))
+
+
+def test_web_writes_no_audit_row_past_the_services() -> None:
+    offenders = {
+        str(path.relative_to(SRC)): found
+        for path in sorted((SRC / "web").rglob("*.py"))
+        if (found := audit_writes(path))
+    }
+    assert offenders == {}
+
+
+def test_checker_catches_an_audit_row_written_by_a_route(tmp_path: Path) -> None:
+    probe = tmp_path / "probe.py"
+    probe.write_text(
+        "from ..store.repo import audit\n"
+        "from telespine.store.models import AuditEvent\n"
+        "def page(db, user):\n"
+        "    repo.audit(db, actor=user, action='list', object_type='case')\n"
+        "    db.add(AuditEvent(action='read'))\n"
+        "    select(AuditEvent)\n",
+        encoding="utf-8",
+    )
+    assert audit_writes(probe, "telespine.web") == ["1 import audit", "4 .audit", "5 AuditEvent("]
