@@ -8,6 +8,7 @@ Usage:
     .venv/bin/python bench/screening/run.py --part dev-all   # every dev row, hold-out included
     .venv/bin/python bench/screening/run.py --part holdout-f # the 30% dev_f check part: figures only
     .venv/bin/python bench/screening/run.py --show-misses --file dev_f.jsonl  # one file's rows of the part
+    .venv/bin/python bench/screening/run.py --part test --rules-only  # the phrase rules alone
 
 The dev hold-out (rules 2.2.0 on): a fixed 20% of the rows of dev_a to dev_d, chosen by a hash
 of each row's id with a fixed seed (`in_holdout`), is left out of `--part dev` and scored only
@@ -76,8 +77,8 @@ def in_holdout_f(row_id: str) -> bool:
 
 def load(part: str, only: str | None = None) -> list[dict[str, Any]]:
     """The labelled rows of a part: dev (dev_*.jsonl less both hold-outs), holdout, holdout-f,
-    dev-all, test, test-next; with only, the rows of that one file."""
-    held_out = {"test": "test.jsonl", "test-next": "test_next.jsonl"}
+    dev-all, test; with only, the rows of that one file."""
+    held_out = {"test": "test.jsonl"}
     files = [DATA / held_out[part]] if part in held_out else sorted(DATA.glob("dev_*.jsonl"))
     if only is not None:
         files = [f for f in files if f.name == only]
@@ -129,14 +130,19 @@ def _pct(part: int, whole: int) -> str:
     return f"{part}/{whole} ({100 * part / whole:.1f}%)" if whole else f"{part}/0"
 
 
-def score(rows: list[dict[str, Any]], show: bool) -> dict[str, Any]:
-    """Screen every row and count; with show, print each miss and over-flag (dev only)."""
-    from telespine.care.screening import screen_message
+def score(rows: list[dict[str, Any]], show: bool, rules_only: bool = False) -> dict[str, Any]:
+    """Screen every row and count; with show, print each miss and over-flag (dev only); with
+    rules_only, the learned review layer is off (the phrase rules alone)."""
+    import dataclasses
+
+    from telespine.care.screening import get_pipeline, screen_message
+
+    pipeline = dataclasses.replace(get_pipeline(), review=None) if rules_only else None
 
     must = caught = emergency = emergency_missed = emergency_low = 0
     harmless = over = diary_everyday = diary_nets = errors = unread = 0
     for row in rows:
-        result = screen_message(row["text"], row["audience"], kind=row.get("kind", "message"))
+        result = screen_message(row["text"], row["audience"], pipeline, kind=row.get("kind", "message"))
         review = result.needs_review
         net = result.safety_net
         errors += result.status == "error"
@@ -224,20 +230,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument(
-        "--part", choices=["dev", "holdout", "holdout-f", "dev-all", "test", "test-next"], default="dev"
-    )
+    parser.add_argument("--part", choices=["dev", "holdout", "holdout-f", "dev-all", "test"], default="dev")
     parser.add_argument("--file", help="only the rows of this data file (e.g. dev_f.jsonl)")
     parser.add_argument("--show-misses", action="store_true", help="dev only: print each miss")
     parser.add_argument("--latency-n", type=int, default=200)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--no-latency", action="store_true")
+    parser.add_argument(
+        "--rules-only", action="store_true", help="the phrase rules alone (learned review layer off)"
+    )
     args = parser.parse_args()
-    if args.part in ("test", "test-next", "holdout", "holdout-f") and args.show_misses:
+    if args.part in ("test", "holdout", "holdout-f") and args.show_misses:
         raise SystemExit(f"the {args.part} part prints aggregate figures only")
     from telespine.care.screening import load_screening_rules
 
-    if args.part in ("test", "test-next") and args.file is not None:
+    if args.part == "test" and args.file is not None:
         raise SystemExit("the test part is scored whole")
     rows = load(args.part, args.file)
     report: dict[str, Any] = {"part": args.part, "rules_version": load_screening_rules().version}
@@ -246,7 +253,11 @@ def main() -> None:
         report["note"] = "the review model was trained on this part: not a clean check of rules + model"
     if args.file is not None:
         report["file"] = args.file
-    report.update(score(rows, show=args.show_misses and args.part in ("dev", "dev-all")))
+    if args.rules_only:
+        report["screening"] = "rules only (learned review layer off)"
+    report.update(
+        score(rows, show=args.show_misses and args.part in ("dev", "dev-all"), rules_only=args.rules_only)
+    )
     if not args.no_latency:
         report["latency"] = latency(rows, args.latency_n, args.seed)
     json.dump(report, sys.stdout, indent=2)

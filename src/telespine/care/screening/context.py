@@ -61,6 +61,9 @@ def _update_scopes_by_sentence(graph: Any) -> None:
 
 # doc.user_data key: the labels of the safety layer (Concept.safety), set by the terms step
 SAFETY_LABELS = "telespine_safety_labels"
+# doc.user_data: the writer's own words (rules 2.5.0, `family_not_over`): a FAMILY trigger never
+# reaches a mention that holds one ("my son tackled me", "my horse threw me off")
+WRITER_WORDS = "telespine_writer_words"
 
 
 def _apply_modifiers_by_sentence(graph: Any) -> None:
@@ -192,6 +195,10 @@ def _ignore_reasons(
         audiences = (modifier.rule.metadata or {}).get("audiences")
         if audiences is not None and audience not in audiences:
             continue
+        if modifier.category == "FAMILY" and any(
+            t.lower_ in ent.doc.user_data.get(WRITER_WORDS, frozenset()) for t in ent
+        ):
+            continue  # "my son tackled me": the writer's own injury
         if modifier.category == "POSSIBLE_EXISTENCE":
             uncertain = True
         reason = _IGNORING.get(modifier.category)

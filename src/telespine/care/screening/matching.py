@@ -11,6 +11,7 @@ from typing import Any
 from telespine.care.screening.context import (
     _LINE_STARTS,
     SAFETY_LABELS,
+    WRITER_WORDS,
     _apply_modifiers_by_sentence,
     _update_scopes_by_sentence,
 )
@@ -199,11 +200,13 @@ def build_pipeline(rules: ScreeningRules) -> Pipeline:
     # Near rules and numbers add their spans to the same group, before ConText reads it.
     near, numbers = NearMatcher(rules, nlp), NumberMatcher(rules, nlp)
     safety = frozenset(c.id for c in rules.concepts if c.safety)
+    writer = frozenset(rules.family_not_over)
 
     def add_terms(doc: Any) -> Any:
         from spacy.tokens import Span
 
         doc.user_data[SAFETY_LABELS] = safety
+        doc.user_data[WRITER_WORDS] = writer
         found = near(doc) + numbers(doc)
         if found:
             group = doc.spans[_GROUP]
@@ -228,10 +231,18 @@ def build_pipeline(rules: ScreeningRules) -> Pipeline:
     defaults_path = context.DEFAULT_RULES_FILEPATH  # medspaCy's own rule file for the language
     keep = set(rules.default_context.keep_categories)
     drop = set(rules.default_context.drop_literals)
+    # A default terminator on a word the rules' own terminators list ("but": medspaCy ends only
+    # negation there) would sit on the same span as ours, and one of two triggers on a span is
+    # pruned: which one survived depended on the order of the whole rule list, so deleting an
+    # unrelated trigger once turned "but" from an end of every scope into an end of negation only
+    # (rules 2.5.0). The rules' own terminators decide these words.
+    own_ends = {literal.lower() for terminator in rules.terminators for literal in terminator.literals}
     context_rules = [
         rule
         for rule in ConTextRule.from_json(str(defaults_path))
-        if rule.category in keep and rule.literal not in drop
+        if rule.category in keep
+        and rule.literal not in drop
+        and not (rule.direction == "TERMINATE" and rule.literal.lower() in own_ends)
     ]
     for rule in context_rules:
         _accept_nt(rule.pattern)
@@ -243,7 +254,7 @@ def build_pipeline(rules: ScreeningRules) -> Pipeline:
                 spec.category,
                 pattern=spec.pattern,
                 direction=spec.direction,
-                metadata={"audiences": spec.audiences},
+                metadata={"audiences": spec.audiences, "not_before_word": spec.not_before_word},
                 allowed_types=set(spec.allowed_types) if spec.allowed_types is not None else None,
             )
         )
@@ -407,12 +418,35 @@ class _SentencesWithTargets:
     def __init__(self, inner: Any) -> None:
         self.inner = inner
         self.rule_map = inner.rule_map
+        # the inner matcher keeps the longest of overlapping triggers; that is done here, after
+        # dropping not_before_word matches, so "Mon: no fever" keeps its shorter "no"
+        self.prune = bool(inner._prune)
+        inner._prune = False
 
     @property
     def rules(self) -> Any:
         return self.inner.rules
 
     def __call__(self, doc: Any) -> list[tuple[int, int, int]]:
+        return self._matches(doc)
+
+    def _inner(self, doc: Any, keep: list[bool] | None = None) -> list[tuple[int, int, int]]:
+        """The inner matcher's triggers on doc (those starting where keep is True), less the
+        not_before_word ones followed by a word, then pruned as the inner matcher would."""
+        matches = [
+            m for m in self.inner(doc) if (keep is None or keep[m[1]]) and not self._before_word(doc, m)
+        ]
+        return _prune_longest(matches) if self.prune else matches
+
+    def _before_word(self, doc: Any, match: tuple[int, int, int]) -> bool:
+        """A match of a not_before_word trigger with a word right after it ("Mon: no fever")."""
+        match_id, _, end = match
+        rule = (
+            self.rule_map.get(doc.vocab.strings[match_id]) if end < len(doc) and doc[end].is_alpha else None
+        )
+        return bool(rule is not None and (rule.metadata or {}).get("not_before_word"))
+
+    def _matches(self, doc: Any) -> list[tuple[int, int, int]]:
         targets = doc.spans.get(_GROUP, [])
         if not len(targets):
             return []
@@ -435,13 +469,44 @@ class _SentencesWithTargets:
                 keep[sentences[first].start : sentences[last].end] = [True] * (
                     sentences[last].end - sentences[first].start
                 )
-            return [(m, a, b) for m, a, b in self.inner(doc) if keep[a]]
+            return self._inner(doc, keep)
         matches: list[tuple[int, int, int]] = []
         for first, last in runs:
             start, end = sentences[first].start, sentences[last].end
             part = doc[start:end].as_doc()
-            matches += [(m, start + a, start + b) for m, a, b in self.inner(part)]
+            matches += [(m, start + a, start + b) for m, a, b in self._inner(part)]
         return matches
+
+
+def _prune_longest(matches: list[tuple[int, int, int]]) -> list[tuple[int, int, int]]:
+    """medspaCy's prune_overlapping_matches ("longest") with the same result, in linear time per
+    pass: its list.pop(0) made a long message's thousands of sub-matches quadratic."""
+    from collections import deque
+
+    from medspacy.util import tuple_overlaps
+
+    while True:
+        if not matches:
+            return matches
+        unpruned = deque(sorted(matches, key=lambda x: (x[1], x[2])))
+        pruned: list[tuple[int, int, int]] = []
+        current = unpruned.popleft()
+        while True:
+            if not unpruned:
+                pruned.append(current)
+                break
+            following = unpruned.popleft()
+            if tuple_overlaps((current[1], current[2]), (following[1], following[2])):
+                pruned.append(max(current, following, key=lambda x: x[2] - x[1]))
+                if not unpruned:
+                    break
+                current = unpruned.popleft()
+            else:
+                pruned.append(current)
+                current = following
+        if len(pruned) == len(matches):
+            return pruned
+        matches = pruned
 
 
 def _runs(numbers: list[int]) -> list[tuple[int, int]]:

@@ -142,6 +142,9 @@ class ContextRuleSpec(_Strict):
     # None: modifies every concept; a list: only these concepts (an explanation such as "after the
     # gym" denies dead, heavy legs but never legs giving way)
     allowed_types: list[str] | None = None
+    # True: the trigger counts only when no word follows it (rules 2.5.0): "Fever: no." answers a
+    # checklist line backwards, but in "Mon: no fever" the "no" belongs to the fever
+    not_before_word: bool = False
 
     @model_validator(mode="after")
     def _strings(self) -> ContextRuleSpec:
@@ -220,6 +223,13 @@ class Explanation(_Strict):
     # Never in a sentence holding one of these words anywhere (rules 2.2.1): a fever brought down
     # by medicine ("fine now he's had calpol") has not passed
     unless_sentence_words: list[str] = []
+    # Only in a sentence holding one of these words (rules 2.5.0): a numb bottom that went after
+    # a stop counts as explained only beside a long sit ("from the long drive", "the bus trip")
+    needs_sentence_words: list[str] = []
+    # Word runs (spaCy norms, space-separated: "fell asleep", "can not feel") whose words do not
+    # count for unless_words and unless_sentence_words (rules 2.5.0): "my foot fell asleep" is no
+    # fall, and "I can't feel my fingers" after the snowman is the mention itself, not "can't lift it"
+    unless_except: list[str] = []
     direction: Literal["after", "either"] = "after"
 
     @model_validator(mode="after")
@@ -301,6 +311,21 @@ class ScreeningRules(_Strict):
     # Words that join the items of a list: a mention joined to an ignored one only by these is
     # ignored too ("no numbness or tingling")
     list_words: list[str] = []
+    # List words that alone do not make a list (rules 2.5.0): "no fever, wet myself" and "no fever
+    # and legs gave way" are two statements, "no fever, chills or sweats" is a list. Joined by these
+    # only, a mention shares the ignored one's reasons only when an "or"/"nor" closes the list later
+    # in its sentence (list_closers)
+    weak_list_words: list[str] = []
+    list_closers: list[str] = []
+    # A mention holding one of these (spaCy norms) never takes a negation from a list: "no fever,
+    # can't feel my bum" says a numb bottom (rules 2.5.0)
+    list_own_negations: list[str] = []
+    # The writer's own words (rules 2.5.0): a FAMILY trigger never reaches a mention holding one
+    # ("my son tackled me and I fell", "my horse threw me off" are the writer's injuries)
+    family_not_over: list[str] = []
+    # Answers that turn a question back into a report (rules 2.5.0; spaCy norms, space-separated):
+    # "the nurse asked if I had numbness between my legs and I said yes" is no hypothetical
+    answered_yes: list[str] = []
     # Words never corrected by the spelling step (real words the English list lacks)
     keep_spelling: list[str] = []
     # Everyday idioms that use a symptom's words for something else ("weak at the knees", "a car

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Sequence
 from typing import Any, Literal
 
 from telespine.care.findings_merge import load_merge_order
@@ -45,6 +46,21 @@ def _figures(sentence: Any) -> list[float]:
     return out
 
 
+def _words(tokens: Any, except_runs: Sequence[str] = ()) -> set[str]:
+    """The lower-case words and lemmas of a span, less the tokens of any of the word runs given
+    (spaCy norms, space-separated: "fell asleep", "can not feel")."""
+    toks = list(tokens)
+    skip: set[int] = set()
+    for run in except_runs:
+        parts = run.split()
+        n = len(parts)
+        for k in range(len(toks) - n + 1):
+            if all(toks[k + j].norm_ == parts[j] or toks[k + j].lower_ == parts[j] for j in range(n)):
+                skip.update(range(k, k + n))
+    kept = [t for k, t in enumerate(toks) if k not in skip]
+    return {t.lower_ for t in kept} | {lemma(t.lower_) for t in kept if t.is_alpha}
+
+
 def _explained(ent: Any, doc: Any, rules: ScreeningRules) -> Literal["phrase", "number"] | None:
     """Which kind of explanation in the mention's sentence explains it away (rules 2.2.0), or
     None: "numb bum from the bleachers, then fine once I walked about" (a phrase), "no fever, I
@@ -65,10 +81,10 @@ def _explained(ent: Any, doc: Any, rules: ScreeningRules) -> Literal["phrase", "
     spans = by_sentence.get(sentence.start, [])
     if not spans:
         return None
-    sentence_words = {t.lower_ for t in sentence} | {lemma(t.lower_) for t in sentence if t.is_alpha}
+    sentence_words = _words(sentence)
     readings: list[float] | None = None
     blockers = frozenset(rules.explanation_blockers)
-    words = {t.lower_ for t in ent} | {lemma(t.lower_) for t in ent if t.is_alpha}
+    words = _words(ent)
     has_figure = any(t.like_num or t.text[:1].isdigit() for t in ent)
     for span in spans:
         explanation = rules.explanations[int(span.label_)]
@@ -76,11 +92,17 @@ def _explained(ent: Any, doc: Any, rules: ScreeningRules) -> Literal["phrase", "
             continue
         if explanation.mention_words is not None and not words & set(explanation.mention_words):
             continue
-        if words & set(explanation.unless_words):
+        if explanation.needs_sentence_words and not sentence_words & set(explanation.needs_sentence_words):
+            continue  # a numb bottom that went after a stop, with no long sit in the sentence
+        unless_mention, unless_sentence = words, sentence_words
+        if explanation.unless_except:  # "my foot fell asleep": the words of the run do not cancel
+            unless_mention = _words(ent, explanation.unless_except)
+            unless_sentence = _words(sentence, explanation.unless_except)
+        if unless_mention & set(explanation.unless_words):
             continue
         if explanation.numbers is not None and has_figure:
             continue
-        if sentence_words & set(explanation.unless_sentence_words):
+        if unless_sentence & set(explanation.unless_sentence_words):
             continue  # "fine now he's had calpol": medicine brought it down
         if explanation.unless_figures:
             readings = _figures(sentence) if readings is None else readings
@@ -155,6 +177,16 @@ def _conditional_question(ent: Any, doc: Any, rules: ScreeningRules) -> bool:
     return any(t.lower_ in needs for t in tokens)
 
 
+def _answered_yes(ent: Any, doc: Any, rules: ScreeningRules) -> bool:
+    """True when the rest of the mention's sentence answers the question it was asked in with a
+    yes ("she asked if I had numbness ... and I said yes"): see ScreeningRules.answered_yes."""
+    if not rules.answered_yes:
+        return False
+    sentence = doc[_last_sentence_start(ent)].sent
+    rest = " " + " ".join(t.norm_ for t in doc[ent.end : sentence.end]) + " "
+    return any(f" {phrase} " in rest for phrase in rules.answered_yes)
+
+
 def _read_all(doc: Any, pipe: Pipeline, audience: Audience) -> list[_Read]:
     """Each distinct mention with its concept and what ConText says about it."""
     out: list[_Read] = []
@@ -182,6 +214,9 @@ def _read_all(doc: Any, pipe: Pipeline, audience: Audience) -> list[_Read]:
                 reasons = [*reasons, "negated"]
         if "hypothetical" not in reasons and _conditional_question(ent, doc, pipe.rules):
             reasons = [*reasons, "hypothetical"]  # "if he ever got a fever, do we come in?"
+        elif "hypothetical" in reasons and _answered_yes(ent, doc, pipe.rules):
+            # "she asked if I had numbness between my legs and I said yes" (rules 2.5.0)
+            reasons = [r for r in reasons if r != "hypothetical"]
         out.append((ent, absent, concept, reasons, uncertain))
     return out
 
@@ -197,7 +232,15 @@ def _shared_context(read: list[_Read], pipe: Pipeline, doc: Any, audience: Audie
     Absent phrasings ("I can feel my groin") keep their own reading.
     """
     joiners = frozenset(pipe.rules.list_words)
+    weak = frozenset(pipe.rules.weak_list_words)
+    closers = frozenset(pipe.rules.list_closers)
+    own_negations = frozenset(pipe.rules.list_own_negations)
     items = [list(r) for r in read]
+
+    def closed_later(ent: Any) -> bool:
+        """Whether a list closer ("or", "nor") follows the mention in its sentence."""
+        end = ent.sent.end if ent.end <= ent.sent.end else ent.end
+        return any(t.lower_ in closers for t in doc[ent.end : end])
 
     def passes(j: int, i: int) -> list[IgnoreReason]:
         """What mention j passes on to mention i: a trigger limited to some concepts ("after the
@@ -234,6 +277,8 @@ def _shared_context(read: list[_Read], pipe: Pipeline, doc: Any, audience: Audie
                 and len(between) <= 4
                 and all(t.norm_ in joiners or t.lower_ in joiners for t in between)
                 and not any(t.is_sent_start for t in doc[before.end : ent.start + 1])
+                and not any(t.norm_ in own_negations or t.lower_ in own_negations for t in ent)
+                and (not all(t.norm_ in weak or t.lower_ in weak for t in between) or closed_later(ent))
             ):
                 items[i][3] = list(passes(j, i))
             break
