@@ -169,11 +169,13 @@ def test_no_offer_for_a_result_that_needs_care_in_person_or_for_someone_else(
     assert (
         page.status_code == 200 and "Book this time" not in page.text and 'id="book-visit"' not in page.text
     )
-    # a clinician reading alice's assessment gets no booking offer (only the patient or parent books)
+    # a clinician reading alice's assessment gets no booking offer (only the patient or parent books);
+    # the clinic's hours first, so that alice's own page offers times whichever tests ran before
+    dave = login(make_client, seeded_url, "dr_dave")
+    _hours(dave)
     alice = login(make_client, seeded_url, "alice")
     _, case = _saved_result(alice)
     own = re.search(r'href="/assessments/([0-9a-f]+)"', alice.get("/assess/result").text)
     assert own is not None and case
-    dave = login(make_client, seeded_url, "dr_dave")
     seen = dave.get(f"/assessments/{own.group(1)}")
     assert seen.status_code == 200 and 'id="book-visit"' not in seen.text
