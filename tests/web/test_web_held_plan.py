@@ -163,7 +163,7 @@ def test_the_visit_plan_falls_back_to_the_safety_net_plan_never_the_engines(
     def broken(*_: Any, **__: Any) -> bytes:
         raise RuntimeError("plan store unreadable")
 
-    monkeypatch.setattr(visit_pages, "visit_plan_bytes", broken)
+    monkeypatch.setattr(visit_pages, "visit_plan_document", broken)
     r = web.get(f"/care/visits/{visit}/plan.pdf")
     assert r.status_code == 200
     text = pdf_text(r.content)

@@ -43,6 +43,18 @@ def get_db(request: Request) -> Iterator[Session]:
         db.close()
 
 
+def release_db(db: Session) -> None:
+    """End the request's database work before a wait that needs no database (a PDF, issue 16).
+
+    The session's connection goes back to the pool now, not at the end of the request, so a
+    request waiting for the PDF helper never holds one. Everything the route needs must be read
+    (and every write committed: nothing is left to commit) before: the loaded objects are then
+    detached, what was loaded stays readable, and a lazy load raises instead of quietly taking a
+    connection again. get_db's rollback and close at the end of the request find nothing to do.
+    """
+    db.close()
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 DbDep = Annotated[Session, Depends(get_db)]
 

@@ -14,7 +14,7 @@ from telespine.store.models_program import ScoreRow
 from telespine.triage.types import Audience, Disposition
 from telespine.web import clinical
 from telespine.web.api.routes import ERRORS
-from telespine.web.deps import CsrfDep, DbDep, RequiredUser
+from telespine.web.deps import CsrfDep, DbDep, RequiredUser, release_db
 from telespine.web.policy import ReadableAssessment, ReadableProfile, WritableProfile
 from telespine.web.timefields import UtcDatetime
 
@@ -213,8 +213,10 @@ def plan_pdf(
     request: Request,
     db: DbDep,
 ) -> Response:
-    """The written plan of a saved assessment with its saved plan answers (the parent version for a child)."""
+    """The written plan of a saved assessment with its saved plan answers (the parent version for a
+    child); the PDF is made after the request's database connection is released."""
     plan, _ = plans.saved_plan(db, assessment, clinical.enabled_instruments(request.app.state))
+    release_db(db)  # the plan is plain data: the PDF helper's wait holds no pooled connection
     return Response(
         clinical.plan_file(plan, "pdf"),
         media_type="application/pdf",

@@ -26,7 +26,7 @@ from telespine.store.models import AuditEvent
 from telespine.store.models_care import CareCase
 from telespine.triage.types import Disposition
 from telespine.web import clinical
-from telespine.web.deps import CsrfDep, DbDep, RequiredUser, WebSessionDep
+from telespine.web.deps import CsrfDep, DbDep, RequiredUser, WebSessionDep, release_db
 from telespine.web.pages import chart_glance, queue_live
 from telespine.web.pages.render import emergency_number as _number
 from telespine.web.pages.render import redirect as _redirect
@@ -527,21 +527,30 @@ def visit_note(
 @router.get("/care/visits/{booking_id}/plan.pdf")
 def visit_plan(request: Request, booking: ReadableBooking, db: DbDep) -> Response:
     """The written plan after the visit: built by telespine.program from the latest version and the
-    plan answers the patient saved (the program pages' saved_plan); the safety-net plan on failure."""
+    plan answers the patient saved (the program pages' saved_plan); the safety-net plan on failure.
+    Everything is read first; the PDF is made after the request's database connection is released."""
+    from telespine.web.pages import visits as visit_pages
     from telespine.web.pages.program import saved_plan
 
     case = repo_care.get_case(db, booking.case_id)
     if case is None or booking.status != "finished":
         raise HTTPException(status_code=404, detail="Not found.")
+    audience = followup.audience_of(case)  # for the safety-net plan, read now
+    document: visit_pages.VisitPlanDocument | None = None
     try:
         plan, _ = saved_plan(request, db, case.assessment)
-        from telespine.web.pages.visits import visit_plan_bytes
-
-        data = visit_plan_bytes(db, booking, plan, "pdf")  # with the clinician's changes (issue 11)
+        document = visit_pages.visit_plan_document(db, booking, plan)  # the clinician's changes (issue 11)
     except Exception:  # never no plan, never one that skips a held level: the safety-net plan
+        document = None
+    release_db(db)  # plain values from here: the PDF helper's wait holds no pooled connection
+    try:
+        data = visit_pages.visit_plan_file(document, "pdf") if document is not None else None
+    except Exception:
+        data = None
+    if data is None:
         from telespine.program import safety_net_plan
 
-        fallback = safety_net_plan(dt.datetime.now(dt.UTC), followup.audience_of(case))
+        fallback = safety_net_plan(dt.datetime.now(dt.UTC), audience)
         data = clinical.plan_file(fallback, "pdf")
     return Response(
         data,

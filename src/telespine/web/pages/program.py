@@ -20,7 +20,7 @@ from telespine.store import repo, repo_program
 from telespine.store.models import Assessment, User
 from telespine.triage.types import TriageResult
 from telespine.web import clinical, sessions
-from telespine.web.deps import CsrfDep, DbDep, RequiredUser, SettingsDep, WebSessionDep, remember
+from telespine.web.deps import CsrfDep, DbDep, RequiredUser, SettingsDep, WebSessionDep, release_db, remember
 from telespine.web.pages.draft import DRAFT, AssessmentDraft, PlanDraft
 from telespine.web.pages.render import redirect as _redirect
 from telespine.web.pages.render import render as _render
@@ -468,8 +468,9 @@ def _file(data: bytes, fmt: str) -> Response:
 
 
 @router.get("/assess/program.{fmt}")
-def program_download(request: Request, ws: WebSessionDep, fmt: str) -> Response:
-    """The written plan of the assessment in progress, with the plan answers (parents: the parent version)."""
+def program_download(request: Request, ws: WebSessionDep, db: DbDep, fmt: str) -> Response:
+    """The written plan of the assessment in progress, with the plan answers (parents: the parent
+    version); the file is made after the request's database connection is released."""
     if fmt not in ("pdf", "html"):
         raise HTTPException(status_code=404, detail="Not found.")
     ctx, stop = _guard(request, ws)
@@ -481,6 +482,7 @@ def program_download(request: Request, ws: WebSessionDep, fmt: str) -> Response:
         plan, _ = clinical.make_plan(ctx.findings, ctx.result, answers, ctx.audience, enabled)  # type: ignore[arg-type]
     except (clinical.InvalidPlanAnswers, clinical.ClinicalFailure):
         plan, _ = clinical.make_plan(None, clinical.safety_net_result("plan"), None, ctx.audience, None)
+    release_db(db)  # the plan is plain data: the PDF helper's wait holds no pooled connection
     return _file(clinical.plan_file(plan, fmt), fmt)
 
 
@@ -614,7 +616,10 @@ def saved_program_page(
 
 @router.get("/assessments/{assessment_id}/program.{fmt}")
 def saved_program_download(request: Request, assessment: ReadableAssessment, db: DbDep, fmt: str) -> Response:
+    """The saved plan's file: the read (audited by ReadableAssessment) and the plan come from the
+    database first; the PDF is made after the request's connection is released."""
     if fmt not in ("pdf", "html"):
         raise HTTPException(status_code=404, detail="Not found.")
     plan, _ = saved_plan(request, db, assessment)
+    release_db(db)  # the plan is plain data: the PDF helper's wait holds no pooled connection
     return _file(clinical.plan_file(plan, fmt), fmt)

@@ -20,7 +20,7 @@ from telespine.store.accounts import PasswordRejected, check_new_password
 from telespine.triage.types import Disposition, TriageResult
 from telespine.web import clinical, sessions
 from telespine.web.auth import LoginRefused, authenticate
-from telespine.web.deps import CsrfDep, DbDep, RequiredUser, SettingsDep, WebSessionDep, remember
+from telespine.web.deps import CsrfDep, DbDep, RequiredUser, SettingsDep, WebSessionDep, release_db, remember
 from telespine.web.pages.draft import DRAFT, AssessmentDraft
 from telespine.web.pages.program import PlanSaveFailed, draft_plan, mark_plan_saved, saved_program_download
 from telespine.web.pages.render import emergency_number as _emergency_number
@@ -287,8 +287,9 @@ def _pdf(data: bytes, name: str) -> Response:
 
 
 @router.get("/assess/plan.pdf")
-def assess_plan(ws: WebSessionDep) -> Response:
-    """The written plan of the assessment in progress (the safety-net plan if anything fails)."""
+def assess_plan(ws: WebSessionDep, db: DbDep) -> Response:
+    """The written plan of the assessment in progress (the safety-net plan if anything fails);
+    the draft is read with the session, and the PDF is made without a database connection."""
     draft = _draft(ws)
     if not draft["answers"]:
         return _redirect("/assess")
@@ -297,6 +298,7 @@ def assess_plan(ws: WebSessionDep) -> Response:
         return _redirect("/assess/program.pdf")
     findings, result = clinical.result_from_answers(draft["answers"])
     audience = clinical.audience_of(draft["answers"], _hint(draft))
+    release_db(db)  # the PDF helper may take a while: no pooled connection waits with it
     return _pdf(clinical.written_plan_pdf(findings, result, audience), "telespine-plan.pdf")
 
 

@@ -8,11 +8,13 @@ schedule's zone for the clinician. Visits only for results that allow them (poli
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from telespine.program.plan import Plan
 from telespine.services import visits as visit_service
 from telespine.store import repo_care
 from telespine.store import visits as visit_store
@@ -471,27 +473,54 @@ def plan_with_visit(html: str, section: str) -> str:
     return html[:j] + section + html[j:]
 
 
-def visit_plan_bytes(db: Any, booking: VisitBooking, plan: Any, fmt: str) -> bytes:
-    """The written plan after the visit (HTML or PDF) with the clinician's changes; the program's
-    plan alone (clinical.plan_file, with its safety-net fallback) if anything fails."""
+@dataclass(frozen=True)
+class VisitPlanDocument:
+    """The written plan after a visit as plain values, read from the database before the file
+    is made (the PDF may wait for the helper process: no connection is held then, issue 16)."""
+
+    plan: Plan
+    html: str | None  # the plan page with the clinician's section; None: the program's plan alone
+
+
+def visit_plan_document(db: Any, booking: VisitBooking, plan: Plan) -> VisitPlanDocument:
+    """Everything the visit plan needs from the database: the clinician's changes (or the held
+    note) in the plan's HTML; the program's plan alone if there are none or anything fails."""
     from telespine.program import render_html
     from telespine.triage.types import Disposition
-    from telespine.web import clinical
 
     try:
         section = clinician_section(db, booking)
         if not section:
-            return clinical.plan_file(plan, fmt)
+            return VisitPlanDocument(plan, None)
         if plan.safety_net or not Disposition(plan.disposition).allows_telemedicine:
             section = held_section(db, booking)  # held in person: no visit exercises or medicine
-        html = plan_with_visit(render_html(plan), section)
-        if fmt != "pdf":
-            return html.encode("utf-8")
+        return VisitPlanDocument(plan, plan_with_visit(render_html(plan), section))
+    except Exception:
+        return VisitPlanDocument(plan, None)
+
+
+def visit_plan_file(document: VisitPlanDocument, fmt: str) -> bytes:
+    """The visit plan (HTML or PDF) made from what visit_plan_document read, without the
+    database; the program's plan alone (clinical.plan_file, with its safety-net fallback) if
+    the file cannot be made."""
+    from telespine.web import clinical
+
+    if document.html is None:
+        return clinical.plan_file(document.plan, fmt)
+    if fmt != "pdf":
+        return document.html.encode("utf-8")
+    try:
         from telespine.program.pdf_pool import html_to_pdf
 
-        return html_to_pdf(html)  # in the recycled helper process when the served app uses one
+        return html_to_pdf(document.html)  # in the recycled helper process when the served app uses one
     except Exception:
-        return clinical.plan_file(plan, fmt)
+        return clinical.plan_file(document.plan, fmt)
+
+
+def visit_plan_bytes(db: Any, booking: VisitBooking, plan: Plan, fmt: str) -> bytes:
+    """The written plan after the visit (HTML or PDF) with the clinician's changes; the program's
+    plan alone (clinical.plan_file, with its safety-net fallback) if anything fails."""
+    return visit_plan_file(visit_plan_document(db, booking, plan), fmt)
 
 
 @router.get("/care/visits/{booking_id}/plan.html", response_class=HTMLResponse)
