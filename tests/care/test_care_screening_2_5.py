@@ -307,3 +307,26 @@ def test_the_ninth_writers_kinds_of_red_flag_wording_net(text: str, concept: str
 )
 def test_the_ninth_writers_kinds_of_everyday_note_raise_no_net(text: str) -> None:
     assert not _rules_only(text).safety_net, text
+
+
+def test_the_trigger_pruning_gives_medspacys_result() -> None:
+    # matching._prune_longest replaces medspaCy's quadratic prune_overlapping_matches: same result
+    import random
+
+    from medspacy.common.util import prune_overlapping_matches
+
+    from telespine.care.screening.matching import _prune_longest
+
+    rng = random.Random(5)
+    for _ in range(2000):
+        matches = []
+        for _ in range(rng.randint(0, 30)):
+            start = rng.randint(0, 40)
+            matches.append((rng.randint(1, 5), start, start + rng.randint(1, 6)))
+        assert sorted(_prune_longest(list(matches))) == sorted(prune_overlapping_matches(list(matches)))
+
+
+def test_a_numb_hand_beside_an_arm_is_not_explained_by_the_arm() -> None:
+    # "on my arm" is no position: only lying or sleeping on the arm explains it
+    result = _rules_only("my hand went numb and there's a lump on my arm", kind="message")
+    assert result.safety_net, (result.flags, result.review)
