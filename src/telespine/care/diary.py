@@ -47,6 +47,9 @@ class CaseState(BaseModel):
     treatment_started_on: dt.date
     timezone: str = "UTC"
     baseline_pain: float | None = Field(default=None, ge=0, le=10)
+    # The patient's day the findings were given (their duration_days counts to that day);
+    # None when unknown, and then the pain-duration rule does not run
+    findings_on: dt.date | None = None
 
     @field_validator("timezone")
     @classmethod

@@ -91,6 +91,16 @@ class RisingRunRule(_Rule):
     max_age_days: int = Field(ge=0)
 
 
+class PainDurationRule(_Rule):
+    """The pain has lasted longer than the case's findings say: their duration_days plus the
+    days since they were given. Fires (once per level) when that longer duration makes the case
+    more urgent under the policy; not while every diary entry of the last resolved_window_days
+    days scores pain 0 (the pain has stopped). No diary at all counts as pain that goes on."""
+
+    kind: Literal["pain_duration"]
+    resolved_window_days: int = Field(ge=1)
+
+
 class MeanRiseRule(_Rule):
     """Mean pain over the last window_days at least min_rise above baseline."""
 
@@ -106,7 +116,8 @@ Rule = Annotated[
     | NoImprovementRule
     | WeeksWithoutImprovementRule
     | RisingRunRule
-    | MeanRiseRule,
+    | MeanRiseRule
+    | PainDurationRule,
     Field(discriminator="kind"),
 ]
 
@@ -287,6 +298,20 @@ def _rising_run(
     return [*reversed([*run, anchor])]
 
 
+def _lasting_duration(
+    case: CaseState, entries: Sequence[DiaryEntry], today: dt.date, rule: PainDurationRule
+) -> int | None:
+    """The pain's duration in days today, or None when it cannot be counted or has stopped."""
+    given = case.findings.get("duration_days")
+    if case.findings_on is None or isinstance(given, bool) or not isinstance(given, int | float):
+        return None
+    elapsed = (today - case.findings_on).days
+    recent = _window(entries, today, rule.resolved_window_days)
+    if elapsed <= 0 or (recent and all(e.pain == 0 for e in recent)):
+        return None
+    return int(given) + elapsed
+
+
 def evaluate_case(
     case: CaseState,
     entries: Sequence[DiaryEntry],
@@ -378,6 +403,14 @@ def evaluate_case(
             mean = fmean(e.pain for e in recent)
             if mean - baseline >= rule.min_rise:
                 fire(rule, today, f"mean pain {mean:.1f} over {len(recent)} entries, baseline {baseline:g}")
+        elif isinstance(rule, PainDurationRule):
+            days = _lasting_duration(case, known, today, rule)
+            if days is None:
+                continue
+            longer = retriage(case.findings, {"duration_days": days})
+            if longer.result.disposition.level < longer.previous.disposition.level:
+                level = longer.result.disposition.value  # the key: once per level reached
+                fire(rule, level, f"pain for {days} days by {today.isoformat()}", {"duration_days": days})
 
     updates_all: dict[str, Any] = {}
     for escalation in fired:

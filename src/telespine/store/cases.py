@@ -388,11 +388,14 @@ def known_zone(value: str | None) -> str:
 
 
 def case_state(case: CareCase) -> CaseState:
+    latest, zone = case.assessment.latest, known_zone(case.timezone)
+    given = latest.created_at if latest.created_at.tzinfo else latest.created_at.replace(tzinfo=dt.UTC)
     return CaseState(
         case_id=case.id,
-        findings=case.assessment.latest.findings,
+        findings=latest.findings,
         treatment_started_on=case.treatment_started_on,
-        timezone=known_zone(case.timezone),
+        timezone=zone,
+        findings_on=given.astimezone(ZoneInfo(zone)).date(),
     )
 
 
