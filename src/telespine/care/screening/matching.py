@@ -439,11 +439,16 @@ class _SentencesWithTargets:
         return _prune_longest(matches) if self.prune else matches
 
     def _before_word(self, doc: Any, match: tuple[int, int, int]) -> bool:
-        """A match of a not_before_word trigger with a word right after it ("Mon: no fever")."""
+        """A match of a not_before_word trigger with a word right after it on the same line ("Mon: no
+        fever"); a word that starts the next line or sentence does not count ("Fever: no" then "Pain 2")."""
         match_id, _, end = match
-        rule = (
-            self.rule_map.get(doc.vocab.strings[match_id]) if end < len(doc) and doc[end].is_alpha else None
+        word_after = (
+            end < len(doc)
+            and doc[end].is_alpha
+            and not doc[end].is_sent_start
+            and end not in doc.user_data.get(_LINE_STARTS, frozenset())
         )
+        rule = self.rule_map.get(doc.vocab.strings[match_id]) if word_after else None
         return bool(rule is not None and (rule.metadata or {}).get("not_before_word"))
 
     def _matches(self, doc: Any) -> list[tuple[int, int, int]]:
