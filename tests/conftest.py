@@ -49,6 +49,23 @@ def _drop_pg_database(name: str) -> None:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run the modules with browser tests first, then those with slow tests, then the rest, each
+    module's tests together and in their order (module fixtures are made once per worker).
+
+    pytest-xdist deals tests out in collection order: with the long browser walks at the end
+    (tests/web/..._browser.py), one worker was still in them after the other had finished. Put
+    first, the long tests are spread while plenty of short ones are left to even out the end.
+    The order changes nothing else: tests may run in any order and on any worker.
+    """
+    rank: dict[object, int] = {}
+    for item in items:
+        module = item.path
+        kind = 0 if item.get_closest_marker("browser") else 1 if item.get_closest_marker("slow") else 2
+        rank[module] = min(rank.get(module, 2), kind)
+    items.sort(key=lambda item: rank[item.path])  # stable: the order inside a rank is kept
+
+
 class MigratedTemplates:
     """One database per kind migrated by Alembic once per test process (xdist worker); every
     fresh test database is a copy of it. Running the 15-odd migrations costs 0.4 s (SQLite) to

@@ -237,16 +237,19 @@ def _counts(db: Any, names: list[str]) -> dict[str, int]:
 
 class _OnePdfPerHtml:
     """Stands in for weasyprint.HTML in the walk: the same plans' PDFs are asked for many times
-    (two routes, seven users) and a PDF depends only on its HTML, so each distinct HTML is
-    still rendered by WeasyPrint, once."""
+    (two routes, seven users, both parts of a user's walk) and a PDF depends only on its HTML, so
+    each distinct HTML is still rendered by WeasyPrint, once per test process (`rendered` is kept
+    across the walk's tests; `asked` counts one test's PDFs)."""
 
     rendered: ClassVar[dict[str, bytes]] = {}
+    asked: ClassVar[int] = 0
     weasyprint_html: ClassVar[Any] = None  # the real weasyprint.HTML, set by the walk
 
     def __init__(self, *, string: str) -> None:
         self.string = string
 
     def write_pdf(self) -> bytes:
+        type(self).asked += 1
         if self.string not in self.rendered:
             self.rendered[self.string] = bytes(self.weasyprint_html(string=self.string).write_pdf())
         return self.rendered[self.string]
@@ -264,22 +267,30 @@ def _urls(path: str, ids: dict[str, list[str]]) -> list[str]:
     return urls
 
 
-@pytest.mark.slow
-def test_no_get_request_changes_state(
-    seeded_url: str, make_client: Callable[..., Client], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # A fresh save through the API: before, its case was made by the first GET that listed it.
-    alice = make_client(seeded_url)
-    login = alice.post(
-        "/api/v1/auth/login", json={"username": "alice", "password": demo_password("alice")}
-    ).json()
-    r = alice.post(
-        "/api/v1/assessments",
-        json={"findings": {"age_years": 40}},
-        headers={"authorization": f"Bearer {login['token']}"},
-    )
-    assert r.status_code == 201
-    new_id = r.json()["id"]
+@pytest.fixture(scope="module")
+def walk_ids(seeded_url: str) -> dict[str, list[str]]:
+    """The ids the GET walk fills path parameters with, after one fresh save through the API
+    (once per module and database, before the first part of the walk on a worker)."""
+    from fastapi.testclient import TestClient
+
+    from telespine.web.app import create_app
+
+    app = create_app(make_test_settings(seeded_url))
+    try:
+        # A fresh save through the API: before, its case was made by the first GET that listed it.
+        alice = TestClient(app, base_url="https://testserver")
+        login = alice.post(
+            "/api/v1/auth/login", json={"username": "alice", "password": demo_password("alice")}
+        ).json()
+        r = alice.post(
+            "/api/v1/assessments",
+            json={"findings": {"age_years": 40}},
+            headers={"authorization": f"Bearer {login['token']}"},
+        )
+        assert r.status_code == 201
+        new_id = r.json()["id"]
+    finally:
+        app.state.engine.dispose()
     for db in session_of(seeded_url):
         assert db.scalar(select(func.count()).select_from(CareCase)) == db.scalar(
             select(func.count()).select_from(Assessment)
@@ -288,7 +299,7 @@ def test_no_get_request_changes_state(
         new_case = db.scalars(select(CareCase.id).where(CareCase.assessment_id == new_id)).one()
         other = db.scalars(select(Assessment.id).where(Assessment.id != new_id)).first()
         # The new assessment and one other (owners differ: each user sees own, foreign and clinic rows).
-        ids = {
+        return {
             "assessment_id": [new_id, *([other] if other else [])],
             "case_id": [new_case, *db.scalars(select(CareCase.id).where(CareCase.id != new_case)).all()[:1]],
             "profile_id": [
@@ -302,40 +313,58 @@ def test_no_get_request_changes_state(
             "instrument_id": ["startback", "nrs"],
             "fmt": ["html"],  # the PDF of the same plan is walked through /assessments/{id}/plan.pdf
         }
-        names = [t for t in inspect(db.get_bind()).get_table_names() if t not in MAY_CHANGE_ON_GET]
+    raise AssertionError("no database session")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("who", [None, *NAMED_USERS], ids=lambda who: who or "anonymous")
+def test_no_get_request_changes_state(
+    seeded_url: str,
+    walk_ids: dict[str, list[str]],
+    make_client: Callable[..., Client],
+    monkeypatch: pytest.MonkeyPatch,
+    who: str | None,
+) -> None:
+    """Every GET route with every id of its kinds, anonymously and as each named user (a test
+    each, so that xdist spreads the walk), changes no table but those in MAY_CHANGE_ON_GET."""
+    engine = make_engine(seeded_url)
+    try:
+        names = [t for t in inspect(engine).get_table_names() if t not in MAY_CHANGE_ON_GET]
+    finally:
+        engine.dispose()
     import weasyprint
 
-    _OnePdfPerHtml.rendered.clear()
     monkeypatch.setattr(_OnePdfPerHtml, "weasyprint_html", weasyprint.HTML)
+    monkeypatch.setattr(_OnePdfPerHtml, "asked", 0)
     monkeypatch.setattr(weasyprint, "HTML", _OnePdfPerHtml)
     walked = 0
     engine = make_engine(seeded_url)
     try:
-        for who in (None, *NAMED_USERS):
-            client = make_client(seeded_url)
-            if who is not None:
-                sign_in(client, who)
-                # A finished draft, so the /assess pages render (carol checks her child).
-                assert assess(client, who="child", age="9") if who == "carol" else assess(client)
+        client = make_client(seeded_url)
+        if who is not None:
+            sign_in(client, who)
+            # A finished draft, so the /assess pages render (carol checks her child).
+            assert assess(client, who="child", age="9") if who == "carol" else assess(client)
+        with engine.connect() as conn:
+            before = _counts(conn, names)
+        for path in sorted(_get_routes(client.app.routes)):
+            if path in ("/logout",):
+                continue
+            for url in _urls(path, walk_ids):
+                resp = client.get(url, follow_redirects=False)
+                assert resp.status_code < 500, (who, url, resp.status_code)
+                walked += 1
             with engine.connect() as conn:
-                before = _counts(conn, names)
-            for path in sorted(_get_routes(client.app.routes)):
-                if path in ("/logout",):
-                    continue
-                for url in _urls(path, ids):
-                    resp = client.get(url, follow_redirects=False)
-                    assert resp.status_code < 500, (who, url, resp.status_code)
-                    walked += 1
-                with engine.connect() as conn:
-                    after = _counts(conn, names)
-                assert after == before, (
-                    who,
-                    path,
-                    {t: (before[t], after[t]) for t in after if after[t] != before[t]},
-                )
+                after = _counts(conn, names)
+            assert after == before, (
+                who,
+                path,
+                {t: (before[t], after[t]) for t in after if after[t] != before[t]},
+            )
     finally:
         engine.dispose()
-    assert walked > 100 and _OnePdfPerHtml.rendered
+    assert walked > 100
+    assert _OnePdfPerHtml.asked if who is not None else True  # each signed-in user reaches a plan PDF
 
 
 # --- 6. the care safety panel names the configured emergency number ----------------------------

@@ -17,6 +17,7 @@ from telespine.web.clinical import run_triage
 from telespine.web.testing import make_test_settings
 
 TOKEN: dict[str, str] = {}
+SHARDS = 4  # tests the operations are dealt out to
 
 
 @pytest.fixture(scope="module")
@@ -40,11 +41,14 @@ def api_schema(tmp_path_factory: pytest.TempPathFactory) -> Any:
     return schemathesis.openapi.from_asgi("/api/v1/openapi.json", app).exclude(path="/api/v1/auth/logout")
 
 
-def test_no_server_error(api_schema: Any) -> None:
-    """Every operation, fuzzed from its schema, anonymous and signed in; no 5xx, errors are JSON."""
+@pytest.mark.parametrize("shard", range(SHARDS))
+def test_no_server_error(api_schema: Any, shard: int) -> None:
+    """Every operation, fuzzed from its schema, anonymous and signed in; no 5xx, errors are JSON.
+    The operations are dealt out to SHARDS tests (every SHARDS-th from `shard`), so that xdist
+    spreads them over its workers; together they fuzz every operation."""
     operations = [result.ok() for result in api_schema.get_all_operations()]
     assert len(operations) >= 10
-    for operation in operations:
+    for operation in operations[shard::SHARDS]:
 
         @given(case=operation.as_strategy())
         @settings(

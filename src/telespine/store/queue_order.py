@@ -25,6 +25,7 @@ a new version (versions are append-only, so nothing else moves it); bulk writers
 from __future__ import annotations
 
 from collections.abc import Collection
+from functools import cache
 from typing import Any, cast
 
 from sqlalchemy import (
@@ -59,6 +60,14 @@ def level_sql(column: Any) -> Any:
 
 def key_values() -> dict[str, Any]:
     """SET clauses computing each key column of the CareCase row being updated (correlated)."""
+    return dict(_key_values())
+
+
+@cache
+def _key_values() -> dict[str, Any]:
+    # Built once per process: every flush that touches a case runs this statement, and building
+    # it (five aliases, nine subqueries) cost more than running it; SQLAlchemy expressions are
+    # immutable, so one set serves every statement and thread.
     v = aliased(AssessmentVersion)
     latest_number = (
         select(func.max(v.version))
@@ -125,6 +134,12 @@ def refresh_queue_keys(
 def assessment_key_values() -> dict[str, Any]:
     """SET clauses computing the /clinic key of the Assessment row being updated (correlated):
     its profile's clinic, and the level of its latest version's engine result (NULL: none yet)."""
+    return dict(_assessment_key_values())
+
+
+@cache
+def _assessment_key_values() -> dict[str, Any]:
+    # built once per process, as _key_values
     lv = aliased(AssessmentVersion)
     latest_level = (
         select(level_sql(lv.disposition))
