@@ -33,6 +33,7 @@ from sqlalchemy import (
     Connection,
     Table,
     and_,
+    bindparam,
     case,
     event,
     func,
@@ -114,21 +115,33 @@ def refresh_queue_keys(
 ) -> None:
     """Recompute the stored key of these cases and of the cases of these assessments; of every
     case when case_ids is None and no assessment is given. `db`: a Session or a Connection."""
-    where: ColumnElement[bool] | None = None
-    if case_ids is not None or assessment_ids:
-        parts = []
-        if case_ids:
-            parts.append(CareCase.id.in_(sorted(case_ids)))
-        if assessment_ids:
-            parts.append(CareCase.assessment_id.in_(sorted(assessment_ids)))
-        if not parts:
-            return
-        where = or_(*parts)
+    if case_ids is None and not assessment_ids:
+        db.execute(_queue_update(False, False))
+        return
+    by_case, by_assessment = bool(case_ids), bool(assessment_ids)
+    if not (by_case or by_assessment):
+        return
+    params: dict[str, list[str]] = {}
+    if by_case:
+        params["case_ids"] = sorted(case_ids or ())
+    if by_assessment:
+        params["assessment_ids"] = sorted(assessment_ids)
+    db.execute(_queue_update(by_case, by_assessment), params)
+
+
+@cache
+def _queue_update(by_case: bool, by_assessment: bool) -> Any:
+    # One statement object per shape, the ids as expanding parameters: SQLAlchemy memoizes a
+    # statement's cache key on the object, and walking this one (nine subqueries) cost more
+    # than running it when it was built anew for every flush.
     table = cast(Table, CareCase.__table__)
-    stmt = update(table).values(**key_values())
-    if where is not None:
-        stmt = stmt.where(where)
-    db.execute(stmt)
+    stmt = update(table).values(**_key_values())
+    parts: list[ColumnElement[bool]] = []
+    if by_case:
+        parts.append(CareCase.id.in_(bindparam("case_ids", expanding=True)))
+    if by_assessment:
+        parts.append(CareCase.assessment_id.in_(bindparam("assessment_ids", expanding=True)))
+    return stmt.where(or_(*parts)) if parts else stmt
 
 
 def assessment_key_values() -> dict[str, Any]:
@@ -156,11 +169,18 @@ def refresh_assessment_keys(db: Session | Connection, assessment_ids: Collection
     """Recompute the /clinic key of these assessments (of every assessment when None)."""
     if assessment_ids is not None and not assessment_ids:
         return
+    if assessment_ids is None:
+        db.execute(_assessment_update(False))
+    else:
+        db.execute(_assessment_update(True), {"assessment_ids": sorted(assessment_ids)})
+
+
+@cache
+def _assessment_update(by_id: bool) -> Any:
+    # one statement object per shape, as _queue_update
     table = cast(Table, Assessment.__table__)
-    stmt = update(table).values(**assessment_key_values())
-    if assessment_ids is not None:
-        stmt = stmt.where(table.c.id.in_(sorted(assessment_ids)))
-    db.execute(stmt)
+    stmt = update(table).values(**_assessment_key_values())
+    return stmt.where(table.c.id.in_(bindparam("assessment_ids", expanding=True))) if by_id else stmt
 
 
 def refresh_all_keys(db: Session | Connection) -> None:

@@ -19,6 +19,7 @@ from telespine.store.models import (
     Profile,
     User,
     VisitRequest,
+    new_id,
     utcnow,
 )
 from telespine.store.models_care import CareCase
@@ -133,21 +134,22 @@ def save_assessment(
     questionnaire answers it came from, stored in their own column. The assessment's care case
     (telespine.store.models_care.CareCase) is created with it.
     """
-    assessment = Assessment(profile_id=profile.id, created_by_id=by.id)
+    # Ids and times are set here, so the assessment, its first version and its care case go in
+    # one flush (one run of the list-key hook, store/queue_order.py) and nothing is read back.
+    assessment = Assessment(id=new_id(), profile_id=profile.id, created_by_id=by.id, created_at=utcnow())
+    version = _version_row(assessment, 1, findings, result, by, answers)
+    version.assessment = assessment  # the relationship orders the INSERTs and fills .versions
     db.add(assessment)
-    db.flush()
-    db.add(_version_row(assessment, 1, findings, result, by, answers))
     # Its care case is made in the same step, so pages that only read never have to write one.
     db.add(
         CareCase(
-            assessment_id=assessment.id,
+            assessment=assessment,
             profile_id=profile.id,
             clinic_id=profile.clinic_id,
             treatment_started_on=assessment.created_at.date(),
         )
     )
     db.flush()
-    db.refresh(assessment, ["versions"])
     return assessment
 
 
