@@ -117,7 +117,11 @@ def run(url: str, n: int, repeat: int) -> dict[str, Any]:
         saves.append(save_rate(factory, user_id, profile_id, n))
     engine.dispose()
     raw, save = statistics.median(raws), statistics.median(saves)
-    return {"raw_commits_per_s": round(raw, 1), "saves_per_s": round(save, 1), "save_to_raw": round(save / raw, 3)}
+    return {
+        "raw_commits_per_s": round(raw, 1),
+        "saves_per_s": round(save, 1),
+        "save_to_raw": round(save / raw, 3),
+    }
 
 
 def main() -> None:

@@ -88,6 +88,30 @@ def test_no_diary_counts_as_pain_that_goes_on_but_a_week_of_zeros_does_not() -> 
     assert len(lasting(evaluate_case(state(CHILD), old_zeros, [], at(16)))) == 1
 
 
+def test_one_pain_free_entry_is_not_yet_pain_that_stopped() -> None:
+    assert len(lasting(evaluate_case(state(CHILD), [entry(16, 0)], [], at(16)))) == 1
+    three = [entry(n, 0) for n in (12, 14, 16)]
+    assert lasting(evaluate_case(state(CHILD), three, [], at(16))) == []
+
+
+def test_a_fraction_of_a_day_counts() -> None:
+    (esc,) = lasting(evaluate_case(state(CHILD | {"duration_days": 27.5}), [], [], at(1)))
+    assert esc.updates == {"duration_days": 28.5}
+
+
+def test_versions_that_copy_the_duration_do_not_restart_the_count() -> None:
+    from types import SimpleNamespace
+
+    def version(day_n: int, days: int) -> Any:
+        return SimpleNamespace(findings={"duration_days": days}, created_at=at(day_n))
+
+    # given on day 0, copied by follow-up versions on days 30 and 84: counted from day 0
+    assert cases.duration_given_at([version(0, 1), version(30, 1), version(84, 1)]) == at(0)
+    # a new answer with another duration starts the count again from that answer
+    assert cases.duration_given_at([version(0, 1), version(30, 40), version(84, 40)]) == at(30)
+    assert cases.duration_given_at([version(5, 14)]) == at(5)
+
+
 def test_an_adult_without_flags_never_fires_however_long() -> None:
     assert lasting(evaluate_case(state(ADULT), [], [], at(400))) == []
 

@@ -53,6 +53,19 @@ def test_what_the_next_line_says_is_still_read(text: str) -> None:
     assert _rules_only(text).safety_net, text
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I've lost control of my bladder - no\nidea why",
+        "Wet myself - no\ncontrol",
+        "Leaking urine - no\nnot since yesterday",
+    ],
+)
+def test_a_no_that_runs_on_to_the_next_line_denies_nothing_before_it(text: str) -> None:
+    # the next line is no checklist item (no label and separator, no number): "no" belongs to it
+    assert _rules_only(text).safety_net, text
+
+
 # --- an unsure or bare-yes checklist answer -------------------------------------------------
 
 
@@ -108,31 +121,35 @@ def test_eyes_rolled_back_is_a_collapse_and_rolling_ones_eyes_is_not() -> None:
 
 
 # --- another person's story, and road and animal injuries ----------------------------------
-
-
-@pytest.mark.parametrize(
-    "text",
-    [
-        "Sat: Grandad collapsed at the bowls club, he's fine now. Back 3.",
-        "Tues: radiotherapy day for my husband, long wait. Me: back 3.",
-        "Spent the day taking Mum to dialysis. Back stiff from the chairs.",
-    ],
-)
-def test_another_persons_illness_or_treatment_raises_no_net(text: str) -> None:
-    assert not _rules_only(text).safety_net, text
+# A review of 2.5.1 found that FAMILY triggers after a diary label ("Mon - friend noticed ...") or
+# around company ("with my husband there", "visiting Dad ... on chemo myself") took the writer's
+# own red flags; those triggers were removed before release. These must stay the writer's.
 
 
 @pytest.mark.parametrize(
     "text",
     [
         "Wed: I collapsed in the kitchen",
-        "My legs went numb carrying the shopping for my wife",  # the writer's own numbness stands
+        "My legs went numb carrying the shopping for my wife",
         "I had chemo in March, my wife drove me",
         "Sun: Dad drove. I blacked out for a minute in the car",
+        "Mon - friend noticed numbness around my bottom",
+        "Mon: Friend noticed numb bum when wiping",
+        "Mon: mum says numb groin and can't pee",
+        "Had a spinal injection last week with my husband there. Now fever 39 and shivering",
+        "Visiting Dad in hospital while on chemo myself, fever of 38.5 tonight",
     ],
 )
 def test_the_writers_own_report_beside_another_person_stands(text: str) -> None:
     assert _rules_only(text).safety_net, text
+
+
+def test_a_risk_factor_told_beside_company_still_combines_with_fever() -> None:
+    update = _rules_only(
+        "Had a spinal injection last week with my husband there. Now fever 39"
+    ).findings_update()
+    assert update.get("recent_spinal_procedure") is True and update.get("fever") is True
+    assert triage(merge_findings(BASELINE, update)).disposition.value == "urgent"
 
 
 @pytest.mark.parametrize(

@@ -94,11 +94,13 @@ class RisingRunRule(_Rule):
 class PainDurationRule(_Rule):
     """The pain has lasted longer than the case's findings say: their duration_days plus the
     days since they were given. Fires (once per level) when that longer duration makes the case
-    more urgent under the policy; not while every diary entry of the last resolved_window_days
-    days scores pain 0 (the pain has stopped). No diary at all counts as pain that goes on."""
+    more urgent under the policy; not while the last resolved_window_days days hold at least
+    resolved_min_entries diary entries, all scoring pain 0 (the pain has stopped). Fewer entries,
+    or none, count as pain that goes on."""
 
     kind: Literal["pain_duration"]
     resolved_window_days: int = Field(ge=1)
+    resolved_min_entries: int = Field(ge=1)
 
 
 class MeanRiseRule(_Rule):
@@ -300,16 +302,17 @@ def _rising_run(
 
 def _lasting_duration(
     case: CaseState, entries: Sequence[DiaryEntry], today: dt.date, rule: PainDurationRule
-) -> int | None:
+) -> int | float | None:
     """The pain's duration in days today, or None when it cannot be counted or has stopped."""
     given = case.findings.get("duration_days")
     if case.findings_on is None or isinstance(given, bool) or not isinstance(given, int | float):
         return None
     elapsed = (today - case.findings_on).days
     recent = _window(entries, today, rule.resolved_window_days)
-    if elapsed <= 0 or (recent and all(e.pain == 0 for e in recent)):
+    stopped = len(recent) >= rule.resolved_min_entries and all(e.pain == 0 for e in recent)
+    if elapsed <= 0 or stopped:
         return None
-    return int(given) + elapsed
+    return given + elapsed
 
 
 def evaluate_case(

@@ -387,15 +387,29 @@ def known_zone(value: str | None) -> str:
     return value or "UTC"
 
 
+def duration_given_at(versions: Sequence[Any]) -> dt.datetime:
+    """When the latest version's duration_days was given: the earliest version of the unbroken
+    run of latest versions with that same duration. Versions the follow-up rules write copy the
+    findings (the duration unchanged), so they must not restart the count; a patient who gives
+    the same duration again counts from the earlier answer (earlier, the safe side)."""
+    latest = versions[-1]
+    given = latest
+    for version in reversed(versions[:-1]):
+        if version.findings.get("duration_days") != latest.findings.get("duration_days"):
+            break
+        given = version
+    at: dt.datetime = given.created_at
+    return at if at.tzinfo else at.replace(tzinfo=dt.UTC)
+
+
 def case_state(case: CareCase) -> CaseState:
-    latest, zone = case.assessment.latest, known_zone(case.timezone)
-    given = latest.created_at if latest.created_at.tzinfo else latest.created_at.replace(tzinfo=dt.UTC)
+    versions, zone = case.assessment.versions, known_zone(case.timezone)
     return CaseState(
         case_id=case.id,
-        findings=latest.findings,
+        findings=versions[-1].findings,
         treatment_started_on=case.treatment_started_on,
         timezone=zone,
-        findings_on=given.astimezone(ZoneInfo(zone)).date(),
+        findings_on=duration_given_at(versions).astimezone(ZoneInfo(zone)).date(),
     )
 
 

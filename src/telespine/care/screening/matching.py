@@ -406,6 +406,10 @@ def _as_phrases(rule: Any, rule_type: Any) -> list[Any]:
     ]
 
 
+# what ends a checklist label ("Fever: no", "Numb - no", "Pain = 2")
+_ITEM_SEPARATORS = frozenset({":", "-", "–", "—", "=", "?"})
+
+
 class _SentencesWithTargets:
     """ConText's trigger matcher run only on the sentences that hold a target.
 
@@ -442,14 +446,25 @@ class _SentencesWithTargets:
         """A match of a not_before_word trigger with a word right after it on the same line ("Mon: no
         fever"); a word that starts the next line or sentence does not count ("Fever: no" then "Pain 2")."""
         match_id, _, end = match
-        word_after = (
-            end < len(doc)
-            and doc[end].is_alpha
-            and not doc[end].is_sent_start
-            and end not in doc.user_data.get(_LINE_STARTS, frozenset())
-        )
+        word_after = end < len(doc) and doc[end].is_alpha and not self._next_item(doc, end)
         rule = self.rule_map.get(doc.vocab.strings[match_id]) if word_after else None
         return bool(rule is not None and (rule.metadata or {}).get("not_before_word"))
+
+    @staticmethod
+    def _next_item(doc: Any, start: int) -> bool:
+        """True when the word at start begins a new line or sentence that reads as the next
+        checklist item: a label and its separator ("Numb - no", "Bladder: fine") or a number
+        ("Pain 2") within its first words. "- no" then "idea why" on the next line is no item,
+        so there the "no" stays with the words after it, as before rules 2.5.1."""
+        line_starts = doc.user_data.get(_LINE_STARTS, frozenset())
+        if not (doc[start].is_sent_start or start in line_starts):
+            return False
+        for i in range(start, min(start + 4, len(doc))):
+            if i > start and (doc[i].is_sent_start or i in line_starts):
+                break
+            if doc[i].text in _ITEM_SEPARATORS or doc[i].like_num:
+                return True
+        return False
 
     def _matches(self, doc: Any) -> list[tuple[int, int, int]]:
         targets = doc.spans.get(_GROUP, [])
