@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from telespine.care.diary import CaseState, DiaryEntry
+from telespine.care.diary import CaseState, DiaryEntry, duration_given_at
 from telespine.care.escalation import evaluate_case, load_escalation_rules
 from telespine.care.findings_merge import merge_findings
 from telespine.commands.worker import run_once
@@ -106,10 +106,10 @@ def test_versions_that_copy_the_duration_do_not_restart_the_count() -> None:
         return SimpleNamespace(findings={"duration_days": days}, created_at=at(day_n))
 
     # given on day 0, copied by follow-up versions on days 30 and 84: counted from day 0
-    assert cases.duration_given_at([version(0, 1), version(30, 1), version(84, 1)]) == at(0)
+    assert duration_given_at([version(0, 1), version(30, 1), version(84, 1)]) == at(0)
     # a new answer with another duration starts the count again from that answer
-    assert cases.duration_given_at([version(0, 1), version(30, 40), version(84, 40)]) == at(30)
-    assert cases.duration_given_at([version(5, 14)]) == at(5)
+    assert duration_given_at([version(0, 1), version(30, 40), version(84, 40)]) == at(30)
+    assert duration_given_at([version(5, 14)]) == at(5)
 
 
 def test_an_adult_without_flags_never_fires_however_long() -> None:

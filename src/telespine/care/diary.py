@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -72,3 +73,19 @@ class CaseState(BaseModel):
         if now.tzinfo is None or now.utcoffset() is None:
             raise ValueError("now must be timezone-aware")
         return now.astimezone(ZoneInfo(self.timezone)).date()
+
+
+def duration_given_at(versions: Sequence[Any]) -> dt.datetime:
+    """When the latest version's duration_days was given (versions: oldest first, each with
+    `findings` and `created_at`, naive times read as UTC): the earliest version of the unbroken
+    run of latest versions with that same duration. Versions the follow-up rules write copy the
+    findings (the duration unchanged), so they must not restart the count; a patient who gives
+    the same duration again counts from the earlier answer (earlier, the safe side)."""
+    latest = versions[-1]
+    given = latest
+    for version in reversed(versions[:-1]):
+        if version.findings.get("duration_days") != latest.findings.get("duration_days"):
+            break
+        given = version
+    at: dt.datetime = given.created_at
+    return at if at.tzinfo else at.replace(tzinfo=dt.UTC)

@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from telespine.care import CaseState
+from telespine.care.diary import duration_given_at
 from telespine.care.escalation import Escalation
 from telespine.care.levels import FloorView, OverrideView, ShownLevels, more_urgent, shown_levels
 from telespine.store.models import Assessment, User, utcnow
@@ -385,21 +386,6 @@ def known_zone(value: str | None) -> str:
         log.warning("stored time zone unknown; counting the case's days in UTC")
         return "UTC"
     return value or "UTC"
-
-
-def duration_given_at(versions: Sequence[Any]) -> dt.datetime:
-    """When the latest version's duration_days was given: the earliest version of the unbroken
-    run of latest versions with that same duration. Versions the follow-up rules write copy the
-    findings (the duration unchanged), so they must not restart the count; a patient who gives
-    the same duration again counts from the earlier answer (earlier, the safe side)."""
-    latest = versions[-1]
-    given = latest
-    for version in reversed(versions[:-1]):
-        if version.findings.get("duration_days") != latest.findings.get("duration_days"):
-            break
-        given = version
-    at: dt.datetime = given.created_at
-    return at if at.tzinfo else at.replace(tzinfo=dt.UTC)
 
 
 def case_state(case: CareCase) -> CaseState:

@@ -443,8 +443,9 @@ class _SentencesWithTargets:
         return _prune_longest(matches) if self.prune else matches
 
     def _before_word(self, doc: Any, match: tuple[int, int, int]) -> bool:
-        """A match of a not_before_word trigger with a word right after it on the same line ("Mon: no
-        fever"); a word that starts the next line or sentence does not count ("Fever: no" then "Pain 2")."""
+        """A match of a not_before_word trigger with a word right after it ("Mon: no fever"); a word
+        that starts the next checklist item on a new line or sentence does not count ("Fever: no"
+        then "Pain 2"; see _next_item)."""
         match_id, _, end = match
         word_after = end < len(doc) and doc[end].is_alpha and not self._next_item(doc, end)
         rule = self.rule_map.get(doc.vocab.strings[match_id]) if word_after else None
