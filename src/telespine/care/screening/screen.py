@@ -160,6 +160,10 @@ def _paired(review: list[Mention], others: list[Mention], doc: Any, rules: Scree
     return kept
 
 
+# Marks that end a diary label ("Day 4:", "Mon -") before the question itself
+_LABEL_MARKS = frozenset({":", "-", "\u2013", "\u2014"})
+
+
 def _conditional_question(ent: Any, doc: Any, rules: ScreeningRules) -> bool:
     """True when the mention is in a question that supposes it ("If his legs got weak would
     that be an emergency?"); see ConditionalQuestions."""
@@ -170,6 +174,11 @@ def _conditional_question(ent: Any, doc: Any, rules: ScreeningRules) -> bool:
     tokens = [t for t in sentence if not t.is_space]
     if not tokens or tokens[-1].text != "?":
         return False
+    # rules 2.6.0: a diary label before the question ("Morning check-in: if my leg ever went numb,
+    # would that be an emergency?"): the question starts after the last label mark before the mention
+    marks = [k for k, t in enumerate(tokens) if t.text in _LABEL_MARKS and t.i < ent.start]
+    if marks:
+        tokens = tokens[marks[-1] + 1 :]
     text = " ".join(t.lower_ for t in tokens[:3])
     if not any(text == start or text.startswith(start + " ") for start in check.starts):
         return False
