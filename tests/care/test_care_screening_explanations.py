@@ -58,7 +58,7 @@ def test_every_explanation_cites_known_sources_and_names_real_concepts() -> None
         # a short steroid course
         ("I was on steroids for about two weeks last year for a chest infection, that's all.", "adult"),
         # questions that suppose a symptom, programmes, reported questions, other people
-        ("If his legs ever got weak would that be an emergency?", "pediatric"),
+        ("If he ever got a fever, do we come in?", "pediatric"),
         ("Watched a documentary about cauda equina, scary stuff.", "adult"),
         ("The GP asked about weight loss and night sweats and I said no to both.", "adult"),
         # everyday phrases that share body words
@@ -76,6 +76,13 @@ def test_everyday_texts_are_not_flagged(text: str, audience: str) -> None:
     result = screen_message(text, audience)  # type: ignore[arg-type]
     assert result.status == "ok"
     assert not result.needs_review, [(m.concept, m.text) for m in [*result.flags, *result.review]]
+
+
+def test_a_question_that_supposes_a_safety_sign_goes_to_a_person_without_the_net() -> None:
+    """Rules 2.6.0: a conditional question never hides the safety layer ("if anything my legs got
+    weaker, is that normal?" reads like one): a person reads it at normal priority."""
+    result = screen_message("If his legs ever got weak would that be an emergency?", "pediatric")
+    assert result.needs_review and not result.safety_net
 
 
 @pytest.mark.parametrize(

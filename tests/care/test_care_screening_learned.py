@@ -132,4 +132,3 @@ def test_a_model_made_with_another_spacy_is_refused() -> None:
     spec = _spec().model_copy(update={"spacy_version": "2.0.0"})
     with pytest.raises(ValueError, match=r"made with spaCy 2\.0\.0"):
         load_review_model(spec)
-

@@ -1,9 +1,12 @@
 """Screening rules 2.6.0: each change as a boundary pair (the harmless reading, and the nearest
-text that must still raise the emergency safety net or reach a person).
+text that must still raise the emergency safety net), and the review's probes of the first 2.6.0.
 
 The changes came from the eleventh and twelfth writers' parts (dev_l, dev_m), where everyday diary
-notes raised the emergency net: a pet limping, a sibling's fever, a simile, a diet, a numbness told
-as gone, a question after a diary label, a checklist line, a denial of blood.
+notes raised the emergency net: a pet limping, a simile, a diet, a numbness told as gone, a
+checklist line, a denial of blood, tight boots, a screen headache, a stiff neck from sleeping.
+A review of the first 2.6.0 found that a pet or a sibling as a FAMILY trigger, a diary label
+before a question, and loose "gone" and diet phrases hid real signs in unpunctuated texts; those
+were removed or narrowed, and its probes are kept below.
 """
 
 from __future__ import annotations
@@ -28,47 +31,20 @@ PAIRS: list[tuple[str, Audience, str, Audience]] = [
         "He has the chills and a temperature",
         "pediatric",
     ),
-    # an animal as the subject
+    # a pet's limp: the limp word inside the phrase only
     (
         "The dog's been limping, vet says it's a thorn.",
         "adult",
         "I've been limping since the dog pulled me over",
         "adult",
     ),
-    (
-        "Our dog got hit by a bike, poor thing.",
-        "adult",
-        "the dog knocked me over and I landed on my back",
-        "adult",
-    ),
-    (
-        "The cat has been wetting the bed, the vet says it's her age.",
-        "adult",
-        "I have been wetting the bed",
-        "adult",
-    ),
-    # a brother or sister, named without "my", and another child of the parent's
-    (
-        "Brother off with a fever. Mia fine.",
-        "pediatric",
-        "Off school with a fever. Brother fine.",
-        "pediatric",
-    ),
     # similes and causes
     ("Felt like I'd been hit by a bus after the spin class", "adult", "I was hit by a bus", "adult"),
     ("Had the chills watching that horror film", "adult", "I have the chills and feel hot", "adult"),
     ("Sweating buckets after the spin class, felt great", "adult", "sweating buckets every night", "adult"),
-    ("My brain went numb in the budget meeting", "adult", "My leg went numb in the budget meeting", "adult"),
     # weight lost on purpose
     ("Down 2kg on the diet plan, pleased!", "adult", "Down 2kg without trying", "adult"),
     ("Would losing weight help my back?", "adult", "I keep losing weight, is that my back?", "adult"),
-    # a question after a diary label
-    (
-        "Morning check-in: If my leg ever went numb, would that be an emergency?",
-        "adult",
-        "Morning check-in: my leg went numb, if it ever got worse would that be an emergency?",
-        "adult",
-    ),
     # a checklist line "none" ends a near rule's window
     (
         "- Numbness: none\n- Bladder - normal\n- Fever: no",
@@ -89,43 +65,24 @@ def test_the_everyday_reading_leaves_the_net_down_and_its_neighbour_raises_it(
     assert raised.safety_net, flagged
 
 
-def test_a_brother_or_sisters_bedwetting_goes_to_a_person_not_the_emergency_page() -> None:
-    """The safety layer still reads what a parent writes about another child (often enough the
-    patient): a person reads it at normal priority; the patient's own wetting raises the net."""
-    other = screen_message("My other daughter wet the bed last night", "pediatric", kind="diary")
-    assert other.needs_review and not other.safety_net
-    own = screen_message("My daughter wet the bed last night", "pediatric", kind="diary")
-    assert own.safety_net
-    assert "bladder_incontinence" in {m.concept for m in own.flags}
-
-
-def test_a_numbness_told_as_gone_is_read_by_a_person_and_a_worse_one_raises_the_net() -> None:
+def test_a_numbness_told_as_gone_leaves_the_net_down_and_a_worse_one_raises_it() -> None:
     gone = screen_message(
-        "The pins and needles I had in my foot last month have completely gone", "adult", kind="diary"
+        "The pins and needles I had in my foot last month have completely gone now", "adult", kind="diary"
     )
-    assert gone.needs_review and not gone.safety_net
-    worse = screen_message("The pins and needles in my foot have gone worse", "adult", kind="diary")
-    assert worse.safety_net
-    weak = screen_message(
-        "The pins and needles in my foot have completely gone but now my leg is weak", "adult", kind="diary"
-    )
-    assert weak.safety_net
-    both = screen_message("The numbness I had in both feet has completely gone", "adult", kind="diary")
-    assert both.safety_net  # both feet: never explained away
+    assert not gone.safety_net  # (rules 2.0.0 read "gone now" as a denial: nothing is raised)
+    for text in (
+        "The pins and needles in my foot have gone worse",
+        "The pins and needles in my foot have completely gone now but my leg is weak",
+        "The numbness I had in both feet has completely gone now",
+        "The pins and needles in my foot have completely gone up my leg now",
+        "tingly toes have gone completely numb now",
+    ):
+        assert screen_message(text, "adult", kind="diary").safety_net, text
 
 
 def test_a_denial_of_blood_is_a_denial_and_blood_is_read() -> None:
     assert not screen_message("No blood in my wee, no lumps", "adult").needs_review
     assert "symptom_words" in _concepts("there was blood in my wee this morning")
-
-
-def test_an_animal_elsewhere_in_the_sentence_never_hides_the_writers_own_sign() -> None:
-    for text in (
-        "walking the dog my legs went numb",
-        "Walked the dog and i cant feel my bum",
-        "my dog tripped me and I fell down the stairs",
-    ):
-        assert screen_message(text, "adult").safety_net, text
 
 
 @pytest.mark.parametrize(
@@ -134,6 +91,11 @@ def test_an_animal_elsewhere_in_the_sentence_never_hides_the_writers_own_sign() 
         (
             "He's been limping in his football boots because they're too small, new ones fixed it.",
             "He's been limping since he fell off the wall, and his boots are too small",
+            "pediatric",
+        ),
+        (
+            "He's been limping in his football boots because they're too small, new ones fixed it.",
+            "limping, new trainers, knee looks puffy and he seems unwell",
             "pediatric",
         ),
         (
@@ -146,12 +108,64 @@ def test_an_animal_elsewhere_in_the_sentence_never_hides_the_writers_own_sign() 
             "She has a stiff neck and a fever, slept funny",
             "pediatric",
         ),
+        (
+            "She woke with a stiff neck from a funny position, gone by lunch",
+            "stiff neck slept funny, spots that dont fade under a glass",
+            "pediatric",
+        ),
     ],
 )
 def test_an_everyday_cause_beside_a_limp_a_headache_or_a_stiff_neck(
     explained: str, kept: str, audience: Audience
 ) -> None:
-    """The cause explains the word away only where nothing beside it says more (a fall, the worst
-    headache, a fever): those still reach a person."""
+    """The cause explains the word away only where nothing beside it says more (a fall, a swelling,
+    the worst headache, a fever, a rash): those still reach a person."""
     assert not screen_message(explained, audience, kind="diary").needs_review
     assert screen_message(kept, audience, kind="diary").needs_review
+
+
+# The review of the first 2.6.0: texts whose sign that version hid (read as another's, as a
+# supposition, or explained away). Each must raise the net.
+REVIEW_PROBES: list[tuple[str, Audience]] = [
+    ("Dog's fine wet the bed again last night", "adult"),
+    ("Dog started barking at 2am woke up with numb bum cant pee", "adult"),
+    ("the dog keeps jumping on the bed legs numb and weak", "adult"),
+    ("Tripped over the dog's toy landed hard on back cant move legs", "adult"),
+    ("the cat was on the bed all night woke with no feeling down below", "adult"),
+    ("Lab was shut had fever of 39 all night after chemo", "adult"),
+    ("the dog was barking all night he woke up screaming cant feel his legs", "pediatric"),
+    ("our dog got out he ran after it fell off the wall landed on his back", "pediatric"),
+    ("Sister here writing for him he fell off the ladder hit his back cant feel legs", "adult"),
+    ("Brother's stag do at the weekend groin been numb ever since", "adult"),
+    ("Uncle died last month lost 2 stone without trying", "adult"),
+    ("Brother pushed her off the trampoline she landed on her neck cant feel her legs", "pediatric"),
+    ("My other son noticed he cant feel his bum when he wipes", "pediatric"),
+    ("Day 4 - if anything my legs got weaker, is that normal?", "adult"),
+    ("Check-in: if it helps, I wet myself twice and my groin went numb, what should I do?", "adult"),
+    (
+        "Sorry to bother you - if I'm honest I wet myself last night and my groin went numb, should I ring?",
+        "adult",
+    ),
+    ("The pins and needles in my foot have gone up my leg", "adult"),
+    ("numbness in my leg, the feeling has completely gone", "adult"),
+    ("Lost a stone in 6 weeks, my diet is healthy", "adult"),
+    ("Weight dropping off me nothing different in my diet", "adult"),
+    ("Lost a stone which the physio says is good for my back, no idea how", "adult"),
+    ("my brain went numb and so did my groin", "adult"),
+]
+
+
+@pytest.mark.parametrize(("text", "audience"), REVIEW_PROBES)
+def test_the_reviews_probes_raise_the_net(text: str, audience: Audience) -> None:
+    assert screen_message(text, audience, kind="diary").safety_net, text
+
+
+def test_a_question_that_reports_with_if_is_not_a_supposition() -> None:
+    """ "If anything", "if I'm honest", "if it helps" are fillers: the sign after them counts."""
+    for text in (
+        "If anything my legs got weaker this week, is that normal?",
+        "If I'm honest I wet myself last night, should I worry?",
+    ):
+        assert screen_message(text, "adult").safety_net, text
+    supposed = screen_message("If he ever got a fever, do we come in?", "pediatric")
+    assert not supposed.needs_review

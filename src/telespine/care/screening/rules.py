@@ -264,6 +264,9 @@ class ConditionalQuestions(_Strict):
 
     starts: list[str] = Field(min_length=1)
     needs: list[str] = Field(min_length=1)
+    # rules 2.6.0: words right after the start that make "if" a filler ("if anything", "if I'm honest"):
+    # lower-case tokens joined by spaces ("i 'm honest")
+    fillers: list[str] = []
 
 
 class TrainingFile(_Strict):

@@ -160,10 +160,6 @@ def _paired(review: list[Mention], others: list[Mention], doc: Any, rules: Scree
     return kept
 
 
-# Marks that end a diary label ("Day 4:", "Mon -") before the question itself
-_LABEL_MARKS = frozenset({":", "-", "\u2013", "\u2014"})
-
-
 def _conditional_question(ent: Any, doc: Any, rules: ScreeningRules) -> bool:
     """True when the mention is in a question that supposes it ("If his legs got weak would
     that be an emergency?"); see ConditionalQuestions."""
@@ -174,14 +170,12 @@ def _conditional_question(ent: Any, doc: Any, rules: ScreeningRules) -> bool:
     tokens = [t for t in sentence if not t.is_space]
     if not tokens or tokens[-1].text != "?":
         return False
-    # rules 2.6.0: a diary label before the question ("Morning check-in: if my leg ever went numb,
-    # would that be an emergency?"): the question starts after the last label mark before the mention
-    marks = [k for k, t in enumerate(tokens) if t.text in _LABEL_MARKS and t.i < ent.start]
-    if marks:
-        tokens = tokens[marks[-1] + 1 :]
     text = " ".join(t.lower_ for t in tokens[:3])
     if not any(text == start or text.startswith(start + " ") for start in check.starts):
         return False
+    opening = " ".join(t.lower_ for t in tokens[:8]) + " "
+    if any(opening.startswith(f"{start} {filler} ") for start in check.starts for filler in check.fillers):
+        return False  # "if anything my legs got weaker, is that normal?" reports, it does not suppose
     needs = frozenset(check.needs)
     return any(t.lower_ in needs for t in tokens)
 
@@ -222,7 +216,12 @@ def _read_all(doc: Any, pipe: Pipeline, audience: Audience) -> list[_Read]:
             if "negated" not in reasons:
                 reasons = [*reasons, "negated"]
         if "hypothetical" not in reasons and _conditional_question(ent, doc, pipe.rules):
-            reasons = [*reasons, "hypothetical"]  # "if he ever got a fever, do we come in?"
+            if concept.safety:
+                # rules 2.6.0: a question never hides the safety layer ("if anything my legs got
+                # weaker, is that normal?" reads like one): a person reads it at normal priority
+                doc.user_data.setdefault(_EXPLAINED_SAFETY, set()).add((ent.start, ent.end, ent.label_))
+            else:
+                reasons = [*reasons, "hypothetical"]  # "if he ever got a fever, do we come in?"
         elif "hypothetical" in reasons and _answered_yes(ent, doc, pipe.rules):
             # "she asked if I had numbness between my legs and I said yes" (rules 2.5.0)
             reasons = [r for r in reasons if r != "hypothetical"]
