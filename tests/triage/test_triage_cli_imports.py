@@ -6,9 +6,10 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 PROBE = """
-import json, sys
+import gc, json, sys
 sys.argv = ["telespine", *sys.argv[1:]]
 from telespine.cli import main
 try:
@@ -18,7 +19,8 @@ except SystemExit as exc:
 else:
     code = 0
 sys.stdout.flush()
-sys.stderr.write(json.dumps({"code": code, "modules": sorted(sys.modules)}))
+report = {"code": code, "modules": sorted(sys.modules), "gc": gc.isenabled(), "frozen": gc.get_freeze_count()}
+sys.stderr.write(json.dumps(report))
 """
 
 NEVER = (
@@ -43,12 +45,17 @@ NEVER = (
 )  # JSON output: no guide renderers, no Rich, no typer (cli.main's fast path)
 
 
-def _run(tmp_path: Path, *args: str) -> tuple[int, set[str], str]:
+def _probe(tmp_path: Path, *args: str) -> tuple[dict[str, Any], str]:
     proc = subprocess.run(
         [sys.executable, "-c", PROBE, *args], capture_output=True, text=True, timeout=120, cwd=tmp_path
     )
-    report = json.loads(proc.stderr[proc.stderr.rindex('{"code"') :])
-    return report["code"], set(report["modules"]), proc.stdout
+    report: dict[str, Any] = json.loads(proc.stderr[proc.stderr.rindex('{"code"') :])
+    return report, proc.stdout
+
+
+def _run(tmp_path: Path, *args: str) -> tuple[int, set[str], str]:
+    report, out = _probe(tmp_path, *args)
+    return report["code"], set(report["modules"]), out
 
 
 def _loaded(modules: set[str], prefix: str) -> bool:
@@ -64,6 +71,19 @@ def test_triage_of_one_document_loads_no_database_web_or_program_code(tmp_path: 
     assert [p for p in NEVER if _loaded(modules, p)] == []
     assert "jsonschema" not in modules  # a valid document never needs the detailed validator
     assert not _loaded(modules, "telespine.triage.questionnaire")
+
+
+def test_the_fast_path_turns_the_garbage_collector_back_on_after_its_imports(tmp_path: Path) -> None:
+    # the imports run with gc off (start-up time); the rule set and the documents with it on,
+    # the imported objects frozen out of its generations
+    doc = tmp_path / "one.json"
+    doc.write_text('{"age_years": 40, "fever": true}')
+    for fmt in ("json", "text"):
+        report, out = _probe(tmp_path, "triage", "-f", str(doc), "--format", fmt)
+        assert report["code"] in (0, None)
+        assert out
+        assert report["gc"] is True
+        assert report["frozen"] > 10_000
 
 
 def test_an_invalid_document_still_gets_the_detailed_message(tmp_path: Path) -> None:
