@@ -7,6 +7,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any, ClassVar
 
 import pytest
 
@@ -297,6 +298,38 @@ def seeded_url(
 
         close_all_sessions()
         _drop_pg_database(name)
+
+
+class OnePdfPerHtml:
+    """Stands in for weasyprint.HTML (the `one_pdf_per_html` fixture) where tests ask for the same
+    plans' PDFs again and again (authorization walks: each user, each route, both databases). A
+    PDF depends only on its HTML, so each distinct HTML is still rendered by the real WeasyPrint,
+    once per test process (`rendered` is kept across tests); `asked` counts one test's PDFs.
+    WeasyPrint is the most expensive call in the suite (0.5-2 s a PDF)."""
+
+    rendered: ClassVar[dict[str, bytes]] = {}
+    asked: ClassVar[int] = 0
+    weasyprint_html: ClassVar[Any] = None  # the real weasyprint.HTML, set by the fixture
+
+    def __init__(self, *, string: str) -> None:
+        self.string = string
+
+    def write_pdf(self) -> bytes:
+        type(self).asked += 1
+        if self.string not in self.rendered:
+            self.rendered[self.string] = bytes(self.weasyprint_html(string=self.string).write_pdf())
+        return self.rendered[self.string]
+
+
+@pytest.fixture
+def one_pdf_per_html(monkeypatch: pytest.MonkeyPatch) -> type[OnePdfPerHtml]:
+    """weasyprint.HTML replaced by `OnePdfPerHtml` for one test; returns the class (`.asked`)."""
+    import weasyprint
+
+    monkeypatch.setattr(OnePdfPerHtml, "weasyprint_html", weasyprint.HTML)
+    monkeypatch.setattr(OnePdfPerHtml, "asked", 0)
+    monkeypatch.setattr(weasyprint, "HTML", OnePdfPerHtml)
+    return OnePdfPerHtml
 
 
 @pytest.fixture
