@@ -80,8 +80,8 @@ class MigratedTemplates:
 
     SQLite: the template file is copied with SQLite's backup API (it reads through the WAL).
     PostgreSQL: `CREATE DATABASE ... TEMPLATE` (nobody stays connected to the template).
-    The migrations themselves still run for real: on each worker's `db_url` databases, the
-    templates, and in tests/store (test_store_schema, test_store_case_backfill, ...).
+    The migrations themselves still run for real: on the templates (once per worker) and in
+    tests/store (test_store_schema, test_store_case_backfill, ...); `db_url` is a copy too.
     """
 
     def __init__(self, folder: Path) -> None:
@@ -216,22 +216,22 @@ def _fast_password_hashing() -> Iterator[None]:
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
-def db_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A SQLAlchemy URL of a fresh database with the schema made by the Alembic migrations."""
-    from telespine.store.db import upgrade
-
+def db_url(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    migrated_templates: MigratedTemplates,
+) -> Iterator[str]:
+    """A SQLAlchemy URL of a fresh database with the schema made by the Alembic migrations (a copy
+    of the worker's migrated template), shared by the worker's tests of that kind."""
     if request.param == "sqlite":
         path: Path = tmp_path_factory.mktemp("db") / "telespine-test.sqlite3"
-        url = f"sqlite:///{path}"
-        upgrade(url)
-        yield url
+        yield migrated_templates.sqlite_copy(path)
         return
-    created = _create_pg_database()
+    created = migrated_templates.pg_copy()
     if created is None:
         pytest.skip("PostgreSQL not reachable on 127.0.0.1:5432 (set TELESPINE_REQUIRE_POSTGRES=1 to fail)")
     name, url = created
     try:
-        upgrade(url)
         yield url
     finally:
         from sqlalchemy.orm import close_all_sessions
