@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any, ClassVar
 
 import pytest
 
@@ -71,39 +73,49 @@ class MigratedTemplates:
     fresh test database is a copy of it. Running the 15-odd migrations costs 0.4 s (SQLite) to
     0.8 s (PostgreSQL) a database, copying 5-60 ms; hundreds of tests ask for a fresh one.
 
+    A second template per kind holds the demo data as well (`seeded_url`): seeding it costs
+    0.5-1.5 s a database and some 40 modules on two databases each ask for it. It is seeded
+    again when the UTC day has changed since, because the demo data is dated relative to the
+    day it is seeded on (diary days, treatment start), as it was when each module seeded its own.
+
     SQLite: the template file is copied with SQLite's backup API (it reads through the WAL).
     PostgreSQL: `CREATE DATABASE ... TEMPLATE` (nobody stays connected to the template).
-    The migrations themselves still run for real: on each worker's `db_url` databases, the
-    templates, and in tests/store (test_store_schema, test_store_case_backfill, ...).
+    The migrations themselves still run for real: on the templates (once per worker) and in
+    tests/store (test_store_schema, test_store_case_backfill, ...); `db_url` is a copy too.
     """
 
     def __init__(self, folder: Path) -> None:
         self._folder = folder
         self._sqlite: Path | None = None
         self._pg: str | None = None
+        self._seeded_sqlite: tuple[Path, dt.date] | None = None
+        self._seeded_pg: tuple[str, dt.date] | None = None
 
-    def sqlite_copy(self, path: Path) -> str:
-        import sqlite3
-
+    def _sqlite_template(self) -> Path:
         from telespine.store.db import upgrade
 
         if self._sqlite is None:
             template = self._folder / "template.sqlite3"
             upgrade(f"sqlite:///{template}")
             self._sqlite = template
-        src = sqlite3.connect(self._sqlite)
-        dst = sqlite3.connect(path)
-        try:
-            src.backup(dst)
-        finally:
-            dst.close()
-            src.close()
+        return self._sqlite
+
+    def sqlite_copy(self, path: Path) -> str:
+        _sqlite_backup(self._sqlite_template(), path)
         return f"sqlite:///{path}"
 
-    def pg_copy(self) -> tuple[str, str] | None:
-        """A new database copied from the migrated template, or None when the server is away."""
-        import psycopg
+    def seeded_sqlite_copy(self, path: Path) -> str:
+        """A new SQLite database with the schema and the demo data (`seed_demo`)."""
+        today = _utc_today()
+        if self._seeded_sqlite is None or self._seeded_sqlite[1] != today:
+            template = self._folder / f"seeded-{today.isoformat()}.sqlite3"
+            _sqlite_backup(self._sqlite_template(), template)
+            _seed_demo_data(f"sqlite:///{template}")
+            self._seeded_sqlite = (template, today)
+        _sqlite_backup(self._seeded_sqlite[0], path)
+        return f"sqlite:///{path}"
 
+    def _pg_template(self) -> str | None:
         from telespine.store.db import upgrade
 
         if self._pg is None:
@@ -113,14 +125,73 @@ class MigratedTemplates:
             name, url = created
             upgrade(url)  # its engine is disposed: no connection to the template is left open
             self._pg = name
-        name = f"telespine_test_{uuid.uuid4().hex[:12]}"
-        with psycopg.connect(_psycopg_dsn(_pg_admin_url()), autocommit=True, connect_timeout=3) as conn:
-            conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{self._pg}"')
-        return name, _with_database(_pg_admin_url(), name)
+        return self._pg
+
+    def pg_copy(self) -> tuple[str, str] | None:
+        """A new database copied from the migrated template, or None when the server is away."""
+        template = self._pg_template()
+        return None if template is None else _pg_copy_of(template)
+
+    def seeded_pg_copy(self) -> tuple[str, str] | None:
+        """A new database with the schema and the demo data, or None when the server is away."""
+        today = _utc_today()
+        if self._seeded_pg is None or self._seeded_pg[1] != today:
+            template = self._pg_template()
+            if template is None:
+                return None
+            if self._seeded_pg is not None:
+                _drop_pg_database(self._seeded_pg[0])
+                self._seeded_pg = None
+            name, url = _pg_copy_of(template)
+            _seed_demo_data(url)  # its engine is disposed: nobody stays connected
+            self._seeded_pg = (name, today)
+        return _pg_copy_of(self._seeded_pg[0])
 
     def drop(self) -> None:
+        if self._seeded_pg is not None:
+            _drop_pg_database(self._seeded_pg[0])
         if self._pg is not None:
             _drop_pg_database(self._pg)
+
+
+def _utc_today() -> dt.date:
+    return dt.datetime.now(dt.UTC).date()
+
+
+def _sqlite_backup(source: Path, path: Path) -> None:
+    import sqlite3
+
+    src = sqlite3.connect(source)
+    dst = sqlite3.connect(path)
+    try:
+        src.backup(dst)
+    finally:
+        dst.close()
+        src.close()
+
+
+def _pg_copy_of(template: str) -> tuple[str, str]:
+    import psycopg
+
+    name = f"telespine_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(_psycopg_dsn(_pg_admin_url()), autocommit=True, connect_timeout=3) as conn:
+        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    return name, _with_database(_pg_admin_url(), name)
+
+
+def _seed_demo_data(url: str) -> None:
+    """The named demo users (alice, bob, carol + child, dr_dave, dr_erin, admin) and their
+    example assessments, cases, diary entries, messages and scores (`services.demo.seed_demo`)."""
+    from telespine.services.demo import seed_demo
+    from telespine.store.db import make_engine, make_sessionmaker, session_scope
+    from telespine.web.clinical import run_triage
+
+    engine = make_engine(url)
+    try:
+        with session_scope(make_sessionmaker(engine)) as db:
+            seed_demo(db, triage=run_triage)
+    finally:
+        engine.dispose()
 
 
 @pytest.fixture(scope="session")
@@ -145,22 +216,22 @@ def _fast_password_hashing() -> Iterator[None]:
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
-def db_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A SQLAlchemy URL of a fresh database with the schema made by the Alembic migrations."""
-    from telespine.store.db import upgrade
-
+def db_url(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    migrated_templates: MigratedTemplates,
+) -> Iterator[str]:
+    """A SQLAlchemy URL of a fresh database with the schema made by the Alembic migrations (a copy
+    of the worker's migrated template), shared by the worker's tests of that kind."""
     if request.param == "sqlite":
         path: Path = tmp_path_factory.mktemp("db") / "telespine-test.sqlite3"
-        url = f"sqlite:///{path}"
-        upgrade(url)
-        yield url
+        yield migrated_templates.sqlite_copy(path)
         return
-    created = _create_pg_database()
+    created = migrated_templates.pg_copy()
     if created is None:
         pytest.skip("PostgreSQL not reachable on 127.0.0.1:5432 (set TELESPINE_REQUIRE_POSTGRES=1 to fail)")
     name, url = created
     try:
-        upgrade(url)
         yield url
     finally:
         from sqlalchemy.orm import close_all_sessions
@@ -203,26 +274,62 @@ def test_settings_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture(scope="module")
-def seeded_url(db_url: str) -> Iterator[str]:
-    """db_url with the named demo users (alice, bob, carol + child, dr_dave, dr_erin, admin) and
-    their example assessments; emptied again when the module is done."""
-    from sqlalchemy import text
-
-    from telespine.services.demo import seed_demo
-    from telespine.store.db import make_engine, make_sessionmaker, session_scope
-    from telespine.store.models import Base
-    from telespine.web.clinical import run_triage
-
-    engine = make_engine(db_url)
+def seeded_url(
+    db_url: str,
+    tmp_path_factory: pytest.TempPathFactory,
+    migrated_templates: MigratedTemplates,
+    _fast_password_hashing: None,
+) -> Iterator[str]:
+    """A database of db_url's kind with the named demo users (alice, bob, carol + child, dr_dave,
+    dr_erin, admin) and their example assessments, one for the module: a copy of the worker's
+    seeded template (`MigratedTemplates`), dropped when the module is done. Not db_url itself:
+    a module's `db_url` tests see none of the demo data."""
+    if db_url.startswith("sqlite"):
+        yield migrated_templates.seeded_sqlite_copy(tmp_path_factory.mktemp("seeded") / "seeded.sqlite3")
+        return
+    created = migrated_templates.seeded_pg_copy()
+    if created is None:
+        pytest.skip("PostgreSQL not reachable")
+    name, url = created
     try:
-        with session_scope(make_sessionmaker(engine)) as db:
-            seed_demo(db, triage=run_triage)
-        yield db_url
-        with engine.begin() as conn:
-            for table in reversed(Base.metadata.sorted_tables):
-                conn.execute(text(f'DELETE FROM "{table.name}"'))
+        yield url
     finally:
-        engine.dispose()
+        from sqlalchemy.orm import close_all_sessions
+
+        close_all_sessions()
+        _drop_pg_database(name)
+
+
+class OnePdfPerHtml:
+    """Stands in for weasyprint.HTML (the `one_pdf_per_html` fixture) where tests ask for the same
+    plans' PDFs again and again (authorization walks: each user, each route, both databases). A
+    PDF depends only on its HTML, so each distinct HTML is still rendered by the real WeasyPrint,
+    once per test process (`rendered` is kept across tests); `asked` counts one test's PDFs.
+    WeasyPrint is the most expensive call in the suite (0.5-2 s a PDF)."""
+
+    rendered: ClassVar[dict[str, bytes]] = {}
+    asked: ClassVar[int] = 0
+    weasyprint_html: ClassVar[Any] = None  # the real weasyprint.HTML, set by the fixture
+
+    def __init__(self, *, string: str) -> None:
+        self.string = string
+
+    def write_pdf(self) -> bytes:
+        type(self).asked += 1
+        if self.string not in self.rendered:
+            self.rendered[self.string] = bytes(self.weasyprint_html(string=self.string).write_pdf())
+        return self.rendered[self.string]
+
+
+@pytest.fixture
+def one_pdf_per_html(monkeypatch: pytest.MonkeyPatch) -> type[OnePdfPerHtml]:
+    """weasyprint.HTML replaced by `OnePdfPerHtml` for one test; returns the class (`.asked`)."""
+    import weasyprint
+
+    monkeypatch.setattr(OnePdfPerHtml, "weasyprint_html", weasyprint.HTML)
+    monkeypatch.setattr(OnePdfPerHtml, "asked", 0)
+    monkeypatch.setattr(weasyprint, "HTML", OnePdfPerHtml)
+    return OnePdfPerHtml
 
 
 @pytest.fixture

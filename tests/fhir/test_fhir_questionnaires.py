@@ -116,11 +116,8 @@ def test_cli_writes_questionnaires(tmp_path: Path) -> None:
     assert r.exit_code == 2
 
 
-def test_questionnaires_are_served(tmp_path: Path, make_client: Any) -> None:
-    from telespine.store.db import upgrade
-
-    url = f"sqlite:///{tmp_path / 'q.sqlite3'}"
-    upgrade(url)
+def test_questionnaires_are_served(tmp_path: Path, make_client: Any, migrated_templates: Any) -> None:
+    url = migrated_templates.sqlite_copy(tmp_path / "q.sqlite3")  # migrated (tests/conftest.py)
     client = make_client(url, disabled_instruments="startback")
     r = client.get("/fhir/Questionnaire/assessment-adult")
     assert r.status_code == 200 and r.headers["content-type"].startswith("application/fhir+json")

@@ -167,6 +167,7 @@ def test_reads_and_writes_are_audited(
     assert not any("age_years" in d or "fever" in d for d in details)
 
 
+@pytest.mark.usefixtures("one_pdf_per_html")  # the same plans' PDFs, each rendered once
 @pytest.mark.parametrize("who", [*USERS, "anon"])
 def test_assessment_pages(
     seeded_url: str, make_client: Callable[..., Client], ids: dict[str, str], who: str

@@ -87,6 +87,7 @@ def _check(r: Any, want: int, who: str, what: str) -> None:
         assert "Alice Archer" not in r.text and "Sam Carter" not in r.text
 
 
+@pytest.mark.usefixtures("one_pdf_per_html")  # the same plans' PDFs, each rendered once
 @pytest.mark.parametrize("who", ALL)
 def test_case_reads(clients: dict[str, Client], ids: dict[str, str], who: str) -> None:
     c = clients[who]

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from telespine.store.demo import demo_password
-from telespine.web.testing import LiveServer, make_test_settings, seeded_sqlite_url
+from telespine.web.testing import LiveServer, make_test_settings
 from telespine.web.testing import check_page as shared_check_page
 
 pytestmark = pytest.mark.browser
@@ -26,11 +26,11 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def server(tmp_path_factory: pytest.TempPathFactory, migrated_templates: Any) -> Iterator[str]:
     """The shared live server (web/testing.py) with a seeded temporary SQLite database."""
     from telespine.web.app import create_app
 
-    url = seeded_sqlite_url(tmp_path_factory.mktemp("care-browser"))
+    url = migrated_templates.seeded_sqlite_copy(tmp_path_factory.mktemp("care-browser") / "app.sqlite3")
     with LiveServer(create_app(make_test_settings(url))) as live:
         yield live.url
 

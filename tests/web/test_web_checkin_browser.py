@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from telespine.store.demo import demo_password
-from telespine.web.testing import LiveServer, make_test_settings, seeded_sqlite_url
+from telespine.web.testing import LiveServer, make_test_settings
 
 pytestmark = pytest.mark.browser
 
@@ -24,13 +24,13 @@ CALM = {"age_years": 45, "location": "low_back", "onset": "gradual", "duration_d
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+def site(tmp_path_factory: pytest.TempPathFactory, migrated_templates: Any) -> Iterator[dict[str, Any]]:
     from telespine.store import repo, repo_care
     from telespine.store.db import make_engine, make_sessionmaker, session_scope
     from telespine.triage import triage
     from telespine.web.app import create_app
 
-    url = seeded_sqlite_url(tmp_path_factory.mktemp("checkin-browser"))
+    url = migrated_templates.seeded_sqlite_copy(tmp_path_factory.mktemp("checkin-browser") / "app.sqlite3")
     engine = make_engine(url)
     with session_scope(make_sessionmaker(engine)) as db:
         from sqlalchemy import select

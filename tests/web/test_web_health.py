@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -13,23 +14,25 @@ from telespine.web.app import create_app
 from telespine.web.testing import make_test_settings
 
 
-def _app(tmp_path: Path, warm_up: bool) -> TestClient:
-    from telespine.store.db import upgrade
+@pytest.fixture
+def fresh_url(tmp_path: Path, migrated_templates: Any) -> str:
+    """A migrated SQLite database (a copy of the worker's template, tests/conftest.py)."""
+    return str(migrated_templates.sqlite_copy(tmp_path / "h.sqlite3"))
 
-    url = f"sqlite:///{tmp_path / 'h.sqlite3'}"
-    upgrade(url)
+
+def _app(url: str, warm_up: bool) -> TestClient:
     return TestClient(create_app(make_test_settings(url), warm_up=warm_up), base_url="https://testserver")
 
 
-def test_an_app_without_warm_up_is_alive_and_ready(tmp_path: Path) -> None:
-    with _app(tmp_path, warm_up=False) as client:
+def test_an_app_without_warm_up_is_alive_and_ready(fresh_url: str) -> None:
+    with _app(fresh_url, warm_up=False) as client:
         assert client.get("/healthz").json() == {"status": "alive"}
         r = client.get("/readyz")
         assert r.status_code == 200
         assert r.json()["status"] == "ready"
 
 
-def test_readyz_is_503_until_the_warm_up_ends(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_readyz_is_503_until_the_warm_up_ends(fresh_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     gate, entered = threading.Event(), threading.Event()
 
     def slow_warm() -> None:
@@ -38,7 +41,7 @@ def test_readyz_is_503_until_the_warm_up_ends(tmp_path: Path, monkeypatch: pytes
 
     monkeypatch.setattr(health, "warm_everything", slow_warm)
     try:
-        with _app(tmp_path, warm_up=True) as client:
+        with _app(fresh_url, warm_up=True) as client:
             assert entered.wait(10)
             r = client.get("/readyz")
             assert r.status_code == 503
@@ -55,12 +58,12 @@ def test_readyz_is_503_until_the_warm_up_ends(tmp_path: Path, monkeypatch: pytes
         gate.set()
 
 
-def test_a_failed_warm_up_keeps_readyz_at_503(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_failed_warm_up_keeps_readyz_at_503(fresh_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     def broken() -> None:
         raise RuntimeError("pipeline broke")
 
     monkeypatch.setattr(health, "warm_everything", broken)
-    with _app(tmp_path, warm_up=True) as client:
+    with _app(fresh_url, warm_up=True) as client:
         assert client.app.state.readiness.wait(10)  # type: ignore[attr-defined]
         r = client.get("/readyz")
         assert r.status_code == 503
@@ -68,10 +71,10 @@ def test_a_failed_warm_up_keeps_readyz_at_503(tmp_path: Path, monkeypatch: pytes
         assert client.get("/healthz").status_code == 200
 
 
-def test_the_real_warm_up_loads_the_screening_pipeline(tmp_path: Path) -> None:
+def test_the_real_warm_up_loads_the_screening_pipeline(fresh_url: str) -> None:
     from telespine.care.screening import matching
 
-    with _app(tmp_path, warm_up=True) as client:
+    with _app(fresh_url, warm_up=True) as client:
         assert client.app.state.readiness.wait(120)  # type: ignore[attr-defined]
         assert client.get("/readyz").status_code == 200
         assert matching._pipeline is not None  # a first message no longer builds it

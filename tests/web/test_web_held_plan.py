@@ -20,6 +20,9 @@ from pypdf import PdfReader
 
 from telespine.web.testing import bearer, login
 
+# The same plans' PDFs come back in many tests here: each distinct HTML is rendered once a process.
+pytestmark = pytest.mark.usefixtures("one_pdf_per_html")
+
 Client = TestClient
 CALM = {"age_years": 40, "location": "low_back", "onset": "gradual", "duration_days": 5, "pain_score": 3}
 EMERGENCY_HEADLINE = "Go to an emergency department now"

@@ -13,16 +13,16 @@ import pytest
 
 from telespine.content.checks import dose_problems
 from telespine.store.demo import demo_password
-from telespine.web.testing import LiveServer, make_test_settings, seeded_sqlite_url
+from telespine.web.testing import LiveServer, make_test_settings
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def site(tmp_path_factory: pytest.TempPathFactory, migrated_templates: Any) -> Iterator[str]:
     from telespine.web.app import create_app
 
-    url = seeded_sqlite_url(tmp_path_factory.mktemp("medicines-browser"))
+    url = migrated_templates.seeded_sqlite_copy(tmp_path_factory.mktemp("medicines-browser") / "app.sqlite3")
     with LiveServer(create_app(make_test_settings(url))) as server:
         yield server.url
 

@@ -15,6 +15,9 @@ from telespine.triage import guarded
 from telespine.web import clinical
 from telespine.web.testing import csrf_from
 
+# The same plans' PDFs come back in many tests here: each distinct HTML is rendered once a process.
+pytestmark = pytest.mark.usefixtures("one_pdf_per_html")
+
 Client = Any
 CALM = ["no", "none", "normal", "low_back", "gradual"]
 

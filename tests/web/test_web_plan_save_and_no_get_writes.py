@@ -7,7 +7,7 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Callable, Iterator
-from typing import Any, ClassVar
+from typing import Any
 
 import pytest
 from fastapi.routing import APIRoute
@@ -22,6 +22,9 @@ from telespine.store.models_care import CareCase, VisitBooking
 from telespine.store.models_program import PlanAnswersRecord, ScoreRow
 from telespine.web import clinical
 from telespine.web.testing import csrf_from, make_test_settings
+
+# The same plans' PDFs come back in many tests here: each distinct HTML is rendered once a process.
+pytestmark = pytest.mark.usefixtures("one_pdf_per_html")
 
 Client = Any
 CALM = ["no", "none", "normal", "low_back", "gradual"]
@@ -235,26 +238,6 @@ def _counts(db: Any, names: list[str]) -> dict[str, int]:
     return dict(zip(names, (int(n) for n in db.execute(text(query)).one()), strict=True))
 
 
-class _OnePdfPerHtml:
-    """Stands in for weasyprint.HTML in the walk: the same plans' PDFs are asked for many times
-    (two routes, seven users, both parts of a user's walk) and a PDF depends only on its HTML, so
-    each distinct HTML is still rendered by WeasyPrint, once per test process (`rendered` is kept
-    across the walk's tests; `asked` counts one test's PDFs)."""
-
-    rendered: ClassVar[dict[str, bytes]] = {}
-    asked: ClassVar[int] = 0
-    weasyprint_html: ClassVar[Any] = None  # the real weasyprint.HTML, set by the walk
-
-    def __init__(self, *, string: str) -> None:
-        self.string = string
-
-    def write_pdf(self) -> bytes:
-        type(self).asked += 1
-        if self.string not in self.rendered:
-            self.rendered[self.string] = bytes(self.weasyprint_html(string=self.string).write_pdf())
-        return self.rendered[self.string]
-
-
 def _urls(path: str, ids: dict[str, list[str]]) -> list[str]:
     """Every URL of a route: each path parameter filled with each real id of its kind."""
     params = re.findall(r"\{([^}]+)\}", path)
@@ -322,7 +305,7 @@ def test_no_get_request_changes_state(
     seeded_url: str,
     walk_ids: dict[str, list[str]],
     make_client: Callable[..., Client],
-    monkeypatch: pytest.MonkeyPatch,
+    one_pdf_per_html: Any,
     who: str | None,
 ) -> None:
     """Every GET route with every id of its kinds, anonymously and as each named user (a test
@@ -332,11 +315,6 @@ def test_no_get_request_changes_state(
         names = [t for t in inspect(engine).get_table_names() if t not in MAY_CHANGE_ON_GET]
     finally:
         engine.dispose()
-    import weasyprint
-
-    monkeypatch.setattr(_OnePdfPerHtml, "weasyprint_html", weasyprint.HTML)
-    monkeypatch.setattr(_OnePdfPerHtml, "asked", 0)
-    monkeypatch.setattr(weasyprint, "HTML", _OnePdfPerHtml)
     walked = 0
     engine = make_engine(seeded_url)
     try:
@@ -364,7 +342,7 @@ def test_no_get_request_changes_state(
     finally:
         engine.dispose()
     assert walked > 100
-    assert _OnePdfPerHtml.asked if who is not None else True  # each signed-in user reaches a plan PDF
+    assert one_pdf_per_html.asked if who is not None else True  # each signed-in user reaches a plan PDF
 
 
 # --- 6. the care safety panel names the configured emergency number ----------------------------

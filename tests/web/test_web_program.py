@@ -17,6 +17,9 @@ from telespine.store.models import AuditEvent
 from telespine.store.models_program import PlanAnswersRecord, ScoreRow
 from telespine.web.testing import csrf_from
 
+# The same plans' PDFs come back in many tests here: each distinct HTML is rendered once a process.
+pytestmark = pytest.mark.usefixtures("one_pdf_per_html")
+
 Client = Any
 CALM = ["no", "none", "normal", "low_back", "gradual"]
 MEDICINE_FIELDS = [

@@ -95,6 +95,7 @@ def test_profile_scores(clients: dict[str, Client], ids: dict[str, str], who: st
             _no_health_data(r.text)
 
 
+@pytest.mark.usefixtures("one_pdf_per_html")  # the same plans' PDFs, each rendered once
 @pytest.mark.parametrize("who", [*USERS, "anon"])
 def test_saved_plan_pdf(clients: dict[str, Client], ids: dict[str, str], who: str) -> None:
     for key, read in (("alice_assessment", READ), ("child_assessment", READ_CHILD)):
@@ -134,6 +135,7 @@ def test_audit_holds_no_scores(clients: dict[str, Client], ids: dict[str, str], 
     assert not any("pain" in d for d in details)
 
 
+@pytest.mark.usefixtures("one_pdf_per_html")  # the same plans' PDFs, each rendered once
 @pytest.mark.parametrize("who", [*USERS, "anon"])
 def test_saved_program_pages(
     seeded_url: str, make_client: Callable[..., Client], ids: dict[str, str], who: str

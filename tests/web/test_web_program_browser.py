@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from pypdf import PdfReader
 
-from telespine.web.testing import LiveServer, make_test_settings, seeded_sqlite_url
+from telespine.web.testing import LiveServer, make_test_settings
 from telespine.web.testing import check_page as shared_check_page
 
 pytestmark = pytest.mark.browser
@@ -49,11 +49,11 @@ IBUPROFEN_DOSE = "200 mg to 400 mg"
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def server(tmp_path_factory: pytest.TempPathFactory, migrated_templates: Any) -> Iterator[str]:
     """A uvicorn server in a thread, on a free loopback port, with a temporary SQLite database."""
     from telespine.web.app import create_app
 
-    url = seeded_sqlite_url(tmp_path_factory.mktemp("program-browser"), demo=False)
+    url = migrated_templates.sqlite_copy(tmp_path_factory.mktemp("program-browser") / "app.sqlite3")
     with LiveServer(create_app(make_test_settings(url))) as live:
         yield live.url
 

@@ -12,21 +12,23 @@ import pytest
 from sqlalchemy import select
 
 from telespine.store.demo import demo_password
-from telespine.web.testing import LiveServer, make_test_settings, seeded_sqlite_url
+from telespine.web.testing import LiveServer, make_test_settings
 
 pytestmark = pytest.mark.browser
 RED_FLAG = "Since this morning I wet myself and I can't feel my groin."
 
 
 @pytest.fixture(scope="module")
-def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, str]]]:
+def live(
+    tmp_path_factory: pytest.TempPathFactory, migrated_templates: Any
+) -> Iterator[tuple[str, dict[str, str]]]:
     """A live server on seeded SQLite; (URL, {alice's assessment, bob's case, alice's case})."""
     from telespine.store import repo, repo_care
     from telespine.store.db import make_engine, make_sessionmaker, session_scope
     from telespine.store.models import User
     from telespine.web.app import create_app
 
-    url = seeded_sqlite_url(tmp_path_factory.mktemp("queue-live"))
+    url = migrated_templates.seeded_sqlite_copy(tmp_path_factory.mktemp("queue-live") / "app.sqlite3")
     engine = make_engine(url)
     ids: dict[str, str] = {}
     with session_scope(make_sessionmaker(engine)) as db:

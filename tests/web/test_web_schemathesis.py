@@ -9,11 +9,8 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 
-from telespine.services.demo import seed_demo
-from telespine.store.db import make_engine, make_sessionmaker, session_scope, upgrade
 from telespine.store.demo import demo_password
 from telespine.web.app import create_app
-from telespine.web.clinical import run_triage
 from telespine.web.testing import make_test_settings
 
 TOKEN: dict[str, str] = {}
@@ -21,14 +18,9 @@ SHARDS = 4  # tests the operations are dealt out to
 
 
 @pytest.fixture(scope="module")
-def api_schema(tmp_path_factory: pytest.TempPathFactory) -> Any:
+def api_schema(tmp_path_factory: pytest.TempPathFactory, migrated_templates: Any) -> Any:
     path: Path = tmp_path_factory.mktemp("fuzz") / "fuzz.sqlite3"
-    url = f"sqlite:///{path}"
-    upgrade(url)
-    engine = make_engine(url)
-    with session_scope(make_sessionmaker(engine)) as db:
-        seed_demo(db, triage=run_triage)
-    engine.dispose()
+    url = migrated_templates.seeded_sqlite_copy(path)  # migrated, with the demo data (seed_demo)
     # Generous login limits: the fuzzer's random logins must not lock out the test account.
     app = create_app(make_test_settings(url, login_max_failures_per_ip=100_000))
     from fastapi.testclient import TestClient

@@ -26,7 +26,6 @@ from telespine.web.testing import (
     chromium_path,
     decoded_frames,
     make_test_settings,
-    seeded_sqlite_url,
 )
 
 pytestmark = pytest.mark.browser
@@ -37,14 +36,14 @@ REVIEW = "2027-01-20"
 
 
 @pytest.fixture(scope="module")
-def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
+def live(tmp_path_factory: pytest.TempPathFactory, migrated_templates: Any) -> Iterator[tuple[str, str]]:
     """A live server on a seeded SQLite database; (its URL, alice's telemedicine assessment id)."""
     from telespine.store import repo
     from telespine.store.db import make_engine, make_sessionmaker, session_scope
     from telespine.store.models import User
     from telespine.web.app import create_app
 
-    url = seeded_sqlite_url(tmp_path_factory.mktemp("visit-done"))
+    url = migrated_templates.seeded_sqlite_copy(tmp_path_factory.mktemp("visit-done") / "app.sqlite3")
     engine = make_engine(url)
     with session_scope(make_sessionmaker(engine)) as db:
         alice = db.scalar(select(User).where(User.username == "alice"))

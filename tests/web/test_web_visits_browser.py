@@ -90,21 +90,20 @@ def turn_port() -> Iterator[int]:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory, turn_port: int) -> Iterator[tuple[str, str]]:
+def server(
+    tmp_path_factory: pytest.TempPathFactory, turn_port: int, migrated_templates: Any
+) -> Iterator[tuple[str, str]]:
     import uvicorn
 
-    from telespine.services.demo import seed_demo
     from telespine.store import repo, repo_care
-    from telespine.store.db import make_engine, make_sessionmaker, session_scope, upgrade
+    from telespine.store.db import make_engine, make_sessionmaker, session_scope
     from telespine.store.models import User
     from telespine.web.app import create_app
-    from telespine.web.clinical import run_triage
 
-    url = f"sqlite:///{tmp_path_factory.mktemp('visit-browser') / 'visit.sqlite3'}"
-    upgrade(url)
+    # migrated, with the demo data (seed_demo): a copy of the worker's seeded template
+    url = migrated_templates.seeded_sqlite_copy(tmp_path_factory.mktemp("visit-browser") / "visit.sqlite3")
     engine = make_engine(url)
     with session_scope(make_sessionmaker(engine)) as db:
-        seed_demo(db, triage=run_triage)
         alice = db.scalar(select(User).where(User.username == "alice"))
         dave = db.scalar(select(User).where(User.username == "dr_dave"))
         assert alice is not None and dave is not None
