@@ -1,5 +1,6 @@
-"""Screening rules 2.6.0: each change as a boundary pair (the harmless reading, and the nearest
-text that must still raise the emergency safety net), and the review's probes of the first 2.6.0.
+"""Screening rules 2.6.0 (similes, everyday causes, checklist answers): each change as a boundary
+pair (the harmless reading, and the nearest text that must still raise the emergency safety
+net), and the review's probes of the first 2.6.0.
 
 The changes came from the eleventh and twelfth writers' parts (dev_l, dev_m), where everyday diary
 notes raised the emergency net: a pet limping, a simile, a diet, a numbness told as gone, a
@@ -169,3 +170,24 @@ def test_a_question_that_reports_with_if_is_not_a_supposition() -> None:
         assert screen_message(text, "adult").safety_net, text
     supposed = screen_message("If he ever got a fever, do we come in?", "pediatric")
     assert not supposed.needs_review
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Wee: none since yesterday",
+        "Passed urine: none since 6am",
+        "Pee: none all day and bloated",
+        "Pee - nothing since this morning",
+    ],
+)
+def test_a_checklist_answer_of_no_urine_since_a_time_is_retention(text: str) -> None:
+    """The review of 2.6.0 found these missed by every earlier rule set: retention, an emergency."""
+    result = screen_message(text, "adult", kind="diary")
+    assert result.safety_net
+    assert result.findings_update().get("bladder") == "retention"
+
+
+def test_a_checklist_denial_of_wee_problems_is_not_retention() -> None:
+    for text in ("Wee: none", "Bladder problems: none", "Wee accidents: none since Monday"):
+        assert "bladder_retention" not in _concepts(text), text
