@@ -191,3 +191,10 @@ def test_a_checklist_answer_of_no_urine_since_a_time_is_retention(text: str) -> 
 def test_a_checklist_denial_of_wee_problems_is_not_retention() -> None:
     for text in ("Wee: none", "Bladder problems: none", "Wee accidents: none since Monday"):
         assert "bladder_retention" not in _concepts(text), text
+
+
+def test_a_sudden_worst_ever_headache_raises_the_net_and_a_screen_headache_does_not() -> None:
+    """A thunderclap headache is an emergency outside the back (the `crisis` concept, no finding)."""
+    for text in ("Thunderclap headache in the meeting", "sudden worst headache of my life, came on at once"):
+        assert screen_message(text, "adult").safety_net, text
+    assert not screen_message("Headache from the screen today, took paracetamol", "adult").needs_review
