@@ -143,7 +143,11 @@ class MigratedTemplates:
                 _drop_pg_database(self._seeded_pg[0])
                 self._seeded_pg = None
             name, url = _pg_copy_of(template)
-            _seed_demo_data(url)  # its engine is disposed: nobody stays connected
+            try:
+                _seed_demo_data(url)  # its engine is disposed: nobody stays connected
+            except BaseException:
+                _drop_pg_database(name)  # never leave a half-seeded copy behind
+                raise
             self._seeded_pg = (name, today)
         return _pg_copy_of(self._seeded_pg[0])
 
@@ -326,6 +330,11 @@ def one_pdf_per_html(monkeypatch: pytest.MonkeyPatch) -> type[OnePdfPerHtml]:
     """weasyprint.HTML replaced by `OnePdfPerHtml` for one test; returns the class (`.asked`)."""
     import weasyprint
 
+    from telespine.program import pdf_pool
+
+    # PDFs in this process (an app made with warm_up=True earlier on this worker turns the helper
+    # process on, where this patch would not apply)
+    monkeypatch.setattr(pdf_pool, "_enabled", False)
     monkeypatch.setattr(OnePdfPerHtml, "weasyprint_html", weasyprint.HTML)
     monkeypatch.setattr(OnePdfPerHtml, "asked", 0)
     monkeypatch.setattr(weasyprint, "HTML", OnePdfPerHtml)

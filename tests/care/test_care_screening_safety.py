@@ -80,7 +80,6 @@ def test_a_safety_hit_retriages_to_at_least_urgent(pipeline: Pipeline) -> None:
         "no tingling down there at all",
         "I haven't lost bladder control.",
         "my legs are not weak",
-        "What if my legs gave way, would that be an emergency?",
         "I had a car crash years ago, nothing since",
     ],
 )
@@ -88,6 +87,16 @@ def test_the_safety_layer_reads_context_like_every_mention(text: str, pipeline: 
     result = screen_message(text, "adult", pipeline=pipeline)
     assert not [m for m in result.review if m.concept.startswith("safety_")], result.review
     assert not result.flags, result.flags
+
+
+def test_a_question_that_supposes_a_safety_sign_is_read_by_a_person(pipeline: Pipeline) -> None:
+    """Rules 2.6.0: a supposition in a question may be a report ("if anything my legs got weaker,
+    is that normal?"): the safety layer sends it to a person at normal priority, no net."""
+    result = screen_message(
+        "What if my legs gave way, would that be an emergency?", "adult", pipeline=pipeline
+    )
+    assert [m for m in result.review if m.concept.startswith("safety_")]
+    assert not result.flags and not result.safety_net
 
 
 def test_a_safety_span_does_not_hide_a_hedge_from_a_concept(pipeline: Pipeline) -> None:

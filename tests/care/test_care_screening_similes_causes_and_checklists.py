@@ -198,3 +198,34 @@ def test_a_sudden_worst_ever_headache_raises_the_net_and_a_screen_headache_does_
     for text in ("Thunderclap headache in the meeting", "sudden worst headache of my life, came on at once"):
         assert screen_message(text, "adult").safety_net, text
     assert not screen_message("Headache from the screen today, took paracetamol", "adult").needs_review
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "If I ever wet myself do I come in?",
+        "What do I do if I wet myself?",
+        "what would happen if my legs went weak?",
+    ],
+)
+def test_a_question_that_supposes_a_sign_still_reaches_a_person(text: str) -> None:
+    """The second review of 2.6.0: ConText's own "if" and the longer starts ("what would happen
+    if") hid the safety layer in a question; a person reads it at normal priority."""
+    result = screen_message(text, "adult")
+    assert result.needs_review and not result.safety_net
+
+
+def test_the_fillers_match_as_the_pipeline_splits_them() -> None:
+    """ "im" is split into "i m", "I'm" into "i 'm": each filler as written must match a text."""
+    for text in (
+        "If im honest my legs got weaker, is that normal?",
+        "If I'm honest my legs got weaker, is that normal?",
+    ):
+        assert screen_message(text, "adult").safety_net, text
+
+
+@pytest.mark.parametrize(
+    "text", ["Pee: nothing for me to report", "Wee: none today, bowels fine", "Water: none since breakfast"]
+)
+def test_a_checklist_no_with_no_length_of_time_is_not_retention(text: str) -> None:
+    assert "bladder_retention" not in _concepts(text), text

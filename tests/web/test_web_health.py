@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,16 @@ from telespine.web.testing import make_test_settings
 def fresh_url(tmp_path: Path, migrated_templates: Any) -> str:
     """A migrated SQLite database (a copy of the worker's template, tests/conftest.py)."""
     return str(migrated_templates.sqlite_copy(tmp_path / "h.sqlite3"))
+
+
+@pytest.fixture(autouse=True)
+def _pdfs_in_process_afterwards() -> Iterator[None]:
+    """An app made with warm_up=True turns the PDF helper process on for the whole worker: later
+    tests on this worker make their PDFs in process again."""
+    yield
+    from telespine.program import pdf_pool
+
+    pdf_pool.use_helper_process(False)
 
 
 def _app(url: str, warm_up: bool) -> TestClient:

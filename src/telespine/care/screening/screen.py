@@ -160,6 +160,12 @@ def _paired(review: list[Mention], others: list[Mention], doc: Any, rules: Scree
     return kept
 
 
+def _in_a_question(ent: Any, doc: Any) -> bool:
+    """True when the mention's (last) sentence ends with a question mark."""
+    tokens = [t for t in doc[_last_sentence_start(ent)].sent if not t.is_space]
+    return bool(tokens) and tokens[-1].text == "?"
+
+
 def _conditional_question(ent: Any, doc: Any, rules: ScreeningRules) -> bool:
     """True when the mention is in a question that supposes it ("If his legs got weak would
     that be an emergency?"); see ConditionalQuestions."""
@@ -170,10 +176,10 @@ def _conditional_question(ent: Any, doc: Any, rules: ScreeningRules) -> bool:
     tokens = [t for t in sentence if not t.is_space]
     if not tokens or tokens[-1].text != "?":
         return False
-    text = " ".join(t.lower_ for t in tokens[:3])
-    if not any(text == start or text.startswith(start + " ") for start in check.starts):
+    # the opening words (enough for the longest start and filler: "what do i do if i 'm being honest")
+    opening = " ".join(t.lower_ for t in tokens[:16]) + " "
+    if not any(opening.startswith(start + " ") for start in check.starts):
         return False
-    opening = " ".join(t.lower_ for t in tokens[:8]) + " "
     if any(opening.startswith(f"{start} {filler} ") for start in check.starts for filler in check.fillers):
         return False  # "if anything my legs got weaker, is that normal?" reports, it does not suppose
     needs = frozenset(check.needs)
@@ -216,12 +222,7 @@ def _read_all(doc: Any, pipe: Pipeline, audience: Audience) -> list[_Read]:
             if "negated" not in reasons:
                 reasons = [*reasons, "negated"]
         if "hypothetical" not in reasons and _conditional_question(ent, doc, pipe.rules):
-            if concept.safety:
-                # rules 2.6.0: a question never hides the safety layer ("if anything my legs got
-                # weaker, is that normal?" reads like one): a person reads it at normal priority
-                doc.user_data.setdefault(_EXPLAINED_SAFETY, set()).add((ent.start, ent.end, ent.label_))
-            else:
-                reasons = [*reasons, "hypothetical"]  # "if he ever got a fever, do we come in?"
+            reasons = [*reasons, "hypothetical"]  # "if he ever got a fever, do we come in?"
         elif "hypothetical" in reasons and _answered_yes(ent, doc, pipe.rules):
             # "she asked if I had numbness between my legs and I said yes" (rules 2.5.0)
             reasons = [r for r in reasons if r != "hypothetical"]
@@ -371,6 +372,12 @@ def screen_message(
                 explained = (ent.start, ent.end, ent.label_) in doc.user_data.get(_EXPLAINED_SAFETY, ())
                 about_someone_else = "family" in reasons or explained  # explained: rules 2.2.1
                 reasons = [r for r in reasons if r != "family"]
+                if "hypothetical" in reasons and _in_a_question(ent, doc):
+                    # rules 2.6.0: a question never hides the safety layer, whatever made it
+                    # hypothetical ("if I ever wet myself do I come in?", "if anything my legs got
+                    # weaker, is that normal?"): a person reads it at normal priority
+                    reasons = [r for r in reasons if r != "hypothetical"]
+                    about_someone_else = True
             sets: dict[str, bool | str] = dict(concept.sets)
             if absent:
                 if uncertain or "negated" in reasons:
