@@ -89,13 +89,15 @@ def fast_triage(argv: list[str]) -> int | None:
     a 155 ms command). Then gc.freeze() moves them out of the collector's generations for good
     (they live as long as the process) and it is on again for the rule set and the documents.
     """
+    was_enabled = gc.isenabled()
     gc.disable()
     try:
         from telespine.commands import triage
 
         gc.freeze()
     finally:
-        gc.enable()
+        if was_enabled:  # as the caller had it (a caller that turned it off keeps it off)
+            gc.enable()
     plain = triage.fast_arguments(argv)
     if plain is None:
         return None
