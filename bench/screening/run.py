@@ -9,7 +9,9 @@ Usage:
     .venv/bin/python bench/screening/run.py --part holdout-f # the 30% dev_f check part: figures only
     .venv/bin/python bench/screening/run.py --show-misses --file dev_f.jsonl  # one file's rows of the part
     .venv/bin/python bench/screening/run.py --part test --rules-only  # the phrase rules alone
-    .venv/bin/python bench/screening/run.py --part test-next # the next held-out part (test_next.jsonl)
+    .venv/bin/python bench/screening/run.py --part test-next # the second held-out part (test_next.jsonl)
+    .venv/bin/python bench/screening/run.py --part next-a    # the next round's held-out parts (next_a.jsonl,
+    .venv/bin/python bench/screening/run.py --part next-b    #   next_b.jsonl): once, at that round's end
 
 The dev hold-out (rules 2.2.0 on): a fixed 20% of the rows of dev_a to dev_d, chosen by a hash
 of each row's id with a fixed seed (`in_holdout`), is left out of `--part dev` and scored only
@@ -79,7 +81,12 @@ def in_holdout_f(row_id: str) -> bool:
 def load(part: str, only: str | None = None) -> list[dict[str, Any]]:
     """The labelled rows of a part: dev (dev_*.jsonl less both hold-outs), holdout, holdout-f,
     dev-all, test; with only, the rows of that one file."""
-    held_out = {"test": "test.jsonl", "test-next": "test_next.jsonl"}
+    held_out = {
+        "test": "test.jsonl",
+        "test-next": "test_next.jsonl",
+        "next-a": "next_a.jsonl",  # the round after rules 2.6.0: never scored in that round
+        "next-b": "next_b.jsonl",
+    }
     files = [DATA / held_out[part]] if part in held_out else sorted(DATA.glob("dev_*.jsonl"))
     if only is not None:
         files = [f for f in files if f.name == only]
@@ -232,7 +239,9 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument(
-        "--part", choices=["dev", "holdout", "holdout-f", "dev-all", "test", "test-next"], default="dev"
+        "--part",
+        choices=["dev", "holdout", "holdout-f", "dev-all", "test", "test-next", "next-a", "next-b"],
+        default="dev",
     )
     parser.add_argument("--file", help="only the rows of this data file (e.g. dev_f.jsonl)")
     parser.add_argument("--show-misses", action="store_true", help="dev only: print each miss")
@@ -243,11 +252,11 @@ def main() -> None:
         "--rules-only", action="store_true", help="the phrase rules alone (learned review layer off)"
     )
     args = parser.parse_args()
-    if args.part in ("test", "test-next", "holdout", "holdout-f") and args.show_misses:
+    if args.part in ("test", "test-next", "next-a", "next-b", "holdout", "holdout-f") and args.show_misses:
         raise SystemExit(f"the {args.part} part prints aggregate figures only")
     from telespine.care.screening import load_screening_rules
 
-    if args.part in ("test", "test-next") and args.file is not None:
+    if args.part in ("test", "test-next", "next-a", "next-b") and args.file is not None:
         raise SystemExit("the test part is scored whole")
     rows = load(args.part, args.file)
     report: dict[str, Any] = {"part": args.part, "rules_version": load_screening_rules().version}
